@@ -1,0 +1,53 @@
+"""container-agent: keep the containers on one host exactly as a manifest says.
+
+The library API: load manifests, build engine specs, plan purely, execute
+through a backend, and render plans.
+"""
+
+__version__ = "0.1.0"
+
+from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.errors import AgentError, FieldError, ManifestError
+from agent.executor import ActionResult, execute
+from agent.loader import DesiredSet, load_file, load_sources, merge
+from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
+from agent.observed import ObservedContainer
+from agent.planner import PlanOptions, plan
+from agent.reconcile import Settings, converge, plan_for
+from agent.render import plan_to_dict, render_json, render_text
+from agent.spec import RunSpec, build_specs
+
+__all__ = [
+    "Action",
+    "ActionResult",
+    "AgentError",
+    "Container",
+    "DesiredSet",
+    "EnvVar",
+    "FieldError",
+    "Manifest",
+    "ManifestError",
+    "ObservedContainer",
+    "Plan",
+    "PlanOptions",
+    "Port",
+    "Remove",
+    "Restart",
+    "RunSpec",
+    "Settings",
+    "Start",
+    "Volume",
+    "VolumeMount",
+    "__version__",
+    "build_specs",
+    "converge",
+    "execute",
+    "load_file",
+    "load_sources",
+    "merge",
+    "plan",
+    "plan_for",
+    "plan_to_dict",
+    "render_json",
+    "render_text",
+]

@@ -1,0 +1,89 @@
+"""The executor: the only code that calls a backend.
+
+It carries out a plan's actions in order, one failure never stopping the
+others, and returns one result per action. Each action is logged with its
+reason, and each failure with the engine's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import attrs
+
+from agent.actions import Action, Plan, Remove, Restart, Start
+from backends.base import Backend, BackendError
+
+__all__ = ["ActionResult", "execute"]
+
+log = logging.getLogger("agent.executor")
+
+
+@attrs.frozen
+class ActionResult:
+    action: Action
+    error: str | None = None
+    container_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def execute(
+    plan: Plan,
+    backend: Backend,
+    stop_timeout: int = 10,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> tuple[ActionResult, ...]:
+    """Carry out every action of ``plan``; a failed one is reported, the rest go on.
+
+    ``cancelled`` is asked before each action: once it says yes, the remaining
+    actions are left for a later pass.
+    """
+    results: list[ActionResult] = []
+    for action in plan.actions:
+        if cancelled():
+            log.info("stopping: %d action(s) left for later", len(plan.actions) - len(results))
+            break
+        log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
+        try:
+            container_id = _apply(action, backend, stop_timeout)
+        except (BackendError, OSError) as exc:
+            message = (
+                exc.message if isinstance(exc, BackendError) else f"{exc.strerror}: {exc.filename}"
+            )
+            log.error("%s %s failed: %s", action.verb, action.name, message)
+            results.append(ActionResult(action, error=message))
+        else:
+            results.append(ActionResult(action, container_id=container_id))
+    return tuple(results)
+
+
+def _apply(action: Action, backend: Backend, stop_timeout: int) -> str:
+    if isinstance(action, Remove):
+        backend.stop(action.container.id, stop_timeout)
+        backend.remove(action.container.id)
+        return action.container.id
+    if isinstance(action, Restart):
+        backend.start(action.container.id)
+        return action.container.id
+    return _start(action, backend)
+
+
+def _start(action: Start, backend: Backend) -> str:
+    """Create and start; a container that fails to start is removed again, leaving nothing."""
+    for mount in action.spec.mounts:
+        os.makedirs(mount.source, exist_ok=True)
+    container_id = backend.create(action.spec)
+    try:
+        backend.start(container_id)
+    except BackendError:
+        try:
+            backend.remove(container_id)
+        except BackendError as exc:
+            log.warning("could not remove %s after a failed start: %s", container_id, exc.message)
+        raise
+    return container_id

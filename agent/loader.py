@@ -1,0 +1,158 @@
+"""Manifest sources: files, directories, globs and standard input, merged into one desired set."""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+import attrs
+
+from agent.documents import MAX_BYTES, parse_document
+from agent.errors import FieldError, ManifestError
+from agent.manifest import Container, Manifest
+from agent.schema import port_conflict
+
+__all__ = [
+    "STDIN",
+    "DesiredSet",
+    "expand_sources",
+    "is_manifest_file",
+    "load_file",
+    "load_sources",
+    "merge",
+]
+
+STDIN = "-"
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_LEFTOVER_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".bak", ".tmp", ".orig", ".rej")
+
+
+@attrs.frozen
+class DesiredSet:
+    """Every desired container, from every source, checked against each other."""
+
+    manifests: tuple[Manifest, ...] = ()
+
+    @property
+    def containers(self) -> tuple[Container, ...]:
+        return tuple(c for m in self.manifests for c in m.containers)
+
+
+def is_manifest_file(path: str) -> bool:
+    """A directory entry that holds a manifest: not a dotfile, not an editor's leftover."""
+    name = os.path.basename(path)
+    if name.startswith(".") or name.startswith("#") or name.endswith(_LEFTOVER_SUFFIXES):
+        return False
+    return name.endswith(MANIFEST_SUFFIXES)
+
+
+def expand_sources(sources: Sequence[str]) -> list[str]:
+    """The files the sources name, in a stable order; ``-`` stands for standard input.
+
+    A directory gives its manifest files (not recursively), a glob its matches;
+    a source that names nothing is an error, as is a file given twice.
+    """
+    files: list[str] = []
+    errors: list[ManifestError] = []
+    for source in sources:
+        if source == STDIN:
+            found = [STDIN]
+        elif os.path.isdir(source):
+            found = sorted(
+                os.path.join(source, name)
+                for name in os.listdir(source)
+                if is_manifest_file(name) and os.path.isfile(os.path.join(source, name))
+            )
+        elif glob.has_magic(source):
+            found = sorted(
+                p for p in glob.glob(source) if os.path.isfile(p) and is_manifest_file(p)
+            )
+            if not found:
+                errors.append(
+                    ManifestError(source, [FieldError("", "pattern matches no manifest")])
+                )
+        else:
+            found = [source]
+        files.extend(path for path in found if path not in files)
+    if errors:
+        raise MultiSourceError(errors)
+    return files
+
+
+def load_file(path: str) -> Manifest:
+    """Read and validate one manifest file, or standard input for ``-``."""
+    source = "<stdin>" if path == STDIN else path
+    try:
+        if path == STDIN:
+            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise ManifestError(source, [FieldError("", f"cannot read: {exc.strerror}")]) from None
+    data = parse_document(raw, source, json_only=path.endswith(".json"))
+    return Manifest.from_dict(data, source=source)
+
+
+def merge(manifests: Iterable[Manifest]) -> DesiredSet:
+    """Merge manifests, refusing a container name or host port claimed in two of them."""
+    accepted: list[Manifest] = []
+    problems: list[ManifestError] = []
+    for manifest in manifests:
+        errors = list(_conflicts(manifest, accepted))
+        if errors:
+            problems.append(ManifestError(manifest.source, errors))
+        else:
+            accepted.append(manifest)
+    if problems:
+        raise MultiSourceError(problems)
+    return DesiredSet(tuple(accepted))
+
+
+def load_sources(sources: Sequence[str]) -> DesiredSet:
+    """Load and merge every source; every problem of every file is reported at once."""
+    manifests: list[Manifest] = []
+    problems: list[ManifestError] = []
+    for path in expand_sources(sources):
+        try:
+            manifests.append(load_file(path))
+        except ManifestError as exc:
+            problems.append(exc)
+    try:
+        desired = merge(manifests)
+    except MultiSourceError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise MultiSourceError(problems)
+    return desired
+
+
+class MultiSourceError(ManifestError):
+    """Problems in several sources, each reported with its own file name."""
+
+    def __init__(self, problems: Sequence[ManifestError]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(problems[0].source, [e for p in problems for e in p.errors])
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+def _conflicts(manifest: Manifest, accepted: Sequence[Manifest]) -> Iterable[FieldError]:
+    for container in manifest.containers:
+        where = f"containers[{container.name}]"
+        for other in accepted:
+            for theirs in other.containers:
+                if theirs.name == container.name:
+                    yield FieldError(
+                        f"{where}.name", f"{container.name!r} is also defined in {other.source}"
+                    )
+                for port in container.ports:
+                    if any(port_conflict(port, p) for p in theirs.ports):
+                        yield FieldError(
+                            f"{where}.ports",
+                            f"host port {port.host_port}/{port.protocol} is also published by "
+                            f"container {theirs.name!r} in {other.source}",
+                        )

@@ -1,0 +1,32 @@
+"""What the engine reports about the agent's containers: one listing, as data."""
+
+from __future__ import annotations
+
+import attrs
+
+__all__ = ["ObservedContainer"]
+
+
+@attrs.frozen
+class ObservedContainer:
+    """A container as listed by a backend.
+
+    ``state`` is the engine's word (``running``, ``exited``, ``created``,
+    ``paused``, ``restarting``, ``removing``, ``dead``); ``name`` and ``hash``
+    come from the agent's labels and are empty on containers it did not make.
+    ``finished_at`` is seconds since the epoch, when the engine told it.
+    """
+
+    id: str
+    engine_name: str
+    namespace: str
+    name: str
+    hash: str
+    state: str
+    exit_code: int | None = None
+    finished_at: float | None = None
+    image: str = ""
+
+    @property
+    def running(self) -> bool:
+        return self.state in ("running", "paused", "restarting")

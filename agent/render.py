@@ -1,0 +1,80 @@
+"""A plan for people (Terraform-like text) and for machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent.actions import Action, Plan, Remove, Restart, Start
+
+__all__ = ["JSON_FORMAT_VERSION", "plan_to_dict", "render_json", "render_text", "summary"]
+
+JSON_FORMAT_VERSION = "1"
+_LEGEND = (
+    "Actions are shown with these symbols:\n"
+    "  + start (create and start)\n"
+    "  ~ restart (start the existing container again)\n"
+    "  - remove (stop and remove)\n"
+)
+
+
+def summary(plan: Plan) -> str:
+    """``Plan: 2 to start, 1 to restart, 1 to remove.`` or ``No changes.``"""
+    if not plan.changes:
+        return "No changes. Containers match the manifest."
+    return (
+        f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
+        f"{plan.count(Remove)} to remove."
+    )
+
+
+def render_text(plan: Plan) -> str:
+    if not plan.changes:
+        return summary(plan) + "\n"
+    width = max(len(action.name) for action in plan.actions)
+    lines = [_LEGEND, "The agent will perform these actions:", ""]
+    for action in plan.actions:
+        lines.append(f"  {action.symbol} {action.name:<{width}}  ({action.engine_name})")
+        lines.append(f"      # {action.reason}")
+    lines += ["", summary(plan)]
+    return "\n".join(lines) + "\n"
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The documented JSON form of a plan (``format_version`` "1")."""
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "changes": plan.changes,
+        "summary": {
+            "start": plan.count(Start),
+            "restart": plan.count(Restart),
+            "remove": plan.count(Remove),
+        },
+        "actions": [_action(action) for action in plan.actions],
+    }
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True) + "\n"
+
+
+def _action(action: Action) -> dict[str, Any]:
+    if isinstance(action, Start):
+        return {
+            "action": action.verb,
+            "name": action.name,
+            "engine_name": action.engine_name,
+            "id": None,
+            "image": action.spec.image,
+            "hash": action.spec.hash,
+            "reason": action.reason,
+        }
+    return {
+        "action": action.verb,
+        "name": action.name,
+        "engine_name": action.engine_name,
+        "id": action.container.id,
+        "image": action.container.image or None,
+        "hash": action.container.hash or None,
+        "reason": action.reason,
+    }

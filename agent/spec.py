@@ -1,0 +1,131 @@
+"""What the engine is asked to run: the effective spec of each desired container.
+
+A :class:`RunSpec` is the manifest container resolved for one agent (its
+namespace and volumes root), named and labelled, with a hash of everything the
+engine container is made from. Pure: nothing here touches an engine or a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+from agent.manifest import Container
+
+__all__ = [
+    "LABEL_HASH",
+    "LABEL_NAME",
+    "LABEL_NAMESPACE",
+    "Mount",
+    "PortBinding",
+    "RunSpec",
+    "build_specs",
+    "engine_name",
+    "spec_hash",
+]
+
+LABEL_NAMESPACE = "io.container-agent.namespace"
+LABEL_NAME = "io.container-agent.name"
+LABEL_HASH = "io.container-agent.hash"
+
+
+@attrs.frozen
+class PortBinding:
+    container_port: int
+    host_port: int
+    protocol: str = "tcp"
+    host_ip: str = ""
+
+
+@attrs.frozen
+class Mount:
+    """A host directory (``source``) bound at ``target`` inside the container."""
+
+    source: str
+    target: str
+    read_only: bool = False
+
+
+@attrs.frozen
+class RunSpec:
+    """One container as the engine creates it."""
+
+    namespace: str
+    name: str
+    image: str
+    hash: str
+    command: tuple[str, ...] = ()
+    working_dir: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    ports: tuple[PortBinding, ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    image_pull_policy: str = "IfNotPresent"
+    restart_policy: str = "Always"
+
+    @property
+    def engine_name(self) -> str:
+        return engine_name(self.namespace, self.name, self.hash)
+
+    @property
+    def hostname(self) -> str:
+        return self.name
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_NAMESPACE: self.namespace, LABEL_NAME: self.name, LABEL_HASH: self.hash}
+
+
+def engine_name(namespace: str, name: str, hash: str) -> str:
+    """``<namespace>-<name>-<hash8>``: readable, and new whenever the spec changes."""
+    return f"{namespace}-{name}-{hash[:8]}"
+
+
+def spec_hash(effective: dict[str, Any]) -> str:
+    """SHA-256 of canonical JSON: sorted keys, no spaces, ASCII only."""
+    canonical = json.dumps(effective, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def build_specs(
+    containers: Iterable[Container], namespace: str, volumes_root: str
+) -> tuple[RunSpec, ...]:
+    """Resolve manifest containers into engine specs for one agent."""
+    return tuple(_build(container, namespace, volumes_root) for container in containers)
+
+
+def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
+    ports = tuple(
+        PortBinding(p.container_port, p.host_port, p.protocol.lower(), p.host_ip)
+        for p in container.ports
+    )
+    mounts = tuple(
+        Mount(posixpath.join(volumes_root, m.name), m.path, m.read_only)
+        for m in container.volume_mounts
+    )
+    env = tuple((e.key, e.value) for e in container.env)
+    effective = {
+        "image": container.image,
+        "command": list(container.command),
+        "workingDir": container.working_dir,
+        "env": [list(pair) for pair in env],
+        "ports": [attrs.asdict(port) for port in ports],
+        "mounts": [attrs.asdict(mount) for mount in mounts],
+    }
+    return RunSpec(
+        namespace=namespace,
+        name=container.name,
+        image=container.image,
+        hash=spec_hash(effective),
+        command=container.command,
+        working_dir=container.working_dir,
+        env=env,
+        ports=ports,
+        mounts=mounts,
+        image_pull_policy=container.image_pull_policy,
+        restart_policy=container.restart_policy,
+    )

@@ -1,0 +1,157 @@
+"""The Docker CLI backend: drives the ``docker`` binary (or ``podman``) as a subprocess.
+
+Every call is an argv list, never a shell. Values from a manifest are passed as
+``--option=value`` and the image after ``--``, so none can be read as an option.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from typing import Any
+
+from agent.observed import ObservedContainer
+from agent.spec import LABEL_HASH, LABEL_NAME, LABEL_NAMESPACE, RunSpec
+from backends.base import Backend, BackendError, BackendOptions
+
+__all__ = ["DockerCLIBackend", "create_args"]
+
+_EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
+_DOCKER_PS_FORMAT = (
+    '{"id":{{json .ID}},"names":{{json .Names}},"state":{{json .State}},'
+    '"status":{{json .Status}},"image":{{json .Image}},'
+    f'"namespace":{{{{json (.Label "{LABEL_NAMESPACE}")}}}},'
+    f'"name":{{{{json (.Label "{LABEL_NAME}")}}}},'
+    f'"hash":{{{{json (.Label "{LABEL_HASH}")}}}}}}'
+)
+
+
+class DockerCLIBackend(Backend):
+    """The ``docker`` command line (``--docker-cmd`` picks the binary; ``podman`` works too)."""
+
+    name = "docker-cli"
+
+    def __init__(self, command: str = "docker", host: str | None = None, timeout: float = 60.0):
+        self.command = command
+        self.host = host
+        self.timeout = timeout
+        self._podman: bool | None = None
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> DockerCLIBackend:
+        return cls(options.docker_cmd, options.host, options.timeout)
+
+    @property
+    def address(self) -> str:
+        host = self.host or os.environ.get("DOCKER_HOST") or "default socket"
+        return f"{self.command} ({host})"
+
+    @property
+    def is_podman(self) -> bool:
+        """Whether the binary is podman, whose listing differs; asked once."""
+        if self._podman is None:
+            self._podman = self._run("--version", local=True).lower().startswith("podman")
+        return self._podman
+
+    def version(self) -> str:
+        if self.is_podman:
+            return self._run("version", "--format", "{{.Client.Version}}").strip()
+        return self._run("version", "--format", "{{.Server.Version}}").strip()
+
+    def list(self, namespace: str) -> list[ObservedContainer]:
+        label = f"--filter=label={LABEL_NAMESPACE}={namespace}"
+        if self.is_podman:
+            rows = json.loads(self._run("ps", "--all", label, "--format=json") or "[]")
+            return [_from_podman(row) for row in rows]
+        output = self._run("ps", "--all", "--no-trunc", label, f"--format={_DOCKER_PS_FORMAT}")
+        return [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
+
+    def create(self, spec: RunSpec) -> str:
+        return self._run(*create_args(spec)).strip()
+
+    def start(self, container_id: str) -> None:
+        self._run("start", "--", container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        self._run("stop", f"--time={timeout}", "--", container_id)
+
+    def remove(self, container_id: str) -> None:
+        self._run("rm", "--force", "--", container_id)
+
+    def _run(self, *args: str, local: bool = False) -> str:
+        argv = [self.command]
+        if self.host and not local:
+            argv.append(f"--url={self.host}" if self.is_podman else f"--host={self.host}")
+        argv.extend(args)
+        try:
+            done = subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise BackendError(
+                f"{self.command!r} not found; is it installed?", self.address
+            ) from None
+        except subprocess.TimeoutExpired as exc:
+            raise BackendError(
+                f"'{args[0]}' took longer than {self.timeout:g}s", self.address
+            ) from exc
+        if done.returncode != 0:
+            raise BackendError(
+                done.stderr or done.stdout or f"exit code {done.returncode}", self.address
+            )
+        return done.stdout
+
+
+def create_args(spec: RunSpec) -> list[str]:
+    """The ``create`` argv for a spec: every value joined to its option, the image after ``--``."""
+    args = ["create", f"--name={spec.engine_name}", f"--hostname={spec.hostname}", "--restart=no"]
+    args += [f"--label={key}={value}" for key, value in spec.labels.items()]
+    if spec.working_dir:
+        args.append(f"--workdir={spec.working_dir}")
+    args += [f"--env={key}={value}" for key, value in spec.env]
+    for port in spec.ports:
+        host_ip = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip
+        prefix = f"{host_ip}:" if host_ip else ""
+        args.append(f"--publish={prefix}{port.host_port}:{port.container_port}/{port.protocol}")
+    for mount in spec.mounts:
+        readonly = ",readonly" if mount.read_only else ""
+        args.append(f"--mount=type=bind,source={mount.source},target={mount.target}{readonly}")
+    return [*args, "--", spec.image, *spec.command]
+
+
+def _from_docker(row: dict[str, Any]) -> ObservedContainer:
+    match = _EXIT_STATUS.match(row.get("status") or "")
+    return ObservedContainer(
+        id=row["id"],
+        engine_name=row["names"].split(",")[0],
+        namespace=row["namespace"],
+        name=row["name"],
+        hash=row["hash"],
+        state=row["state"],
+        exit_code=int(match.group(1)) if match else None,
+        image=row["image"],
+    )
+
+
+def _from_podman(row: dict[str, Any]) -> ObservedContainer:
+    labels = row.get("Labels") or {}
+    state = row.get("State", "")
+    exited = state in ("exited", "stopped")
+    return ObservedContainer(
+        id=row["Id"],
+        engine_name=(row.get("Names") or [""])[0],
+        namespace=labels.get(LABEL_NAMESPACE, ""),
+        name=labels.get(LABEL_NAME, ""),
+        hash=labels.get(LABEL_HASH, ""),
+        state="exited" if exited else state,
+        exit_code=row.get("ExitCode") if exited else None,
+        finished_at=row.get("ExitedAt") if exited else None,
+        image=row.get("Image", ""),
+    )
