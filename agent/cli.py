@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
 from agent import __version__
 from agent.actions import Remove, Restart, Start
@@ -38,11 +39,8 @@ log = logging.getLogger("agent")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
-    if _bare_run(parser, args_list):
-        args_list.insert(0, "run")
-    args = parser.parse_args(args_list)
+    args = parser.parse_args(_with_command_first(list(sys.argv[1:] if argv is None else argv)))
     if not is_rfc1035_name(args.namespace) or len(args.namespace) > 40:
         parser.error(
             f"--namespace must be an RFC 1035 name of 40 characters at most: {args.namespace!r}"
@@ -67,8 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
-def _common() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+def _common(
+    kind: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+) -> argparse.ArgumentParser:
+    common = kind(add_help=False)
     engine = common.add_argument_group("engine")
     engine.add_argument(
         "--backend", default="docker-cli", help="engine backend (default: docker-cli)"
@@ -156,13 +156,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _bare_run(parser: argparse.ArgumentParser, argv: list[str]) -> bool:
-    """Whether argv is the old agent's bare form: options and manifests, no command."""
-    if not argv or any(a in ("-h", "--help", "--version") for a in argv[:1]):
-        return False
-    _, rest = _common().parse_known_args(argv)
+class _Lenient(argparse.ArgumentParser):
+    """A parser that only looks: on an error it raises, and the real parser reports it."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValueError(message)
+
+
+def _with_command_first(argv: list[str]) -> list[str]:
+    """Put the command first (``agent -v plan x`` is ``agent plan -v x``); with none, it is
+    the old agent's bare form, ``agent [options] MANIFEST...``, which means ``run``."""
+    if not argv or argv[0] in ("-h", "--help", "--version"):
+        return argv
+    try:
+        _, rest = _common(_Lenient).parse_known_args(argv)
+    except ValueError:
+        return argv if argv[0] in COMMANDS else ["run", *argv]
     positionals = [a for a in rest if not a.startswith("-") or a == "-"]
-    return not positionals or positionals[0] not in COMMANDS
+    if positionals and positionals[0] in COMMANDS:
+        command = positionals[0]
+        index = argv.index(command)
+        return [command, *argv[:index], *argv[index + 1 :]]
+    return ["run", *argv]
 
 
 def _setup_logging(verbose: int, syslog: bool, default: int) -> None:

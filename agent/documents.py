@@ -59,8 +59,11 @@ class _SafeLoader(yaml.SafeLoader):
         return size
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """Refuse a key given twice in one mapping; keys merged in with ``<<`` may be overridden."""
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = self.construct_object(key_node, deep=True)
             try:
                 duplicate = key in seen
@@ -98,7 +101,10 @@ def _json(text: str, source: str) -> Any:
         return result
 
     try:
-        return json.loads(text, object_pairs_hook=pairs)
+        data = json.loads(text, object_pairs_hook=pairs)
+        if _depth(data) > MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels")
+        return data
     except json.JSONDecodeError as exc:
         _fail(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
     except _Refused as exc:
@@ -119,13 +125,27 @@ def _yaml(text: str, source: str) -> Any:
         _fail(source, str(exc))
     except yaml.MarkedYAMLError as exc:
         where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
-        _fail(source, f"invalid YAML: {where}{exc.problem or exc.context}")
+        what = "; ".join(part for part in (exc.context, exc.problem) if part)
+        _fail(source, f"invalid YAML: {where}{what}")
     except yaml.YAMLError as exc:
         _fail(source, f"invalid YAML: {exc}")
     except RecursionError:
         _fail(source, "nesting too deep")
     finally:
         loader.dispose()
+
+
+def _depth(data: Any) -> int:
+    """How deeply lists and mappings nest in plain data (iteratively: no recursion limit)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            deepest = max(deepest, depth)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _fail(source: str, message: str) -> Any:

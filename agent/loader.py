@@ -12,7 +12,7 @@ import attrs
 from agent.documents import MAX_BYTES, parse_document
 from agent.errors import FieldError, ManifestError
 from agent.manifest import Container, Manifest
-from agent.schema import port_conflict
+from agent.schema import describe_binding, port_conflict
 
 __all__ = [
     "STDIN",
@@ -26,7 +26,6 @@ __all__ = [
 
 STDIN = "-"
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-_LEFTOVER_SUFFIXES = ("~", ".swp", ".swx", ".swo", ".bak", ".tmp", ".orig", ".rej")
 
 
 @attrs.frozen
@@ -41,20 +40,23 @@ class DesiredSet:
 
 
 def is_manifest_file(path: str) -> bool:
-    """A directory entry that holds a manifest: not a dotfile, not an editor's leftover."""
+    """A directory entry that holds a manifest: a ``.yaml``, ``.yml`` or ``.json`` file that
+    is not a dotfile. Editors' leftovers (``x.yaml~``, ``.x.yaml.swp``, ``x.yaml.bak``,
+    ``x.yaml.tmp``) end otherwise or start with a dot, and so are skipped."""
     name = os.path.basename(path)
-    if name.startswith(".") or name.startswith("#") or name.endswith(_LEFTOVER_SUFFIXES):
-        return False
-    return name.endswith(MANIFEST_SUFFIXES)
+    return not name.startswith(".") and name.endswith(MANIFEST_SUFFIXES)
 
 
 def expand_sources(sources: Sequence[str]) -> list[str]:
     """The files the sources name, in a stable order; ``-`` stands for standard input.
 
-    A directory gives its manifest files (not recursively), a glob its matches;
-    a source that names nothing is an error, as is a file given twice.
+    A directory gives its manifest files (not recursively), a glob its matches; a
+    directory or glob that names no manifest is an error (an empty directory is no
+    way to say "no containers": a manifest with ``containers: []`` is). A file named
+    twice, under any spelling, counts once.
     """
     files: list[str] = []
+    seen: set[str] = set()
     errors: list[ManifestError] = []
     for source in sources:
         if source == STDIN:
@@ -65,6 +67,10 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
                 for name in os.listdir(source)
                 if is_manifest_file(name) and os.path.isfile(os.path.join(source, name))
             )
+            if not found:
+                errors.append(
+                    ManifestError(source, [FieldError("", "directory holds no manifest")])
+                )
         elif glob.has_magic(source):
             found = sorted(
                 p for p in glob.glob(source) if os.path.isfile(p) and is_manifest_file(p)
@@ -75,7 +81,11 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
                 )
         else:
             found = [source]
-        files.extend(path for path in found if path not in files)
+        for path in found:
+            key = path if path == STDIN else os.path.realpath(path)
+            if key not in seen:
+                seen.add(key)
+                files.append(path)
     if errors:
         raise MultiSourceError(errors)
     return files
@@ -153,6 +163,6 @@ def _conflicts(manifest: Manifest, accepted: Sequence[Manifest]) -> Iterable[Fie
                     if any(port_conflict(port, p) for p in theirs.ports):
                         yield FieldError(
                             f"{where}.ports",
-                            f"host port {port.host_port}/{port.protocol} is also published by "
+                            f"host port {describe_binding(port)} is also published by "
                             f"container {theirs.name!r} in {other.source}",
                         )

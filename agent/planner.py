@@ -102,6 +102,18 @@ def _restart_reason(container: ObservedContainer, policy: str) -> str:
 
 
 def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:
-    if stale.image and stale.image != spec.image:
+    if stale.image and _normal_image(stale.image) != _normal_image(spec.image):
         return f"image changed: {stale.image} -> {spec.image}"
     return f"spec changed (hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]})"
+
+
+def _normal_image(image: str) -> str:
+    """An image reference spelt in full: ``nginx`` is ``docker.io/library/nginx:latest``."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" not in last and not digest:
+        name += ":latest"
+    first = name.split("/", 1)[0]
+    if "/" not in name or not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
+    return f"{name}@{digest}" if digest else name

@@ -31,10 +31,11 @@ def summary(plan: Plan) -> str:
 def render_text(plan: Plan) -> str:
     if not plan.changes:
         return summary(plan) + "\n"
-    width = max(len(action.name) for action in plan.actions)
+    width = max(len(action.name or "?") for action in plan.actions)
     lines = [_LEGEND, "The agent will perform these actions:", ""]
     for action in plan.actions:
-        lines.append(f"  {action.symbol} {action.name:<{width}}  ({action.engine_name})")
+        name = action.name or "?"
+        lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"

@@ -26,7 +26,7 @@ from agent.manifest import (
     VolumeMount,
 )
 
-__all__ = ["is_rfc1035_name", "parse_manifest", "port_conflict"]
+__all__ = ["describe_binding", "is_rfc1035_name", "parse_manifest", "port_conflict"]
 
 MAX_PATH_LENGTH = 512
 _RFC1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
@@ -39,7 +39,8 @@ _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _IMAGE = re.compile(
     rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
     r"(?::[\w][\w.-]{0,127})?"
-    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\Z"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?\Z",
+    re.ASCII,
 )
 
 _T = TypeVar("_T")
@@ -62,16 +63,27 @@ def port_conflict(a: Port, b: Port) -> bool:
     """Whether two published ports would claim the same host address, port and protocol."""
     if a.host_port != b.host_port or a.protocol != b.protocol:
         return False
-    return not a.host_ip or not b.host_ip or _same_ip(a.host_ip, b.host_ip)
+    if _is_wildcard(a.host_ip) or _is_wildcard(b.host_ip):
+        return True
+    return ipaddress.ip_address(a.host_ip) == ipaddress.ip_address(b.host_ip)
 
 
-def _same_ip(a: str, b: str) -> bool:
-    return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+def _is_wildcard(host_ip: str) -> bool:
+    """Every address of the host: no address, ``0.0.0.0`` or ``::``."""
+    return not host_ip or ipaddress.ip_address(host_ip).is_unspecified
+
+
+def describe_binding(port: Port) -> str:
+    """``127.0.0.1:80/TCP``, ``[::1]:53/UDP``, ``*:80/TCP`` for every address."""
+    host = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip or "*"
+    return f"{host}:{port.host_port}/{port.protocol}"
 
 
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
     kind = _TYPE_NAMES.get(type(value), type(value).__name__)
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         text = repr(value)
@@ -104,6 +116,7 @@ class _Reader:
         if data is None:
             return None
         result: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
         for key, item in data.items():
             where = f"{path}.{key}" if path else str(key)
             if not isinstance(key, str):
@@ -115,9 +128,10 @@ class _Reader:
                 suggestion = f', did you mean "{hint[0]}"?' if hint else ""
                 self.error(where, f"unknown field{suggestion}")
             elif field in result:
-                self.error(where, f'is given twice, as "{field}" and as "{key}"')
+                self.error(where, f'is given twice, as "{spelled[field]}" and as "{key}"')
             else:
                 result[field] = item
+                spelled[field] = key
         return result
 
     def items(self, data: Mapping[str, Any], key: str, path: str) -> list[Any]:
@@ -304,7 +318,9 @@ def _container(
             )
     for i, port in enumerate(ports):
         if any(port_conflict(port, other) for other in ports[:i]):
-            reader.error(f"{path}.ports[{i}]", f"host port {_binding(port)} is published twice")
+            reader.error(
+                f"{path}.ports[{i}]", f"host port {describe_binding(port)} is published twice"
+            )
 
     pull = reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
     restart = reader.choice(data, "restartPolicy", path, RESTART_POLICIES, restart_policy)
@@ -353,6 +369,8 @@ def _port(reader: _Reader, raw: Any, path: str) -> Port | None:
     host_ip = reader.text(data, "hostIp", path, required=False) or ""
     if host_ip:
         try:
+            if "%" in host_ip:
+                raise ValueError(host_ip)
             host_ip = str(ipaddress.ip_address(host_ip))
         except ValueError:
             reader.error(f"{path}.hostIp", f"must be an IPv4 or IPv6 address, got {host_ip!r}")
@@ -392,11 +410,6 @@ def _env(reader: _Reader, raw: Any, path: str) -> EnvVar | None:
     return EnvVar(key, value)
 
 
-def _binding(port: Port) -> str:
-    host = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip or "*"
-    return f"{host}:{port.host_port}/{port.protocol}"
-
-
 def _check_host_ports(reader: _Reader, containers: list[Container]) -> None:
     """(hostIp, hostPort, protocol) may be claimed by one container only."""
     claimed: list[tuple[str, Port]] = []
@@ -406,7 +419,8 @@ def _check_host_ports(reader: _Reader, containers: list[Container]) -> None:
                 if owner != container.name and port_conflict(port, other):
                     reader.error(
                         f"containers[{container.name}].ports",
-                        f"host port {_binding(port)} is also published by container {owner!r}",
+                        f"host port {describe_binding(port)} is also published by "
+                        f"container {owner!r}",
                     )
                     break
         claimed.extend((container.name, port) for port in container.ports)

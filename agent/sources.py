@@ -15,14 +15,15 @@ __all__ = ["SourceSet"]
 
 log = logging.getLogger("agent.sources")
 
-_Signature = tuple[int, int, int] | None
+_Signature = tuple[int, int, int]
 
 
 @attrs.define
 class _Entry:
-    signature: _Signature = None
+    signature: _Signature | None = None
     manifest: Manifest | None = None
     error: str | None = None
+    missing: int = 0
 
 
 class SourceSet:
@@ -30,9 +31,10 @@ class SourceSet:
 
     A file is read again only when its size, mtime or inode changes. A file that
     turns unreadable or invalid keeps its last valid content in force, and its
-    error is logged once per change. A file that is gone takes its containers
-    with it. ``complete`` is false while some file has never been read validly:
-    the planner must then remove nothing.
+    error is logged once per change. A file that is gone, and still gone at the
+    next refresh (an editor that saves by rename is not a deletion), takes its
+    containers with it. ``complete`` is false while some source has never been
+    read validly: the planner must then remove nothing.
     """
 
     def __init__(self, sources: list[str]) -> None:
@@ -46,26 +48,32 @@ class SourceSet:
             paths = expand_sources(self.sources)
         except ManifestError as exc:
             self._report("sources", str(exc))
-            paths = [p for p in self._entries if os.path.exists(p) or p == STDIN]
-        for gone in set(self._entries) - set(paths):
-            if self._entries[gone].manifest is not None:
-                log.warning("%s: file is gone; its containers will be removed", gone)
-            del self._entries[gone]
+            paths = []
+            expanded = False
+        else:
+            self._report("sources", None)
+            expanded = True
+        for path in [p for p in self._entries if p not in paths]:
+            self._gone(path)
         for path in paths:
             self._read(path, force)
-        return self._merge(paths)
+        return self._merge(complete=expanded)
 
     def _read(self, path: str, force: bool) -> None:
         entry = self._entries.setdefault(path, _Entry())
         if path == STDIN:
+            signature: _Signature | None = (0, 0, 0)
             if entry.signature is not None:
                 return
-            signature: _Signature = (0, 0, 0)
         else:
             signature = _signature(path)
+            if signature is None and entry.manifest is not None:
+                self._gone(path)
+                return
             if signature == entry.signature and not force:
                 return
         entry.signature = signature
+        entry.missing = 0
         try:
             entry.manifest = load_file(path)
         except ManifestError as exc:
@@ -80,24 +88,41 @@ class SourceSet:
                 log.info("%s: valid again", path)
             entry.error = None
 
-    def _merge(self, paths: list[str]) -> DesiredSet:
-        manifests = [m for p in paths if (m := self._entries[p].manifest) is not None]
-        self.complete = len(manifests) == len(paths)
+    def _gone(self, path: str) -> None:
+        """A file no source names any more, or that no longer exists: dropped at the second look."""
+        entry = self._entries[path]
+        entry.missing += 1
+        if entry.missing < 2:
+            return
+        if entry.manifest is not None:
+            log.warning("%s: file is gone; its containers will be removed", path)
+        del self._entries[path]
+
+    def _merge(self, complete: bool) -> DesiredSet:
+        entries = self._entries.values()
+        manifests = [e.manifest for e in entries if e.manifest is not None]
+        self.complete = complete and all(e.manifest is not None for e in entries)
         try:
-            return merge(manifests)
+            desired = merge(manifests)
         except MultiSourceError as exc:
             refused = {problem.source for problem in exc.problems}
             self._report("conflict", str(exc))
             self.complete = False
             return merge(m for m in manifests if m.source not in refused)
+        self._report("conflict", None)
+        return desired
 
-    def _report(self, key: str, message: str) -> None:
-        if self._reported.get(key) != message:
+    def _report(self, key: str, message: str | None) -> None:
+        """Log a problem once while it lasts; ``None`` says it is over."""
+        if message is not None and self._reported.get(key) != message:
             log.error("%s", message)
+        if message is None:
+            self._reported.pop(key, None)
+        else:
             self._reported[key] = message
 
 
-def _signature(path: str) -> _Signature:
+def _signature(path: str) -> _Signature | None:
     try:
         st = os.stat(path)
     except OSError:

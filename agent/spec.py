@@ -86,7 +86,12 @@ def engine_name(namespace: str, name: str, hash: str) -> str:
 
 
 def spec_hash(effective: dict[str, Any]) -> str:
-    """SHA-256 of canonical JSON: sorted keys, no spaces, ASCII only."""
+    """SHA-256 of canonical JSON: sorted keys, no spaces, ASCII only.
+
+    The effective spec holds the namespace and name too, so that two agents whose
+    ``namespace-name`` strings coincide (``prod`` + ``web-api``, ``prod-web`` + ``api``)
+    never get the same engine name.
+    """
     canonical = json.dumps(effective, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
@@ -108,13 +113,17 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         for m in container.volume_mounts
     )
     env = tuple((e.key, e.value) for e in container.env)
+    # Order does not matter to the engine for env, ports and mounts (each is unique), so
+    # their canonical form is sorted: reordering them in a file recreates nothing.
     effective = {
+        "namespace": namespace,
+        "name": container.name,
         "image": container.image,
         "command": list(container.command),
         "workingDir": container.working_dir,
-        "env": [list(pair) for pair in env],
-        "ports": [attrs.asdict(port) for port in ports],
-        "mounts": [attrs.asdict(mount) for mount in mounts],
+        "env": sorted([list(pair) for pair in env]),
+        "ports": sorted((attrs.asdict(port) for port in ports), key=_port_key),
+        "mounts": sorted((attrs.asdict(mount) for mount in mounts), key=lambda m: m["target"]),
     }
     return RunSpec(
         namespace=namespace,
@@ -129,3 +138,7 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         image_pull_policy=container.image_pull_policy,
         restart_policy=container.restart_policy,
     )
+
+
+def _port_key(port: dict[str, Any]) -> tuple[str, int, str, int]:
+    return (port["host_ip"], port["host_port"], port["protocol"], port["container_port"])
