@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The main job on a fresh Debian 12 machine (as root): a real Docker engine, container-agent
+# installed in .venv, and `agent run` keeping contrib/examples/ converged in the background.
+# Afterwards the example's containers answer on http://127.0.0.1:8080 and :8081.
+#
+#   bash contrib/quickstart.sh
+#
+# Stop the agent with: kill "$(cat /run/container-agent-demo.pid)"  (its containers keep running;
+# remove them with: .venv/bin/agent apply --volumes-root "$VOLUMES" contrib/examples/empty.yaml)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PIDFILE=/run/container-agent-demo.pid
+LOG=/var/log/container-agent-demo.log
+VOLUMES=/var/lib/container-agent/volumes
+
+eval "$(bash contrib/setup-engines.sh)"
+bash contrib/install.sh
+AGENT=.venv/bin/agent
+
+mkdir -p "$VOLUMES/www"
+[[ -e $VOLUMES/www/index.html ]] || echo "It works: served by container-agent" >"$VOLUMES/www/index.html"
+
+echo "== agent plan (a dry run: changes nothing)"
+"$AGENT" plan --volumes-root "$VOLUMES" contrib/examples/web.yaml
+
+if pid=$(cat "$PIDFILE" 2>/dev/null) && kill -0 "$pid" 2>/dev/null; then
+    echo "== agent run is already running (pid $pid)"
+else
+    echo "== starting agent run in the background (log $LOG)"
+    nohup setsid "$AGENT" run --volumes-root "$VOLUMES" contrib/examples/web.yaml >>"$LOG" 2>&1 </dev/null &
+    echo $! >"$PIDFILE"
+fi
+
+answer() { # PORT: print the page on 127.0.0.1:PORT, retrying for at most 30 s
+    python3 - "$1" <<'PY'
+import sys, time, urllib.request
+url = f"http://127.0.0.1:{sys.argv[1]}/"
+for _ in range(60):
+    try:
+        print(url, "->", urllib.request.urlopen(url, timeout=2).read().decode().strip())
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.5)
+sys.exit(f"{url} did not answer within 30 s; see the agent's log")
+PY
+}
+answer 8080
+answer 8081
+echo "== agent plan again: nothing left to do"
+"$AGENT" plan --volumes-root "$VOLUMES" contrib/examples/web.yaml
+echo "The agent keeps these containers running (pid $(cat "$PIDFILE"), log $LOG)."
+echo "Edit contrib/examples/web.yaml and it converges within 5 s."

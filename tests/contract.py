@@ -1,0 +1,137 @@
+"""Shared pieces of the contract suite: backend targets on real engines, and small helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agent.actions import Plan
+from agent.executor import ActionResult
+from agent.loader import load_sources
+from agent.reconcile import Settings, converge, plan_for
+from backends.base import Backend, BackendOptions, load_backend
+from tests.engines import Engine, run_cli
+
+AGENT = [sys.executable, "-m", "agent"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One backend driving one real engine."""
+
+    backend_name: str
+    engine: Engine
+    docker_cmd: str = "docker"
+
+    @property
+    def id(self) -> str:
+        return (
+            f"{self.backend_name}-{self.docker_cmd}@{self.engine.kind}"
+            if (self.backend_name == "docker-cli")
+            else f"{self.backend_name}@{self.engine.kind}"
+        )
+
+    def backend(self) -> Backend:
+        options = BackendOptions(host=self.engine.host, docker_cmd=self.docker_cmd)
+        return load_backend(self.backend_name, options)
+
+    def cli_args(self) -> list[str]:
+        """The engine options of ``agent`` for this target."""
+        return [
+            f"--backend={self.backend_name}",
+            f"--host={self.engine.host}",
+            f"--docker-cmd={self.docker_cmd}",
+        ]
+
+
+@dataclass
+class Workspace:
+    """A namespace, a manifest file and a volumes root for one test."""
+
+    target: Target
+    namespace: str
+    root: Path
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "containers.yaml"
+
+    @property
+    def volumes(self) -> Path:
+        return self.root / "volumes"
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(self.namespace, str(self.volumes), stop_timeout=2)
+
+    def write(self, text: str) -> Path:
+        self.manifest.write_text(text)
+        return self.manifest
+
+    def plan(self) -> Plan:
+        desired = load_sources([str(self.manifest)])
+        return plan_for(desired, self.target.backend(), self.settings, time.time())
+
+    def apply(self) -> tuple[Plan, tuple[ActionResult, ...]]:
+        desired = load_sources([str(self.manifest)])
+        return converge(desired, self.target.backend(), self.settings, time.time())
+
+    def agent(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the ``agent`` command line against this target."""
+        argv = [
+            *AGENT,
+            *args,
+            *self.target.cli_args(),
+            f"--namespace={self.namespace}",
+            f"--volumes-root={self.volumes}",
+            "--stop-timeout=2",
+            str(self.manifest),
+        ]
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.env()
+        )
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.target.engine.env}
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return run_cli(self.target.engine, *args, check=check)
+
+    def containers(self) -> list[dict[str, Any]]:
+        """``inspect`` of every container of the namespace, by the engine's own CLI."""
+        ids = self.cli(
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            f"label=io.container-agent.namespace={self.namespace}",
+        ).stdout.split()
+        if not ids:
+            return []
+        found: list[dict[str, Any]] = json.loads(self.cli("inspect", *ids).stdout)
+        return found
+
+    def container(self, name: str) -> dict[str, Any]:
+        matches = [
+            c
+            for c in self.containers()
+            if c["Config"]["Labels"].get("io.container-agent.name") == name
+        ]
+        assert len(matches) == 1, f"expected one container {name!r}, found {len(matches)}"
+        return matches[0]
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``condition`` until true, at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)

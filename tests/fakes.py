@@ -1,0 +1,66 @@
+"""An in-memory backend for executor tests: it records every call and fails on request."""
+
+from __future__ import annotations
+
+from agent.observed import ObservedContainer
+from agent.spec import RunSpec
+from backends.base import Backend, BackendError, BackendOptions
+
+__all__ = ["Call", "FakeBackend"]
+
+Call = tuple[str, ...]
+
+
+class FakeBackend(Backend):
+    """Records each call as ``(method, target, ...)`` in :attr:`calls`.
+
+    The target of ``create`` is the spec's engine name, of every other call a
+    container id. ``create`` returns ``new-<name>``. :meth:`fail` makes one
+    method fail on one target with a :class:`BackendError` carrying ``message``.
+    """
+
+    name = "fake"
+
+    def __init__(self, containers: list[ObservedContainer] | None = None) -> None:
+        self.containers = list(containers or [])
+        self.calls: list[Call] = []
+        self._failures: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> FakeBackend:
+        return cls()
+
+    @property
+    def address(self) -> str:
+        return "fake://memory"
+
+    def fail(self, method: str, target: str, message: str) -> None:
+        """Make every later ``method`` call on ``target`` raise BackendError(message)."""
+        self._failures[(method, target)] = message
+
+    def _record(self, method: str, target: str, *rest: str) -> None:
+        self.calls.append((method, target, *rest))
+        message = self._failures.get((method, target))
+        if message is not None:
+            raise BackendError(message, self.address)
+
+    def version(self) -> str:
+        self._record("version", "")
+        return "fake 1.0"
+
+    def list(self, namespace: str) -> list[ObservedContainer]:
+        self._record("list", namespace)
+        return [c for c in self.containers if c.namespace == namespace]
+
+    def create(self, spec: RunSpec) -> str:
+        self._record("create", spec.engine_name)
+        return f"new-{spec.name}"
+
+    def start(self, container_id: str) -> None:
+        self._record("start", container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        self._record("stop", container_id, str(timeout))
+
+    def remove(self, container_id: str) -> None:
+        self._record("remove", container_id)

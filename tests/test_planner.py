@@ -1,0 +1,392 @@
+"""The planner as a table of sentences over one fixture: three healthy running containers.
+
+Each case mutates the fixture (desired specs, observed containers, options) and
+states the plan it expects as ``(verb, name, reason)`` in order; the reason is
+matched as a substring, and given in full wherever it is known.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import importlib.util
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import attrs
+import pytest
+
+import agent.planner
+from agent.actions import Action, Remove, Restart
+from agent.manifest import Container, EnvVar, Port, VolumeMount
+from agent.observed import ObservedContainer
+from agent.planner import PlanOptions, plan
+from agent.spec import RunSpec, build_specs
+
+NS = "ns"
+ROOT = "/export"
+NOW = 1_700_000_000.0
+
+CONTAINERS = (
+    Container("web", "nginx:1.25", ports=(Port(80, 8080),)),
+    Container(
+        "db",
+        "postgres:16",
+        env=(EnvVar("POSTGRES_DB", "app"),),
+        volume_mounts=(VolumeMount("data", "/var/lib/postgresql/data"),),
+    ),
+    Container("cache", "redis:7", command=("redis-server", "--save", "")),
+)
+
+
+def spec(name: str, **changes: Any) -> RunSpec:
+    """The spec of the fixture container ``name``, rebuilt with ``changes`` to its manifest."""
+    base = next(c for c in CONTAINERS if c.name == name)
+    return build_specs([attrs.evolve(base, **changes)], NS, ROOT)[0]
+
+
+def healthy(the_spec: RunSpec) -> ObservedContainer:
+    """The running container the agent made from ``the_spec``."""
+    return ObservedContainer(
+        id=f"id-{the_spec.name}",
+        engine_name=the_spec.engine_name,
+        namespace=NS,
+        name=the_spec.name,
+        hash=the_spec.hash,
+        state="running",
+        image=the_spec.image,
+    )
+
+
+SPECS = {s.name: s for s in build_specs(CONTAINERS, NS, ROOT)}
+WEB, DB, CACHE = SPECS["web"], SPECS["db"], SPECS["cache"]
+DB_ENV_EDITED = spec("db", env=(EnvVar("POSTGRES_DB", "other"),))
+
+
+@dataclass
+class World:
+    """What the planner is given; cases change it in place."""
+
+    desired: list[RunSpec]
+    observed: list[ObservedContainer]
+    allow_removals: bool = True
+
+    @classmethod
+    def base(cls) -> World:
+        return cls(list(SPECS.values()), [healthy(s) for s in SPECS.values()])
+
+    def want(self, new: RunSpec) -> None:
+        """Desire ``new`` instead of the spec of the same name (or in addition)."""
+        names = [s.name for s in self.desired]
+        if new.name in names:
+            self.desired[names.index(new.name)] = new
+        else:
+            self.desired.append(new)
+
+    def unwant(self, name: str) -> None:
+        self.desired = [s for s in self.desired if s.name != name]
+
+    def change(self, engine_name: str, **changes: Any) -> None:
+        """Change the observed container called ``engine_name`` by the engine."""
+        (index,) = [i for i, c in enumerate(self.observed) if c.engine_name == engine_name]
+        self.observed[index] = attrs.evolve(self.observed[index], **changes)
+
+    def lose(self, engine_name: str) -> None:
+        self.observed = [c for c in self.observed if c.engine_name != engine_name]
+
+    def add(self, container: ObservedContainer) -> None:
+        self.observed.append(container)
+
+    def plan(self) -> tuple[Action, ...]:
+        return plan(self.desired, self.observed, NOW, PlanOptions(NS, self.allow_removals)).actions
+
+
+Mutation = Callable[[World], None]
+Expected = Sequence[tuple[str, str, str]]
+
+
+def stopped(name: str, state: str, code: int | None = None, policy: str = "Always") -> Mutation:
+    """The container ``name`` is in ``state`` (exit ``code``) and its policy is ``policy``."""
+
+    def mutate(world: World) -> None:
+        world.want(spec(name, restart_policy=policy))
+        world.change(SPECS[name].engine_name, state=state, exit_code=code, finished_at=NOW - 60)
+
+    return mutate
+
+
+def stranger(engine_name: str, namespace: str, name: str, **changes: Any) -> ObservedContainer:
+    fields: dict[str, Any] = {"hash": "f" * 64, "state": "running", "image": "busybox"}
+    fields.update(changes)
+    return ObservedContainer(f"id-{engine_name}", engine_name, namespace, name, **fields)
+
+
+def nothing(world: World) -> None:
+    """All three running and matching."""
+
+
+def env_edited(world: World) -> None:
+    world.want(DB_ENV_EDITED)
+
+
+def image_changed(world: World) -> None:
+    world.want(spec("web", image="nginx:1.27"))
+
+
+def changed_and_already_replaced(world: World) -> None:
+    world.want(DB_ENV_EDITED)
+    world.add(attrs.evolve(healthy(DB_ENV_EDITED), id="id-db-new"))
+
+
+def cache_no_longer_desired(world: World) -> None:
+    world.unwant("cache")
+
+
+def removals_not_allowed(world: World) -> None:
+    world.allow_removals = False
+    world.unwant("cache")
+    world.lose(DB.engine_name)
+    world.add(stranger("ns-mystery", NS, "", hash=""))
+
+
+def running_duplicate(world: World) -> None:
+    copy_ = attrs.evolve(
+        healthy(WEB), id="id-web-copy", engine_name="ns-web-copy", state="exited", exit_code=0
+    )
+    world.observed.insert(0, copy_)
+
+
+def both_exited_duplicate(world: World) -> None:
+    world.change(WEB.engine_name, state="exited", exit_code=1, finished_at=NOW - 600)
+    world.add(
+        attrs.evolve(
+            healthy(WEB),
+            id="id-web-copy",
+            engine_name="ns-web-copy",
+            state="exited",
+            exit_code=1,
+            finished_at=NOW - 5,
+        )
+    )
+
+
+def other_namespaces(world: World) -> None:
+    world.add(stranger("other-web", "other", "web", state="exited", exit_code=1))
+    world.add(stranger("other-stray", "other", "stray", state="dead"))
+    world.add(stranger("unlabelled", "", "", hash=""))
+
+
+def no_name_label(world: World) -> None:
+    world.add(stranger("ns-mystery", NS, "", hash=""))
+
+
+def everything_at_once(world: World) -> None:
+    """One changed, two exited, one new and two leftovers, each listed out of order."""
+    world.want(spec("web", image="nginx:1.27"))
+    world.want(build_specs([Container("api", "api:1")], NS, ROOT)[0])
+    world.change(DB.engine_name, state="exited", exit_code=1)
+    world.change(CACHE.engine_name, state="exited", exit_code=2)
+    world.add(stranger("ns-zeta", NS, "zeta"))
+    world.add(stranger("ns-alpha", NS, "alpha"))
+
+
+CASES: dict[str, tuple[Mutation, Expected]] = {
+    "all running and matching -> no actions": (nothing, []),
+    "a desired container is missing -> start it": (
+        lambda w: w.lose(DB.engine_name),
+        [("start", "db", "missing")],
+    ),
+    "exited 1 -> restart": (stopped("db", "exited", 1), [("restart", "db", "exited 1")]),
+    "exited 0 under Always -> restart": (
+        stopped("db", "exited", 0, "Always"),
+        [("restart", "db", "exited 0")],
+    ),
+    "exited 0 under OnFailure -> nothing": (stopped("db", "exited", 0, "OnFailure"), []),
+    "exited 1 under OnFailure -> restart": (
+        stopped("db", "exited", 1, "OnFailure"),
+        [("restart", "db", "exited 1")],
+    ),
+    "exited with an unknown code under OnFailure -> restart": (
+        stopped("db", "exited", None, "OnFailure"),
+        [("restart", "db", "exited")],
+    ),
+    "exited 1 under Never -> nothing": (stopped("db", "exited", 1, "Never"), []),
+    "exited 0 under Never -> nothing": (stopped("db", "exited", 0, "Never"), []),
+    "created but never started -> restart": (
+        stopped("db", "created"),
+        [("restart", "db", "created but never started")],
+    ),
+    "created but never started under Never -> restart all the same": (
+        stopped("db", "created", policy="Never"),
+        [("restart", "db", "created but never started")],
+    ),
+    "dead -> remove it, then start a new one": (
+        stopped("db", "dead"),
+        [("remove", "db", "dead"), ("start", "db", f"replaces dead {DB.engine_name}")],
+    ),
+    "env edited -> remove the old container before starting the new one": (
+        env_edited,
+        [
+            ("remove", "db", f"spec changed (hash {DB.hash[:8]} -> {DB_ENV_EDITED.hash[:8]})"),
+            ("start", "db", "replaces a changed container"),
+        ],
+    ),
+    "image changed -> the reason names the old and the new image": (
+        image_changed,
+        [
+            ("remove", "web", "image changed: nginx:1.25 -> nginx:1.27"),
+            ("start", "web", "replaces a changed container"),
+        ],
+    ),
+    "changed and already replaced -> remove only the old one": (
+        changed_and_already_replaced,
+        [("remove", "db", "spec changed")],
+    ),
+    "a container no longer desired -> remove it": (
+        cache_no_longer_desired,
+        [("remove", "cache", "not in the manifest any more")],
+    ),
+    "removals not allowed -> nothing removed, starts still happen": (
+        removals_not_allowed,
+        [("start", "db", "missing")],
+    ),
+    "two identical containers -> keep the running one, remove the extra": (
+        running_duplicate,
+        [("remove", "web", f"duplicate of {WEB.engine_name}")],
+    ),
+    "two identical exited containers -> restart the last to finish, remove the other": (
+        both_exited_duplicate,
+        [("remove", "web", "duplicate of ns-web-copy"), ("restart", "web", "exited 1")],
+    ),
+    "containers of other namespaces -> never touched": (other_namespaces, []),
+    "our namespace but no name label -> remove it": (
+        no_name_label,
+        [("remove", "", "has no name label")],
+    ),
+    "paused -> nothing": (stopped("db", "paused"), []),
+    "restarting -> nothing": (stopped("db", "restarting", 1), []),
+    "being removed -> nothing": (stopped("db", "removing"), []),
+    "removes, then restarts, then starts, each sorted by name": (
+        everything_at_once,
+        [
+            ("remove", "alpha", "not in the manifest any more"),
+            ("remove", "web", "image changed: nginx:1.25 -> nginx:1.27"),
+            ("remove", "zeta", "not in the manifest any more"),
+            ("restart", "cache", "exited 2"),
+            ("restart", "db", "exited 1"),
+            ("start", "api", "missing"),
+            ("start", "web", "replaces a changed container"),
+        ],
+    ),
+}
+
+
+def _shape(actions: Sequence[Action], expected: Expected) -> list[tuple[str, str, str]]:
+    """The actions as ``(verb, name, reason)``, with the reason cut to the expected
+    substring where it contains it, so that a mismatch shows the whole reason."""
+    parts = ([part for _, _, part in expected] + [""] * len(actions))[: len(actions)]
+    return [
+        (a.verb, a.name, part if part and part in a.reason else a.reason)
+        for a, part in zip(actions, parts, strict=True)
+    ]
+
+
+@pytest.mark.parametrize(("mutate", "expected"), list(CASES.values()), ids=list(CASES))
+def test_plan(mutate: Mutation, expected: Expected) -> None:
+    world = World.base()
+    mutate(world)
+    assert _shape(world.plan(), expected) == list(expected)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "kept", "removed"),
+    [
+        pytest.param(running_duplicate, None, "id-web-copy", id="the running one is kept"),
+        pytest.param(
+            both_exited_duplicate, "id-web-copy", "id-web", id="the last to finish is kept"
+        ),
+    ],
+)
+def test_duplicates_keep_the_right_container(
+    mutate: Mutation, kept: str | None, removed: str
+) -> None:
+    world = World.base()
+    mutate(world)
+    actions = world.plan()
+    assert [a.container.id for a in actions if isinstance(a, Remove)] == [removed]
+    assert [a.container.id for a in actions if isinstance(a, Restart)] == ([kept] if kept else [])
+
+
+def test_removal_targets_the_old_container_and_start_the_new_spec() -> None:
+    world = World.base()
+    env_edited(world)
+    remove, start = world.plan()
+    assert isinstance(remove, Remove)
+    assert remove.container.id == "id-db"
+    assert remove.engine_name == DB.engine_name
+    assert start.engine_name == DB_ENV_EDITED.engine_name != DB.engine_name
+
+
+def test_same_inputs_give_equal_plans_and_are_not_mutated() -> None:
+    world = World.base()
+    everything_at_once(world)
+    desired, observed = tuple(world.desired), tuple(world.observed)
+    before = copy.deepcopy((desired, observed))
+    options = PlanOptions(NS)
+    first = plan(desired, observed, NOW, options)
+    second = plan(desired, observed, NOW, options)
+    assert first == second
+    assert (desired, observed) == before
+    assert plan(list(desired), iter(observed), NOW + 3600, options) == first
+
+
+def _imports(module: str) -> set[str]:
+    """Every module named by an import statement in ``module``'s source, at any depth."""
+    spec = importlib.util.find_spec(module)
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, encoding="utf-8") as file:
+        tree = ast.parse(file.read())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module or "")
+    return names
+
+
+def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> None:
+    assert _imports("agent.planner") == {
+        "__future__",
+        "collections.abc",
+        "attrs",
+        "agent.actions",
+        "agent.observed",
+        "agent.spec",
+    }
+    source = inspect.getsource(agent.planner)
+    for forbidden in ("import backends", "time.", "datetime", "os.environ", "open(", "logging"):
+        assert forbidden not in source
+
+
+def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None:
+    seen: set[str] = set()
+    todo = ["agent.planner"]
+    while todo:
+        module = todo.pop()
+        seen.add(module)
+        todo += [m for m in _imports(module) if m.startswith("agent.") and m not in seen]
+    closure = set().union(*(_imports(m) for m in seen))
+    roots = {name.split(".")[0] for name in closure}
+    assert not roots & {"backends", "time", "datetime", "os", "logging", "subprocess", "random"}
+    assert seen == {
+        "agent.planner",
+        "agent.actions",
+        "agent.observed",
+        "agent.spec",
+        "agent.manifest",
+        "agent.schema",
+        "agent.errors",
+    }
