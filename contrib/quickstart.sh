@@ -6,7 +6,8 @@
 #   bash contrib/quickstart.sh
 #
 # Stop the agent with: kill "$(cat /run/container-agent-demo.pid)"  (its containers keep running;
-# remove them with: .venv/bin/agent apply --volumes-root "$VOLUMES" contrib/examples/empty.yaml)
+# remove them with: DOCKER_HOST=unix:///run/ca-test/docker.sock .venv/bin/agent apply
+# contrib/examples/empty.yaml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,4 +51,6 @@ answer 8081
 echo "== agent plan again: nothing left to do"
 "$AGENT" plan --volumes-root "$VOLUMES" contrib/examples/web.yaml
 echo "The agent keeps these containers running (pid $(cat "$PIDFILE"), log $LOG)."
-echo "Edit contrib/examples/web.yaml and it converges within 5 s."
+echo "Edit contrib/examples/web.yaml and it converges within 5 s. To use the agent yourself:"
+echo "  export DOCKER_HOST=$DOCKER_HOST; .venv/bin/agent plan --volumes-root $VOLUMES contrib/examples/web.yaml"
+echo "Stop it with: kill \$(cat $PIDFILE)   (its containers keep running)"

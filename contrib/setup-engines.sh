@@ -2,7 +2,7 @@
 # Prepare a Debian 12 machine (root, no systemd) to run container-agent against real engines,
 # as /work/shared/ENGINES.md describes. Idempotent: run it as often as you like.
 #
-#   contrib/setup-engines.sh [--podman]
+#   contrib/setup-engines.sh [--podman] [--install-only]
 #   eval "$(contrib/setup-engines.sh --podman)"     # progress goes to stderr, exports to stdout
 #
 # What it does:
@@ -180,16 +180,18 @@ import_busybox() { # CLI...
 }
 
 main() {
-    local with_podman=0 arg
+    local with_podman=0 install_only=0 arg
     for arg in "$@"; do
         case $arg in
         --podman) with_podman=1 ;;
+        --install-only) install_only=1 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2 && return ;;
-        *) die "unknown argument $arg (usage: $0 [--podman])" ;;
+        *) die "unknown argument $arg (usage: $0 [--podman] [--install-only])" ;;
         esac
     done
     ((EUID == 0)) || die "run as root"
     install_packages
+    ((install_only)) && return
     [[ -x /bin/busybox ]] || die "/bin/busybox missing (busybox-static)"
     write_podman_conf
     start_dockerd
