@@ -146,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--reload", type=float, default=5.0, help="seconds between passes (default: 5)"
     )
+    run.add_argument(
+        "--pull-interval",
+        type=float,
+        default=300.0,
+        help="seconds between pulls of imagePullPolicy: Always images (default: 300)",
+    )
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -246,4 +252,5 @@ def _result_line(result: ActionResult) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    return RunLoop(list(args.manifests), backend, _settings(args), args.reload).run()
+    loop = RunLoop(list(args.manifests), backend, _settings(args), args.reload, args.pull_interval)
+    return loop.run()

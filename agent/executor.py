@@ -14,6 +14,7 @@ from collections.abc import Callable
 import attrs
 
 from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.images import Images
 from backends.base import Backend, BackendError
 
 __all__ = ["ActionResult", "execute"]
@@ -37,12 +38,15 @@ def execute(
     backend: Backend,
     stop_timeout: int = 10,
     cancelled: Callable[[], bool] = lambda: False,
+    images: Images | None = None,
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on.
 
     ``cancelled`` is asked before each action: once it says yes, the remaining
-    actions are left for a later pass.
+    actions are left for a later pass. ``images`` is the pass's image cache (a
+    fresh one by default), so that an image is pulled at most once a pass.
     """
+    images = images or Images(backend)
     results: list[ActionResult] = []
     for action in plan.actions:
         if cancelled():
@@ -50,7 +54,7 @@ def execute(
             break
         log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
         try:
-            container_id = _apply(action, backend, stop_timeout)
+            container_id = _apply(action, backend, stop_timeout, images)
         except (BackendError, OSError) as exc:
             message = (
                 exc.message if isinstance(exc, BackendError) else f"{exc.strerror}: {exc.filename}"
@@ -62,7 +66,7 @@ def execute(
     return tuple(results)
 
 
-def _apply(action: Action, backend: Backend, stop_timeout: int) -> str:
+def _apply(action: Action, backend: Backend, stop_timeout: int, images: Images) -> str:
     if isinstance(action, Remove):
         backend.stop(action.container.id, stop_timeout)
         backend.remove(action.container.id)
@@ -70,14 +74,16 @@ def _apply(action: Action, backend: Backend, stop_timeout: int) -> str:
     if isinstance(action, Restart):
         backend.start(action.container.id)
         return action.container.id
-    return _start(action, backend)
+    return _start(action, backend, images)
 
 
-def _start(action: Start, backend: Backend) -> str:
+def _start(action: Start, backend: Backend, images: Images) -> str:
     """Create and start; a container that fails to start is removed again, leaving nothing."""
-    for mount in action.spec.mounts:
+    spec = action.spec
+    spec = attrs.evolve(spec, image_id=images.ensure(spec.image, spec.image_pull_policy))
+    for mount in spec.mounts:
         os.makedirs(mount.source, exist_ok=True)
-    container_id = backend.create(action.spec)
+    container_id = backend.create(spec)
     try:
         backend.start(container_id)
     except BackendError:

@@ -13,7 +13,8 @@ class ObservedContainer:
 
     ``state`` is the engine's word (``running``, ``exited``, ``created``,
     ``paused``, ``restarting``, ``removing``, ``dead``); ``name`` and ``hash``
-    come from the agent's labels and are empty on containers it did not make.
+    come from the agent's labels and are empty on containers it did not make;
+    so is ``image_id``, the id of the image when the agent created the container.
     ``finished_at`` is seconds since the epoch, when the engine told it.
     """
 
@@ -26,6 +27,7 @@ class ObservedContainer:
     exit_code: int | None = None
     finished_at: float | None = None
     image: str = ""
+    image_id: str = ""
 
     @property
     def running(self) -> bool:

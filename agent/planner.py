@@ -7,7 +7,7 @@ everything it needs comes in as arguments, everything it decides goes out as a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
@@ -36,8 +36,14 @@ def plan(
     observed: Iterable[ObservedContainer],
     now: float,
     options: PlanOptions,
+    images: Mapping[str, str] | None = None,
 ) -> Plan:
-    """Compute the actions that make ``observed`` match ``desired`` at time ``now``."""
+    """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
+
+    ``images`` maps image references to the id they name now (after a pull); a
+    container made from another id is replaced, because its image changed.
+    """
+    images = images or {}
     ours = [c for c in observed if c.namespace == options.namespace]
     by_name: dict[str, list[ObservedContainer]] = {}
     for container in ours:
@@ -58,9 +64,17 @@ def plan(
                 removes.append(
                     Remove(extra, f"duplicate of {keeper.engine_name}" if keeper else "")
                 )
+        new_image = images.get(spec.image, "")
         if keeper is None:
             reason = "replaces a changed container" if existing else "missing"
             starts.append(Start(spec, reason))
+        elif new_image and keeper.image_id and keeper.image_id != new_image:
+            removes.append(
+                Remove(keeper, f"image changed: {spec.image} is now {_short(new_image)}")
+            )
+            starts.append(
+                Start(spec, f"image changed: {_short(keeper.image_id)} -> {_short(new_image)}")
+            )
         elif keeper.state == "dead":
             removes.append(Remove(keeper, "dead"))
             starts.append(Start(spec, f"replaces dead {keeper.engine_name}"))
@@ -105,6 +119,11 @@ def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:
     if stale.image and _normal_image(stale.image) != _normal_image(spec.image):
         return f"image changed: {stale.image} -> {spec.image}"
     return f"spec changed (hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]})"
+
+
+def _short(image_id: str) -> str:
+    """``sha256:0123456789abcdef...`` -> ``0123456789ab``, as engines show ids."""
+    return image_id.rpartition(":")[2][:12]
 
 
 def _normal_image(image: str) -> str:

@@ -13,8 +13,7 @@ import time
 from types import FrameType
 
 from agent.errors import AgentError
-from agent.executor import execute
-from agent.reconcile import Settings, plan_for
+from agent.reconcile import Settings, converge
 from agent.sources import SourceSet
 from backends.base import Backend
 
@@ -24,11 +23,20 @@ log = logging.getLogger("agent.run")
 
 
 class RunLoop:
-    def __init__(self, sources: list[str], backend: Backend, settings: Settings, reload: float):
+    def __init__(
+        self,
+        sources: list[str],
+        backend: Backend,
+        settings: Settings,
+        reload: float,
+        pull_interval: float = 300.0,
+    ) -> None:
         self.sources = SourceSet(sources)
         self.backend = backend
         self.settings = settings
         self.reload = reload
+        self.pull_interval = pull_interval
+        self._last_pull: float | None = None
         self.stopping = False
         self._wake = threading.Event()
         self._force = False
@@ -60,15 +68,27 @@ class RunLoop:
         """One pass: reload what changed, plan, execute. Never raises an AgentError."""
         force, self._force = self._force, False
         desired = self.sources.refresh(force=force)
+        now = time.time()
+        pull = self._last_pull is None or now - self._last_pull >= self.pull_interval
         try:
-            the_plan = plan_for(
-                desired, self.backend, self.settings, time.time(), self.sources.complete
+            converge(
+                desired,
+                self.backend,
+                self.settings,
+                now,
+                allow_removals=self.sources.complete,
+                pull=pull,
+                cancelled=lambda: self.stopping,
             )
         except AgentError as exc:
             log.error("pass skipped: %s", exc)
             return
-        if the_plan.changes:
-            execute(the_plan, self.backend, self.settings.stop_timeout, lambda: self.stopping)
+        except Exception:
+            # A daemon outlives its own bugs: log the trace, try again next pass.
+            log.exception("pass failed unexpectedly; trying again in %gs", self.reload)
+            return
+        if pull:
+            self._last_pull = now
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:

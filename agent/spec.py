@@ -19,6 +19,7 @@ from agent.manifest import Container
 
 __all__ = [
     "LABEL_HASH",
+    "LABEL_IMAGE_ID",
     "LABEL_NAME",
     "LABEL_NAMESPACE",
     "Mount",
@@ -32,6 +33,7 @@ __all__ = [
 LABEL_NAMESPACE = "io.container-agent.namespace"
 LABEL_NAME = "io.container-agent.name"
 LABEL_HASH = "io.container-agent.hash"
+LABEL_IMAGE_ID = "io.container-agent.image-id"
 
 
 @attrs.frozen
@@ -66,6 +68,8 @@ class RunSpec:
     mounts: tuple[Mount, ...] = ()
     image_pull_policy: str = "IfNotPresent"
     restart_policy: str = "Always"
+    image_id: str | None = None
+    """The id the image had when the container was created: not part of the hash."""
 
     @property
     def engine_name(self) -> str:
@@ -77,7 +81,10 @@ class RunSpec:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {LABEL_NAMESPACE: self.namespace, LABEL_NAME: self.name, LABEL_HASH: self.hash}
+        labels = {LABEL_NAMESPACE: self.namespace, LABEL_NAME: self.name, LABEL_HASH: self.hash}
+        if self.image_id:
+            labels[LABEL_IMAGE_ID] = self.image_id
+        return labels
 
 
 def engine_name(namespace: str, name: str, hash: str) -> str:

@@ -17,6 +17,7 @@ import attrs
 from agent.errors import AgentError
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
+from backends.credentials import RegistryAuth
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -70,6 +71,14 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def list(self, namespace: str) -> list[ObservedContainer]:
         """Every container labelled with ``namespace``, in one engine call."""
+
+    @abc.abstractmethod
+    def image_id(self, image: str) -> str | None:
+        """The id of the local image ``image`` names, or None when it is not present."""
+
+    @abc.abstractmethod
+    def pull(self, image: str, auth: RegistryAuth | None) -> None:
+        """Pull ``image``, with ``auth`` when the registry wants a login."""
 
     @abc.abstractmethod
     def create(self, spec: RunSpec) -> str:

@@ -13,8 +13,9 @@ import subprocess
 from typing import Any
 
 from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_NAME, LABEL_NAMESPACE, RunSpec
+from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendError, BackendOptions
+from backends.credentials import RegistryAuth, docker_config_path
 
 __all__ = ["DockerCLIBackend", "create_args"]
 
@@ -24,7 +25,8 @@ _DOCKER_PS_FORMAT = (
     '"status":{{json .Status}},"image":{{json .Image}},'
     f'"namespace":{{{{json (.Label "{LABEL_NAMESPACE}")}}}},'
     f'"name":{{{{json (.Label "{LABEL_NAME}")}}}},'
-    f'"hash":{{{{json (.Label "{LABEL_HASH}")}}}}}}'
+    f'"hash":{{{{json (.Label "{LABEL_HASH}")}}}},'
+    f'"image_id":{{{{json (.Label "{LABEL_IMAGE_ID}")}}}}}}'
 )
 
 
@@ -67,6 +69,21 @@ class DockerCLIBackend(Backend):
             return [_from_podman(row) for row in rows]
         output = self._run("ps", "--all", "--no-trunc", label, f"--format={_DOCKER_PS_FORMAT}")
         return [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
+
+    def image_id(self, image: str) -> str | None:
+        try:
+            return self._run("image", "inspect", "--format={{.Id}}", "--", image).strip() or None
+        except BackendError as exc:
+            if "no such" in exc.message.lower() or "not known" in exc.message.lower():
+                return None
+            raise
+
+    def pull(self, image: str, auth: RegistryAuth | None) -> None:
+        """The binary reads the Docker config file itself (podman is pointed at it)."""
+        args = ["pull", "--quiet"]
+        if self.is_podman and os.path.exists(docker_config_path()):
+            args.append(f"--authfile={docker_config_path()}")
+        self._run(*args, "--", image)
 
     def create(self, spec: RunSpec) -> str:
         return self._run(*create_args(spec)).strip()
@@ -112,6 +129,7 @@ class DockerCLIBackend(Backend):
 def create_args(spec: RunSpec) -> list[str]:
     """The ``create`` argv for a spec: every value joined to its option, the image after ``--``."""
     args = ["create", f"--name={spec.engine_name}", f"--hostname={spec.hostname}", "--restart=no"]
+    args.append("--pull=never")
     args += [f"--label={key}={value}" for key, value in spec.labels.items()]
     if spec.working_dir:
         args.append(f"--workdir={spec.working_dir}")
@@ -137,6 +155,7 @@ def _from_docker(row: dict[str, Any]) -> ObservedContainer:
         state=row["state"],
         exit_code=int(match.group(1)) if match else None,
         image=row["image"],
+        image_id=row["image_id"],
     )
 
 
@@ -154,4 +173,5 @@ def _from_podman(row: dict[str, Any]) -> ObservedContainer:
         exit_code=row.get("ExitCode") if exited else None,
         finished_at=row.get("ExitedAt") if exited else None,
         image=row.get("Image", ""),
+        image_id=labels.get(LABEL_IMAGE_ID, ""),
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import engines
+from tests.contract import TARGETS, Target, Workspace
 from tests.engines import Engine, EngineKind, Registry
 
 
@@ -76,3 +77,18 @@ def namespace(started_engines: list[Engine]) -> Iterator[str]:
     yield name
     for engine in started_engines:
         engines.remove_namespace(engine, name)
+
+
+@pytest.fixture(params=[pytest.param(t[:2], id=t[2]) for t in TARGETS])
+def target(request: pytest.FixtureRequest) -> Target:
+    """Each contract test runs once per backend and engine in TARGETS."""
+    backend_name, kind = request.param
+    engine: Engine = request.getfixturevalue(f"{kind}_engine")
+    docker_cmd = engine.cli if backend_name == "docker-cli" else "docker"
+    return Target(backend_name, engine, docker_cmd)
+
+
+@pytest.fixture
+def ws(target: Target, namespace: str, tmp_path: Path) -> Workspace:
+    """A namespace, a manifest file and a volumes root on one target."""
+    return Workspace(target, namespace, tmp_path)

@@ -21,6 +21,11 @@ from tests.engines import Engine, run_cli
 
 AGENT = [sys.executable, "-m", "agent"]
 
+# Every backend on every engine it drives: (backend name, engine kind, test id).
+TARGETS = [
+    ("docker-cli", "docker", "docker-cli@dockerd"),
+]
+
 
 @dataclass(frozen=True)
 class Target:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 from backends.base import Backend, BackendError, BackendOptions
+from backends.credentials import RegistryAuth
 
 __all__ = ["Call", "FakeBackend"]
 
@@ -17,6 +18,11 @@ class FakeBackend(Backend):
     The target of ``create`` is the spec's engine name, of every other call a
     container id. ``create`` returns ``new-<name>``. :meth:`fail` makes one
     method fail on one target with a :class:`BackendError` carrying ``message``.
+
+    Images: every image is present (id ``sha256:<ref>``) unless :attr:`local` is
+    set, a mapping of the images present; ``pull`` copies an image from
+    :attr:`remote` into it. Image look-ups are counted in :attr:`lookups`, not
+    recorded as calls.
     """
 
     name = "fake"
@@ -25,6 +31,10 @@ class FakeBackend(Backend):
         self.containers = list(containers or [])
         self.calls: list[Call] = []
         self._failures: dict[tuple[str, str], str] = {}
+        self.local: dict[str, str] | None = None
+        self.remote: dict[str, str] = {}
+        self.lookups = 0
+        self.pull_auth: list[RegistryAuth | None] = []
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> FakeBackend:
@@ -51,6 +61,18 @@ class FakeBackend(Backend):
     def list(self, namespace: str) -> list[ObservedContainer]:
         self._record("list", namespace)
         return [c for c in self.containers if c.namespace == namespace]
+
+    def image_id(self, image: str) -> str | None:
+        self.lookups += 1
+        return f"sha256:{image}" if self.local is None else self.local.get(image)
+
+    def pull(self, image: str, auth: RegistryAuth | None) -> None:
+        self._record("pull", image)
+        self.pull_auth.append(auth)
+        if image not in self.remote:
+            raise BackendError(f"manifest for {image} not found", self.address)
+        if self.local is not None:
+            self.local[image] = self.remote[image]
 
     def create(self, spec: RunSpec) -> str:
         self._record("create", spec.engine_name)

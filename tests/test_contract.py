@@ -7,31 +7,10 @@ from __future__ import annotations
 
 import socket
 import textwrap
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from agent.actions import Remove, Restart, Start
-from tests.contract import Target, Workspace, wait_for
-from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get
-
-TARGETS = [
-    pytest.param(("docker-cli", "docker"), id="docker-cli@dockerd"),
-]
-
-
-@pytest.fixture(params=TARGETS)
-def target(request: pytest.FixtureRequest) -> Target:
-    backend_name, kind = request.param
-    engine: Engine = request.getfixturevalue(f"{kind}_engine")
-    docker_cmd = engine.cli if backend_name == "docker-cli" else "docker"
-    return Target(backend_name, engine, docker_cmd)
-
-
-@pytest.fixture
-def ws(target: Target, namespace: str, tmp_path: Path) -> Iterator[Workspace]:
-    yield Workspace(target, namespace, tmp_path)
+from tests.contract import Workspace, wait_for
+from tests.engines import BUSYBOX_TAG, free_port, http_get
 
 
 def manifest(body: str) -> str:

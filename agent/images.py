@@ -1,0 +1,87 @@
+"""Images for one pass: pulled at most once each, by the container's ``imagePullPolicy``.
+
+``IfNotPresent`` pulls only a missing image, ``Always`` pulls before every start
+(and before planning, so that a new push under the same tag is seen), ``Never``
+only uses a local image. A failed pull is retried with back-off; its last error,
+the registry's own message, is what the container's action reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from backends.base import Backend, BackendError
+from backends.credentials import lookup
+
+__all__ = ["PULL_ATTEMPTS", "Images"]
+
+log = logging.getLogger("agent.images")
+
+PULL_ATTEMPTS = 3
+PULL_DELAY = 1.0
+
+
+class Images:
+    def __init__(
+        self,
+        backend: Backend,
+        attempts: int = PULL_ATTEMPTS,
+        delay: float = PULL_DELAY,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.backend = backend
+        self.attempts = attempts
+        self.delay = delay
+        self.sleep = sleep
+        self._pulled: dict[str, str | BackendError] = {}
+
+    def ensure(self, image: str, policy: str) -> str:
+        """The id of ``image`` once it is present as ``policy`` wants; BackendError otherwise."""
+        if policy == "Always":
+            return self.pull(image)
+        found = self.backend.image_id(image)
+        if found:
+            return found
+        if policy == "Never":
+            raise BackendError(f"image {image} is not present and its imagePullPolicy is Never")
+        return self.pull(image)
+
+    def pull(self, image: str) -> str:
+        """Pull ``image`` (once a pass), retrying with back-off; its id afterwards."""
+        known = self._pulled.get(image)
+        if isinstance(known, BackendError):
+            raise known
+        if known is not None:
+            return known
+        try:
+            result: str | BackendError = self._pull(image)
+        except BackendError as exc:
+            result = exc
+        self._pulled[image] = result
+        if isinstance(result, BackendError):
+            raise result
+        return result
+
+    def _pull(self, image: str) -> str:
+        auth = lookup(image)
+        delay = self.delay
+        for attempt in range(1, self.attempts + 1):
+            log.info("pulling %s (attempt %d of %d)", image, attempt, self.attempts)
+            try:
+                self.backend.pull(image, auth)
+                found = self.backend.image_id(image)
+                if found:
+                    return found
+                raise BackendError(f"image {image} is still missing after its pull")
+            except BackendError as exc:
+                if attempt == self.attempts:
+                    raise BackendError(
+                        f"pull of {image} failed after {attempt} attempts: {exc.message}",
+                        exc.engine,
+                    ) from exc
+                log.warning("pull of %s failed (%s); retrying in %gs", image, exc.message, delay)
+                self.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
