@@ -88,10 +88,12 @@ def lookup(image: str, config_path: str | None = None) -> RegistryAuth | None:
 def _from_entry(entry: dict[str, Any], registry: str) -> RegistryAuth | None:
     if isinstance(entry.get("auth"), str) and entry["auth"]:
         try:
-            user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+            user, colon, password = (
+                base64.b64decode(entry["auth"], validate=True).decode("utf-8").partition(":")
+            )
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return RegistryAuth(registry, user, password)
+        return RegistryAuth(registry, user, password) if colon else None
     if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
         return RegistryAuth(registry, entry["username"], entry["password"])
     return None

@@ -12,7 +12,7 @@ import copy
 import importlib.util
 import inspect
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import attrs
@@ -72,6 +72,7 @@ class World:
     desired: list[RunSpec]
     observed: list[ObservedContainer]
     allow_removals: bool = True
+    images: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def base(cls) -> World:
@@ -100,7 +101,8 @@ class World:
         self.observed.append(container)
 
     def plan(self) -> tuple[Action, ...]:
-        return plan(self.desired, self.observed, NOW, PlanOptions(NS, self.allow_removals)).actions
+        options = PlanOptions(NS, self.allow_removals)
+        return plan(self.desired, self.observed, NOW, options, self.images).actions
 
 
 Mutation = Callable[[World], None]
@@ -192,7 +194,33 @@ def everything_at_once(world: World) -> None:
     world.add(stranger("ns-alpha", NS, "alpha"))
 
 
+def pulled_new_image(world: World) -> None:
+    world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
+    world.images["nginx:1.25"] = "sha256:bbbbbbbbbbbbbbbb"
+
+
+def pulled_same_image(world: World) -> None:
+    world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
+    world.images["nginx:1.25"] = "sha256:aaaaaaaaaaaaaaaa"
+
+
+def pulled_but_no_image_label(world: World) -> None:
+    world.images["nginx:1.25"] = "sha256:bbbbbbbbbbbbbbbb"
+
+
 CASES: dict[str, tuple[Mutation, Expected]] = {
+    "the tag now names a new image -> replace": (
+        pulled_new_image,
+        [
+            ("remove", "web", "image changed: nginx:1.25 is now bbbbbbbbbbbb"),
+            ("start", "web", "image changed: aaaaaaaaaaaa -> bbbbbbbbbbbb"),
+        ],
+    ),
+    "the tag still names the same image -> nothing": (pulled_same_image, []),
+    "a container without an image id label is not replaced on a pull": (
+        pulled_but_no_image_label,
+        [],
+    ),
     "all running and matching -> no actions": (nothing, []),
     "a desired container is missing -> start it": (
         lambda w: w.lose(DB.engine_name),
