@@ -6,16 +6,37 @@ through a backend, and render plans.
 
 __version__ = "0.1.0"
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from agent.actions import Action, Plan, Remove, Restart, Start
 from agent.errors import AgentError, FieldError, ManifestError
-from agent.executor import ActionResult, execute
 from agent.loader import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
-from agent.reconcile import Settings, converge, plan_for
 from agent.render import plan_to_dict, render_json, render_text
 from agent.spec import RunSpec, build_specs
+
+if TYPE_CHECKING:
+    from agent.executor import ActionResult, execute
+    from agent.reconcile import Settings, converge, plan_for
+
+# The parts that call a backend load on first use: importing the pure core (or a
+# backend, which imports agent.errors) never imports the backends package.
+_ON_FIRST_USE = {
+    "ActionResult": "agent.executor",
+    "execute": "agent.executor",
+    "Settings": "agent.reconcile",
+    "converge": "agent.reconcile",
+    "plan_for": "agent.reconcile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ON_FIRST_USE:
+        return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
+    raise AttributeError(f"module 'agent' has no attribute {name!r}")
 
 __all__ = [
     "Action",

@@ -71,7 +71,9 @@ def _common(
     common = kind(add_help=False)
     engine = common.add_argument_group("engine")
     engine.add_argument(
-        "--backend", default="docker-cli", help="engine backend (default: docker-cli)"
+        "--backend",
+        default="auto",
+        help="docker, podman, docker-cli, or auto: the first engine that answers (default: auto)",
     )
     engine.add_argument(
         "-H",
