@@ -38,6 +38,7 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(_ON_FIRST_USE[name]), name)
     raise AttributeError(f"module 'agent' has no attribute {name!r}")
 
+
 __all__ = [
     "Action",
     "ActionResult",

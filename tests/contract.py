@@ -24,6 +24,9 @@ AGENT = [sys.executable, "-m", "agent"]
 # Every backend on every engine it drives: (backend name, engine kind, test id).
 TARGETS = [
     ("docker-cli", "docker", "docker-cli@dockerd"),
+    ("docker", "docker", "docker-sdk@dockerd"),
+    ("podman", "podman", "podman-py@podman"),
+    ("docker-cli", "podman", "podman-cli@podman"),
 ]
 
 

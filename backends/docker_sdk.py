@@ -1,0 +1,219 @@
+"""The Docker SDK backend: the Docker Engine API through the ``docker`` package (SDK 7.x).
+
+The SDK is imported when the backend is built, never when this module is, so
+container-agent runs without it until someone picks this backend. The client is
+made on first use, not when the backend is built: the SDK asks the engine for its
+API version as it makes a client, and an engine that is down when the agent starts
+must not stop the agent. Every SDK, requests and urllib3 error becomes a
+:class:`BackendError` with the engine's own message and the engine's address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from agent.observed import ObservedContainer
+from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
+from backends.base import Backend, BackendError, BackendOptions
+from backends.credentials import RegistryAuth
+
+if TYPE_CHECKING:
+    import docker
+
+__all__ = ["DockerSDKBackend", "unreachable"]
+
+INSTALL_HINT = "the docker backend needs the Docker SDK: pip install 'container-agent[docker]'"
+DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
+
+_EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
+
+
+class DockerSDKBackend(Backend):
+    """The Docker Engine API (dockerd, or Podman's Docker-compatible API) through the Docker SDK.
+
+    ``host`` is the engine's URL; without it the SDK's ``from_env`` rules apply:
+    ``DOCKER_HOST``, ``DOCKER_TLS_VERIFY`` and ``DOCKER_CERT_PATH``, else the default socket.
+    """
+
+    name = "docker"
+
+    def __init__(self, host: str | None = None, timeout: float = 60.0) -> None:
+        try:
+            import docker
+        except ImportError as exc:
+            raise BackendError(INSTALL_HINT) from exc
+        self._sdk = docker
+        self.timeout = timeout
+        self._client: docker.DockerClient | None = None
+        self._address = host or os.environ.get("DOCKER_HOST") or DEFAULT_ADDRESS
+        with self._engine_errors():
+            self._client_kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
+        if host:
+            self._client_kwargs["base_url"] = host
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> DockerSDKBackend:
+        return cls(options.host, options.timeout)
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def version(self) -> str:
+        with self._engine_errors():
+            return str(self._api().version()["Version"])
+
+    def list(self, namespace: str) -> list[ObservedContainer]:
+        label = f"{LABEL_NAMESPACE}={namespace}"
+        with self._engine_errors():
+            rows = self._api().containers(all=True, filters={"label": label})
+        return [_observed(row) for row in rows]
+
+    def image_id(self, image: str) -> str | None:
+        with self._engine_errors():
+            try:
+                return str(self._api().inspect_image(image)["Id"])
+            except self._sdk.errors.NotFound:
+                return None
+
+    def pull(self, image: str, auth: RegistryAuth | None) -> None:
+        """Pull ``image``; the engine reports a failure by status or in the progress stream."""
+        auth_config = auth.as_auth_config() if auth else None
+        with self._engine_errors():
+            for event in self._api().pull(image, stream=True, decode=True, auth_config=auth_config):
+                if event.get("error"):
+                    detail = event.get("errorDetail") or {}
+                    raise BackendError(detail.get("message") or event["error"], self.address)
+
+    def create(self, spec: RunSpec) -> str:
+        """Create, never pull (as ``docker create --pull=never``): a missing image fails."""
+        bindings: dict[str, list[tuple[str, str]]] = {}
+        for port in spec.ports:
+            key = f"{port.container_port}/{port.protocol}"
+            bindings.setdefault(key, []).append((port.host_ip, str(port.host_port)))
+        with self._engine_errors():
+            api = self._api()
+            mounts = [
+                self._sdk.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
+                for m in spec.mounts
+            ]
+            host_config = api.create_host_config(
+                port_bindings=bindings, mounts=mounts, restart_policy={"Name": "no"}
+            )
+            created = api.create_container(
+                spec.image,
+                command=list(spec.command) or None,
+                name=spec.engine_name,
+                hostname=spec.hostname,
+                labels=spec.labels,
+                working_dir=spec.working_dir or None,
+                environment=[f"{key}={value}" for key, value in spec.env],
+                ports=[(port.container_port, port.protocol) for port in spec.ports],
+                host_config=host_config,
+            )
+            return str(created["Id"])
+
+    def start(self, container_id: str) -> None:
+        with self._engine_errors():
+            self._api().start(container_id)
+
+    def stop(self, container_id: str, timeout: int = 10) -> None:
+        with self._engine_errors():
+            self._api().stop(container_id, timeout=timeout)
+
+    def remove(self, container_id: str) -> None:
+        """Kill and remove; a container that is gone already is fine, as with ``docker rm -f``."""
+        with self._engine_errors(), contextlib.suppress(self._sdk.errors.NotFound):
+            self._api().remove_container(container_id, force=True)
+
+    def _api(self) -> Any:
+        """The SDK's low-level client, made on first use (the SDK asks the engine's API version)."""
+        if self._client is None:
+            self._client = self._sdk.DockerClient(**self._client_kwargs, timeout=self.timeout)
+        return self._client.api
+
+    @contextlib.contextmanager
+    def _engine_errors(self) -> Iterator[None]:
+        """Turn every SDK and transport error into a BackendError naming this engine."""
+        errors = self._sdk.errors
+        try:
+            yield
+        except errors.APIError as exc:
+            raise BackendError(_explanation(exc), self.address) from exc
+        except errors.DockerException as exc:
+            if _transport_cause(exc) is not None:
+                raise unreachable(exc, self.address, self.timeout) from exc
+            raise BackendError(str(exc), self.address) from exc
+        except OSError as exc:  # requests' and urllib3's errors are OSErrors too
+            raise unreachable(exc, self.address, self.timeout) from exc
+
+
+def unreachable(exc: BaseException, address: str, timeout: float) -> BackendError:
+    """The error for an engine that did not answer: refused, missing socket, timed out ..."""
+    import requests
+    import urllib3
+
+    cause = _transport_cause(exc) or exc
+    timeouts = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
+    if isinstance(cause, timeouts) or isinstance(getattr(cause, "reason", None), timeouts):
+        return BackendError(f"no answer from the engine at {address} within {timeout:g}s", address)
+    return BackendError(f"cannot reach the engine at {address}: {_reason(cause)}", address)
+
+
+def _transport_cause(exc: BaseException) -> BaseException | None:
+    """The first OSError (requests and urllib3 errors included) in ``exc``'s chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason ("No such file or directory") in a transport error."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop(0)
+        if id(item) in seen or not isinstance(item, BaseException):
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and item.strerror:
+            return item.strerror
+        pending.extend(
+            [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        )
+    return str(exc)
+
+
+def _explanation(exc: Any) -> str:
+    """The engine's own message of an SDK APIError (it may come as bytes)."""
+    explanation = exc.explanation
+    if isinstance(explanation, bytes):
+        explanation = explanation.decode(errors="replace")
+    return str(explanation or exc)
+
+
+def _observed(row: dict[str, Any]) -> ObservedContainer:
+    """A container as the engine lists it (GET /containers/json), with no inspect."""
+    labels = row.get("Labels") or {}
+    names = [name.lstrip("/") for name in row.get("Names") or []]
+    exited = _EXIT_STATUS.match(row.get("Status") or "")
+    return ObservedContainer(
+        id=row["Id"],
+        engine_name=next((name for name in names if "/" not in name), names[0] if names else ""),
+        namespace=labels.get(LABEL_NAMESPACE, ""),
+        name=labels.get(LABEL_NAME, ""),
+        hash=labels.get(LABEL_HASH, ""),
+        state=row.get("State", ""),
+        exit_code=int(exited.group(1)) if exited else None,
+        image=row.get("Image", ""),
+        image_id=labels.get(LABEL_IMAGE_ID, ""),
+    )
