@@ -37,7 +37,7 @@ class BackendError(AgentError):
     def __init__(self, message: str, engine: str = "") -> None:
         self.message = message.strip() or "unknown engine error"
         self.engine = engine
-        super().__init__(f"{self.message} (engine: {engine})" if engine else self.message)
+        super().__init__(f"{engine}: {self.message}" if engine else self.message)
 
 
 @attrs.frozen

@@ -5,12 +5,25 @@ Each test reads as what a user would check after running the agent.
 
 from __future__ import annotations
 
+import dataclasses
+import signal
 import socket
+import subprocess
 import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
 
 from agent.actions import Remove, Restart, Start
-from tests.contract import Workspace, wait_for
-from tests.engines import BUSYBOX_TAG, free_port, http_get
+from agent.loader import load_sources
+from agent.reconcile import converge
+from agent.render import render_text
+from tests.contract import AGENT, TARGETS, Target, Workspace, wait_for
+from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get
+from tests.proxy import SocketProxy
 
 
 def manifest(body: str) -> str:
@@ -240,3 +253,108 @@ def test_an_invalid_manifest_changes_nothing_and_exits_2(ws: Workspace) -> None:
     assert f'{ws.manifest}: containers[a].imag: unknown field, did you mean "image"?' in done.stderr
     assert "Traceback" not in done.stderr
     assert [c["Id"] for c in ws.containers()] == before
+
+
+def test_a_pass_with_nothing_to_do_costs_one_engine_call(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.write(sleeper("a", "b", "c"))
+    ws.apply()
+    backend = ws.target.backend()
+    desired = load_sources([str(ws.manifest)])
+    converge(desired, backend, ws.settings, time.time())  # the first call may ask a version
+
+    calls: list[str] = []
+    real_run, real_send = subprocess.run, requests.Session.send
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        calls.append(f"exec {args[0][1:3]}")
+        return real_run(*args, **kwargs)
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        calls.append(f"{request.method} {request.path_url}")
+        return real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(requests.Session, "send", send)
+    plan, results = converge(desired, backend, ws.settings, time.time())
+    monkeypatch.undo()
+    assert plan.actions == () and results == ()
+    assert len(calls) == 1, calls
+
+
+def test_an_engine_that_goes_away_is_reported_and_the_next_pass_recovers(ws: Workspace) -> None:
+    proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
+    proxy.start()
+    through = Target(
+        ws.target.backend_name,
+        dataclasses.replace(ws.target.engine, host=proxy.url),
+        ws.target.docker_cmd,
+    )
+    ws.write(sleeper("a", "b"))
+    log = ws.root / "agent.log"
+    argv = [*AGENT, "run", *through.cli_args(), f"--namespace={ws.namespace}", "--reload=0.3"]
+    with log.open("w") as out:
+        agent = subprocess.Popen(
+            [*argv, str(ws.manifest)], stdout=out, stderr=subprocess.STDOUT, env=ws.env()
+        )
+    try:
+        wait_for(lambda: _running(ws) == ["a", "b"], what="a and b running")
+        healthy = ws.container("b")
+
+        proxy.stop()
+        wait_for(lambda: "pass skipped" in log.read_text(), what="the outage in the log")
+        assert str(proxy.path) in log.read_text().split("pass skipped", 1)[1].splitlines()[0]
+        ws.cli("kill", ws.container("a")["Id"])
+        wait_for(lambda: _running(ws) == ["b"], what="a killed during the outage")
+        assert agent.poll() is None, "the agent keeps running through an outage"
+
+        proxy.start()
+        wait_for(lambda: _running(ws) == ["a", "b"], what="a restarted once the engine is back")
+        again = ws.container("b")
+        assert (again["Id"], again["State"]["StartedAt"]) == (
+            healthy["Id"],
+            healthy["State"]["StartedAt"],
+        ), "a healthy container is not restarted"
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        code = agent.wait(timeout=60)
+        proxy.stop()
+    assert code == 0
+    assert "Traceback" not in log.read_text()
+
+
+def _running(ws: Workspace) -> list[str]:
+    return sorted(
+        c["Config"]["Labels"]["io.container-agent.name"]
+        for c in ws.containers()
+        if c["State"]["Running"]
+    )
+
+
+def test_every_backend_gives_the_same_plan_for_the_same_state(
+    docker_engine: Engine, podman_engine: Engine, namespace: str, tmp_path: Path
+) -> None:
+    targets = [
+        Target(name, engine, engine.cli if name == "docker-cli" else "docker")
+        for name, kind, _ in TARGETS
+        for engine in (docker_engine, podman_engine)
+        if engine.kind == kind
+    ]
+    texts = {}
+    for engine in (docker_engine, podman_engine):
+        ws = Workspace(Target("docker-cli", engine, engine.cli), namespace, tmp_path / engine.kind)
+        ws.root.mkdir()
+        ws.write(sleeper("a", "b", "d"))
+        ws.apply()
+        ws.cli("kill", ws.container("b")["Id"])
+        wait_for(lambda ws=ws: _running(ws) == ["a", "d"], what="b killed")  # type: ignore[misc]
+        ws.write(sleeper("a", "b", "c"))
+        for target in targets:
+            if target.engine is engine:
+                texts[target.id] = render_text(Workspace(target, namespace, ws.root).plan())
+    assert len(texts) == len(TARGETS)
+    first = next(iter(texts.values()))
+    assert "Plan: 1 to start, 1 to restart, 1 to remove." in first
+    assert "      # exited 137" in first
+    assert all(text == first for text in texts.values()), texts
