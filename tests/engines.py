@@ -13,12 +13,16 @@ same engine; as root both use the same storage (/var/lib/containers/storage) any
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import http.client
 import ipaddress
 import json
 import os
+import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import tempfile
@@ -483,3 +487,164 @@ def push_to_registry(engine: Engine, image: str, registry: Registry) -> str:
     run_cli(engine, "tag", image, ref)
     run_cli(engine, "push", ref)
     return ref
+
+
+# A registry that wants a login. The distribution registry accepts htpasswd auth (bcrypt hashes
+# only) over TLS only, so it gets a throwaway CA and a server certificate for 127.0.0.1.
+AUTH_REGISTRY_CONFIG = """\
+version: 0.1
+log:
+  level: info
+storage:
+  filesystem:
+    rootdirectory: {data}
+http:
+  addr: 127.0.0.1:{port}
+  tls:
+    certificate: {cert}
+    key: {key}
+auth:
+  htpasswd:
+    realm: ca-test
+    path: {htpasswd}
+"""
+
+# Where dockerd and Podman look for a registry's CA: DIR/HOST:PORT/ca.crt.
+CERTS_DIRS = (Path("/etc/docker/certs.d"), Path("/etc/containers/certs.d"))
+
+
+@dataclass(frozen=True)
+class AuthRegistry:
+    """A TLS registry on 127.0.0.1 that wants ``username``/``password``, and its CA copies."""
+
+    registry: Registry
+    username: str
+    password: str = field(repr=False)
+    ca: Path
+    trusted: tuple[Path, ...]  # ca.crt under each of CERTS_DIRS
+
+    @property
+    def address(self) -> str:
+        return self.registry.address
+
+
+def _openssl(directory: Path, command: str, *extra: str) -> None:
+    """Run ``openssl COMMAND EXTRA...`` in ``directory`` (COMMAND split on spaces)."""
+    argv = [_which("openssl"), *command.split(), *extra]
+    done = subprocess.run(argv, cwd=directory, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        raise EngineError(f"openssl {command} -> exit {done.returncode}: {done.stderr.strip()}")
+
+
+def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A self-signed CA and a server certificate it signed for IP 127.0.0.1: (ca, cert, key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    ca_subject = "/CN=container-agent test CA"
+    _openssl(
+        directory, f"req -x509 {new_key} -days 2 -keyout ca.key -out ca.crt", "-subj", ca_subject
+    )
+    _openssl(
+        directory,
+        f"req -new {new_key} -keyout server.key -out server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
+    (directory / "server.ext").write_text(
+        "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n"
+        "keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n"
+    )
+    sign = "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext"
+    _openssl(directory, f"x509 -req -in server.csr {sign} -out server.crt")
+    return directory / "ca.crt", directory / "server.crt", directory / "server.key"
+
+
+def write_htpasswd(path: Path, username: str, password: str) -> Path:
+    """An htpasswd file with a bcrypt hash (``htpasswd -B``, apache2-utils); the password goes
+    in on stdin, never on a command line."""
+    done = subprocess.run(
+        [_which("htpasswd"), "-B", "-i", "-n", username],
+        input=password,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        raise EngineError(f"htpasswd -> exit {done.returncode}: {done.stderr.strip()}")
+    path.write_text(done.stdout)
+    return path
+
+
+def tls_registry_status(port: int, ca: Path, timeout: float = 2.0) -> int | None:
+    """The status of GET https://127.0.0.1:PORT/v2/ checked against ``ca`` (401: wants a login)."""
+    context = ssl.create_default_context(cafile=str(ca))
+    conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
+    return _http_status(conn, "/v2/")
+
+
+def start_auth_registry(root: Path, port: int, username: str = "ca-test") -> AuthRegistry:
+    """Start a TLS registry with htpasswd auth on 127.0.0.1:PORT (data, certs, log under
+    ROOT/auth-registry-PORT) and install its CA where dockerd and Podman trust it; undo all
+    with stop_auth_registry. The password is random."""
+    address = f"127.0.0.1:{port}"
+    base = root / f"auth-registry-{port}"
+    (base / "data").mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(18)
+    ca, cert, key = write_tls_files(base / "tls")
+    htpasswd = write_htpasswd(base / "htpasswd", username, password)
+    config = base / "config.yml"
+    config.write_text(
+        AUTH_REGISTRY_CONFIG.format(
+            data=base / "data", port=port, cert=cert, key=key, htpasswd=htpasswd
+        )
+    )
+    log = base / "registry.log"
+    proc = _spawn([_which("docker-registry"), "serve", str(config)], log)
+    _wait_ready(
+        lambda: tls_registry_status(port, ca) == 401, f"docker-registry on {address}", proc, log
+    )
+    trusted = []
+    for certs in CERTS_DIRS:
+        target = certs / address / "ca.crt"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ca, target)
+        trusted.append(target)
+    registry = Registry(address, owned=True, pid=proc.pid, log=log)
+    return AuthRegistry(registry, username, password, ca, tuple(trusted))
+
+
+def stop_auth_registry(auth: AuthRegistry) -> None:
+    """Stop the registry and take its CA out of the engines' certs.d again."""
+    stop(auth.registry)
+    for path in auth.trusted:
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: someone else's files are there too
+            path.parent.rmdir()
+
+
+def write_docker_config(directory: Path, auths: dict[str, tuple[str, str]]) -> Path:
+    """DIRECTORY/config.json as ``docker login`` leaves it: {registry: (username, password)}.
+    Both the docker CLI (``--config DIRECTORY``) and Podman (``--authfile``) read it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = {
+        registry: {"auth": base64.b64encode(f"{user}:{password}".encode()).decode()}
+        for registry, (user, password) in auths.items()
+    }
+    path = directory / "config.json"
+    path.write_text(json.dumps({"auths": entries}))
+    path.chmod(0o600)
+    return path
+
+
+def push_image(engine: Engine, image: str, ref: str, config: Path | None = None) -> str:
+    """Tag ``image`` as ``ref`` and push it, logged in by the Docker ``config`` file if given;
+    returns the image's id (without ``sha256:``)."""
+    run_cli(engine, "tag", image, ref)
+    if config is None:
+        run_cli(engine, "push", ref)
+    elif engine.kind == "docker":
+        run_cli(engine, "--config", str(config.parent), "push", ref)
+    else:
+        run_cli(engine, "push", f"--authfile={config}", ref)
+    out = run_cli(engine, "image", "inspect", "--format", "{{.Id}}", ref).stdout
+    return out.strip().removeprefix("sha256:")
