@@ -7,7 +7,7 @@ import attrs
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 
-__all__ = ["Action", "Plan", "Remove", "Restart", "Start"]
+__all__ = ["Action", "Plan", "Remove", "Restart", "Start", "Wait"]
 
 
 @attrs.frozen
@@ -30,10 +30,15 @@ class Start:
 
 @attrs.frozen
 class Restart:
-    """Start an existing container again, so that its logs survive."""
+    """Start an existing container again, so that its logs survive.
+
+    ``attempt`` counts the restarts of this crash loop, this one included: the
+    executor records it, and the planner's back-off grows with it.
+    """
 
     container: ObservedContainer
     reason: str
+    attempt: int = 1
     symbol = "~"
     verb = "restart"
 
@@ -64,18 +69,41 @@ class Remove:
         return self.container.engine_name
 
 
-Action = Start | Restart | Remove
+@attrs.frozen
+class Wait:
+    """Leave an exited container alone for now: its crash-loop back-off has not elapsed.
+
+    ``due`` is when it has (seconds since the epoch), so that a loop can come back then.
+    """
+
+    container: ObservedContainer
+    reason: str
+    due: float = 0.0
+    symbol = "="
+    verb = "wait"
+
+    @property
+    def name(self) -> str:
+        return self.container.name
+
+    @property
+    def engine_name(self) -> str:
+        return self.container.engine_name
+
+
+Action = Start | Restart | Remove | Wait
 
 
 @attrs.frozen
 class Plan:
-    """The ordered actions that converge the engine: removals, then restarts, then starts."""
+    """The ordered actions that converge the engine: removals, then restarts, then starts;
+    then the containers waiting in back-off, which are no change yet."""
 
     actions: tuple[Action, ...] = ()
 
     @property
     def changes(self) -> bool:
-        return bool(self.actions)
+        return any(not isinstance(action, Wait) for action in self.actions)
 
     def count(self, kind: type[Action]) -> int:
         return sum(isinstance(action, kind) for action in self.actions)

@@ -21,6 +21,7 @@ from agent.actions import Remove, Restart, Start
 from agent.errors import AgentError, ManifestError
 from agent.executor import ActionResult
 from agent.loader import load_sources
+from agent.lock import namespace_lock
 from agent.reconcile import Settings, converge, plan_for
 from agent.render import render_json, render_text
 from agent.runloop import RunLoop
@@ -103,6 +104,20 @@ def _common(
         default=10,
         help="seconds a container gets to stop before it is killed (default: 10)",
     )
+    agent.add_argument(
+        "--state-dir",
+        default="/var/lib/container-agent",
+        help="where restart counts for the crash-loop back-off are kept "
+        "(default: /var/lib/container-agent)",
+    )
+    for name, default, what in (
+        ("initial", 10.0, "the back-off before the second restart of a crash loop"),
+        ("max", 300.0, "the longest back-off"),
+        ("reset", 600.0, "seconds of running after which a crash starts a fresh back-off"),
+    ):
+        agent.add_argument(
+            f"--backoff-{name}", type=float, default=default, help=f"{what} (default: {default:g})"
+        )
     agent.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
     )
@@ -201,7 +216,15 @@ def _setup_logging(verbose: int, syslog: bool, default: int) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(args.namespace, os.path.abspath(args.volumes_root), args.stop_timeout)
+    return Settings(
+        namespace=args.namespace,
+        volumes_root=os.path.abspath(args.volumes_root),
+        stop_timeout=args.stop_timeout,
+        backoff_initial=args.backoff_initial,
+        backoff_max=args.backoff_max,
+        backoff_reset=args.backoff_reset,
+        state_dir=args.state_dir,
+    )
 
 
 def _backend(args: argparse.Namespace) -> Backend:
@@ -224,7 +247,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests)
-    the_plan, results = converge(desired, _backend(args), _settings(args), time.time())
+    with namespace_lock(args.state_dir, args.namespace):
+        the_plan, results = converge(desired, _backend(args), _settings(args), time.time())
     sys.stdout.write(render_text(the_plan))
     if not the_plan.changes:
         return EXIT_OK
@@ -254,5 +278,8 @@ def _result_line(result: ActionResult) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    loop = RunLoop(list(args.manifests), backend, _settings(args), args.reload, args.pull_interval)
-    return loop.run()
+    with namespace_lock(args.state_dir, args.namespace):
+        loop = RunLoop(
+            list(args.manifests), backend, _settings(args), args.reload, args.pull_interval
+        )
+        return loop.run()

@@ -1,62 +1,81 @@
-"""Turning the bytes of a manifest file into plain data, safely.
+"""Turning the bytes of a manifest file into plain data, safely and at a bounded cost.
 
-YAML is read with a safe loader only, refusing duplicate keys, non-standard
-tags, documents past the size, depth and alias-expansion limits below; JSON is
-read as is, refusing duplicate keys. Every failure is a ManifestError naming
-the file and, where known, the line.
+Every file, YAML or JSON, is refused with a :class:`~agent.errors.ManifestError`
+naming the file (and, where known, the line) when it is
+
+- larger than ``MAX_BYTES`` (10 MB, 10,485,760 bytes), binary (a NUL byte), not
+  UTF-8, or empty;
+- nested deeper than ``MAX_DEPTH`` (100) lists and mappings;
+- made of more than ``MAX_VALUES`` (250,000) values, counting every scalar,
+  list, mapping and key as one and every YAML alias as the values it stands
+  for (so an alias bomb, "billion laughs", is refused like a long list).
+
+YAML is read with a safe loader only: explicit tags other than ``!!str``,
+``!!seq`` and ``!!map`` (``!!python/...``, ``!include``, ``!!binary``, ...),
+duplicate keys and anchors, undefined aliases, an alias inside the value it
+names, and control characters are refused. JSON is read as is, refusing
+duplicate keys.
+
+The limits are checked before anything is built, in passes whose cost is bounded
+by the limits themselves: for YAML, one pass over the events of libyaml's parser
+(PyYAML's pure-Python parser when PyYAML lacks libyaml, about ten times slower)
+that stops at the first limit passed; for JSON, byte counts and one regular
+expression over the strings. ``benchmarks/parse_limits.py`` measures them.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any
 
 import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import Node
 
 from agent.errors import FieldError, ManifestError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "parse_document"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "parse_document"]
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 100
-MAX_NODES = 1_000_000
+MAX_VALUES = 250_000
+
+_ALLOWED_TAGS = frozenset(
+    {"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+)
+_STARTS = frozenset({yaml.SequenceStartEvent, yaml.MappingStartEvent})
+_ENDS = frozenset({yaml.SequenceEndEvent, yaml.MappingEndEvent})
+# What the YAML 1.1 reader accepts; anything else is a control character.
+_NOT_PRINTABLE = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# libyaml keeps %TAG directives in a list it searches for each new one: quadratic.
+_TAG_DIRECTIVE = re.compile("(?:\\A|[\r\n\x85\u2028\u2029])\ufeff?%TAG")
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_JSON_SEPARATORS = b" \t\r\n[]{},:"
+# Maps JSON structure to b" " and everything else to b"x": each b"x" run is one scalar.
+_JSON_TOKENS = bytes(32 if i in _JSON_SEPARATORS else 120 for i in range(256))
+_JSON_NOT_BRACKETS = bytes(i for i in range(256) if i not in b"[]{}")
+_JSON_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 class _Refused(Exception):
-    """A document past one of the limits."""
+    """A document past one of the limits, or otherwise not acceptable."""
 
 
-class _SafeLoader(yaml.SafeLoader):
-    """SafeLoader that counts nesting and expanded size, and refuses duplicate keys."""
+class _StrictConstructor(SafeConstructor):
+    """SafeConstructor that refuses duplicate keys and reports unreadable scalars by line."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
-        self._sizes: dict[int, int] = {}
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        self._depth += 1
-        if self._depth > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels")
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
         try:
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def expanded_size(self, node: yaml.Node) -> int:
-        """How many nodes the document has once every alias is expanded."""
-        known = self._sizes.get(id(node))
-        if known is not None:
-            return known
-        size = 1
-        if isinstance(node, yaml.SequenceNode):
-            size += sum(self.expanded_size(item) for item in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            size += sum(self.expanded_size(k) + self.expanded_size(v) for k, v in node.value)
-        if size > MAX_NODES:
-            raise _Refused(f"more than {MAX_NODES} values once aliases are expanded")
-        self._sizes[id(node)] = size
-        return size
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError) as exc:  # e.g. 2024-13-45, or an int of 5000 digits
+            kind = node.tag.rsplit(":", 1)[-1]
+            value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+            reason = str(exc).split(";")[0]
+            raise ConstructorError(
+                None, None, f"cannot read {value!r} as {kind}: {reason}", node.start_mark
+            ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Refuse a key given twice in one mapping; keys merged in with ``<<`` may be overridden."""
@@ -76,6 +95,21 @@ class _SafeLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+class _PyLoader(_StrictConstructor, yaml.SafeLoader):
+    """The pure-Python safe loader, for a PyYAML built without libyaml."""
+
+
+_Loader: type[_PyLoader] | type[yaml.CSafeLoader]
+if yaml.__with_libyaml__:
+
+    class _CLoader(_StrictConstructor, yaml.CSafeLoader):
+        """libyaml's safe loader: the parser and composer in C, the constructor in Python."""
+
+    _Loader = _CLoader
+else:
+    _Loader = _PyLoader
+
+
 def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
     """The plain data of one manifest file (or standard input)."""
     if len(raw) > MAX_BYTES:
@@ -88,10 +122,127 @@ def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
         _fail(source, f"file is not valid UTF-8 (byte {exc.start})")
     if not text.strip():
         _fail(source, "file is empty")
-    return _json(text, source) if json_only else _yaml(text, source)
+    try:
+        return _json(raw, text) if json_only else _yaml(text)
+    except _Refused as exc:
+        return _fail(source, str(exc))
+    except json.JSONDecodeError as exc:
+        return _fail(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+    except yaml.MarkedYAMLError as exc:
+        where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
+        what = "; ".join(part for part in (exc.context, exc.problem) if part)
+        return _fail(source, f"invalid YAML: {where}{what}")
+    except yaml.YAMLError as exc:
+        return _fail(source, f"invalid YAML: {exc}")
 
 
-def _json(text: str, source: str) -> Any:
+def _yaml(text: str) -> Any:
+    bad = _NOT_PRINTABLE.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise _Refused(
+            f"line {line}: control character U+{ord(bad.group()):04X} is not allowed in YAML"
+        )
+    directive = _TAG_DIRECTIVE.search(text)
+    if directive:
+        line = text.count("\n", 0, directive.end()) + 1
+        raise _Refused(f"invalid YAML: line {line}: %TAG directives are not allowed")
+    loader = _Loader(text)
+    try:
+        _check_events(loader)
+    finally:
+        loader.dispose()
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise _Refused("file holds no document")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_events(loader: Any) -> None:
+    """Check the limits, tags and anchors over the parser's events, before any node is built.
+
+    Stops at the first problem, and at a second document (which the composer refuses).
+    """
+    values = 0
+    documents = 0
+    opened: list[tuple[int, str | None]] = []  # the values before each open collection
+    anchors: dict[str, int | None] = {}  # the size of each anchored value, None while open
+    get_event = loader.get_event
+    while (event := get_event()) is not None:
+        kind = type(event)
+        if kind in _ENDS:
+            before, anchor = opened.pop()
+            if anchor is not None:
+                anchors[anchor] = values - before
+            continue
+        if kind is yaml.AliasEvent:
+            values += _alias_size(event, anchors)
+            if values > MAX_VALUES:
+                raise _Refused(f"more than {MAX_VALUES} values once aliases are expanded")
+            continue
+        if kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                return
+            continue
+        if kind is not yaml.ScalarEvent and kind not in _STARTS:
+            continue
+        if event.tag is not None and event.tag not in _ALLOWED_TAGS:
+            raise _invalid(event, f"tag {event.tag!r} is not allowed (only !!str, !!seq, !!map)")
+        anchor = event.anchor
+        _define(event, anchors)
+        values += 1
+        if values > MAX_VALUES:
+            raise _Refused(f"more than {MAX_VALUES} values")
+        if kind is yaml.ScalarEvent:
+            if anchor is not None:
+                anchors[anchor] = 1
+            continue
+        opened.append((values - 1, anchor))
+        if len(opened) > MAX_DEPTH:
+            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels")
+
+
+def _define(event: yaml.NodeEvent, anchors: dict[str, int | None]) -> None:
+    if event.anchor is None:
+        return
+    if event.anchor in anchors:
+        raise _invalid(event, f"anchor {event.anchor!r} is defined twice")
+    anchors[event.anchor] = None
+
+
+def _alias_size(event: yaml.AliasEvent, anchors: dict[str, int | None]) -> int:
+    if event.anchor not in anchors:
+        raise _invalid(event, f"found undefined alias {event.anchor!r}")
+    size = anchors[event.anchor]
+    if size is None:
+        raise _invalid(event, f"alias {event.anchor!r} is used inside the value it names")
+    return size
+
+
+def _invalid(event: yaml.Event, problem: str) -> _Refused:
+    where = f"line {event.start_mark.line + 1}: " if event.start_mark else ""
+    return _Refused(f"invalid YAML: {where}{problem}")
+
+
+def _json(raw: bytes, text: str) -> Any:
+    """JSON, once its structure (strings blanked out) is known to be within the limits."""
+    unescaped = raw.replace(b"\\\\", b"")
+    if (unescaped.count(b'"') - unescaped.count(b'\\"')) // 2 > MAX_VALUES:
+        raise _Refused(f"more than {MAX_VALUES} values")  # each string is a key or a value
+    structure = _JSON_STRING.sub(b"0", raw)
+    tokens = structure.translate(_JSON_TOKENS)
+    scalars = tokens.count(b" x") + tokens.startswith(b"x")
+    if scalars + structure.count(b"[") + structure.count(b"{") > MAX_VALUES:
+        raise _Refused(f"more than {MAX_VALUES} values")
+    brackets = structure.translate(None, _JSON_NOT_BRACKETS)
+    if max(itertools.accumulate(map(_JSON_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH:
+        raise _Refused(f"nesting deeper than {MAX_DEPTH} levels")
+
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for key, value in items:
@@ -101,51 +252,11 @@ def _json(text: str, source: str) -> Any:
         return result
 
     try:
-        data = json.loads(text, object_pairs_hook=pairs)
-        if _depth(data) > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels")
-        return data
-    except json.JSONDecodeError as exc:
-        _fail(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
-    except _Refused as exc:
-        _fail(source, str(exc))
-    except RecursionError:
-        _fail(source, "nesting too deep")
-
-
-def _yaml(text: str, source: str) -> Any:
-    loader = _SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return _fail(source, "file holds no document")
-        loader.expanded_size(node)
-        return loader.construct_document(node)
-    except _Refused as exc:
-        _fail(source, str(exc))
-    except yaml.MarkedYAMLError as exc:
-        where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
-        what = "; ".join(part for part in (exc.context, exc.problem) if part)
-        _fail(source, f"invalid YAML: {where}{what}")
-    except yaml.YAMLError as exc:
-        _fail(source, f"invalid YAML: {exc}")
-    except RecursionError:
-        _fail(source, "nesting too deep")
-    finally:
-        loader.dispose()
-
-
-def _depth(data: Any) -> int:
-    """How deeply lists and mappings nest in plain data (iteratively: no recursion limit)."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, (list, dict)):
-            deepest = max(deepest, depth)
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
+        return json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # a number json reads but Python will not hold (5000 digits)
+        raise _Refused(f"invalid JSON: {str(exc).split(';')[0]}") from None
 
 
 def _fail(source: str, message: str) -> Any:

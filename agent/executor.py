@@ -13,8 +13,9 @@ from collections.abc import Callable
 
 import attrs
 
-from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.images import Images
+from agent.restarts import RestartLedger
 from backends.base import Backend, BackendError
 
 __all__ = ["ActionResult", "execute"]
@@ -39,18 +40,25 @@ def execute(
     stop_timeout: int = 10,
     cancelled: Callable[[], bool] = lambda: False,
     images: Images | None = None,
+    ledger: RestartLedger | None = None,
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on.
 
     ``cancelled`` is asked before each action: once it says yes, the remaining
     actions are left for a later pass. ``images`` is the pass's image cache (a
     fresh one by default), so that an image is pulled at most once a pass.
+    ``ledger`` records each restart, for the planner's back-off. A ``Wait`` is
+    no action: it gets no result.
     """
     images = images or Images(backend)
     results: list[ActionResult] = []
-    for action in plan.actions:
+    for index, action in enumerate(plan.actions):
+        if isinstance(action, Wait):
+            log.debug("%s (%s): %s", action.name, action.engine_name, action.reason)
+            continue
         if cancelled():
-            log.info("stopping: %d action(s) left for later", len(plan.actions) - len(results))
+            left = sum(not isinstance(a, Wait) for a in plan.actions[index:])
+            log.info("stopping: %d action(s) left for later", left)
             break
         log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
         try:
@@ -63,10 +71,14 @@ def execute(
             results.append(ActionResult(action, error=message))
         else:
             results.append(ActionResult(action, container_id=container_id))
+            if ledger is not None and isinstance(action, Restart):
+                ledger.record(action.container.id, action.attempt)
     return tuple(results)
 
 
-def _apply(action: Action, backend: Backend, stop_timeout: int, images: Images) -> str:
+def _apply(
+    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: Images
+) -> str:
     if isinstance(action, Remove):
         backend.stop(action.container.id, stop_timeout)
         backend.remove(action.container.id)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from backends.base import Backend, BackendError
-from backends.credentials import lookup
+from backends.credentials import docker_config_path, lookup, registry_of
 
 __all__ = ["PULL_ATTEMPTS", "Images"]
 
@@ -77,8 +77,15 @@ class Images:
                 raise BackendError(f"image {image} is still missing after its pull")
             except BackendError as exc:
                 if attempt == self.attempts:
+                    hint = (
+                        ""
+                        if auth
+                        else (
+                            f" (no credentials for {registry_of(image)} in {docker_config_path()})"
+                        )
+                    )
                     raise BackendError(
-                        f"pull of {image} failed after {attempt} attempts: {exc.message}",
+                        f"pull of {image} failed after {attempt} attempts: {exc.message}{hint}",
                         exc.engine,
                     ) from exc
                 log.warning("pull of %s failed (%s); retrying in %gs", image, exc.message, delay)

@@ -15,7 +15,9 @@ class ObservedContainer:
     ``paused``, ``restarting``, ``removing``, ``dead``); ``name`` and ``hash``
     come from the agent's labels and are empty on containers it did not make;
     so is ``image_id``, the id of the image when the agent created the container.
-    ``finished_at`` is seconds since the epoch, when the engine told it.
+    ``started_at`` and ``finished_at`` (of the last run, seconds since the epoch)
+    are given for containers that exited. ``restart_count`` is how often the agent
+    restarted the container in its current crash loop (kept by the agent).
     """
 
     id: str
@@ -28,6 +30,8 @@ class ObservedContainer:
     finished_at: float | None = None
     image: str = ""
     image_id: str = ""
+    started_at: float | None = None
+    restart_count: int = 0
 
     @property
     def running(self) -> bool:

@@ -7,11 +7,12 @@ everything it needs comes in as arguments, everything it decides goes out as a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.actions import Plan, Remove, Restart, Start
+from agent.actions import Plan, Remove, Restart, Start, Wait
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 
@@ -25,10 +26,23 @@ class PlanOptions:
     ``namespace``: only containers labelled with it are considered at all.
     ``allow_removals``: false while some manifest source has never been read
     validly, so that a file the agent cannot read never costs a container.
+    ``backoff_*``: the crash-loop back-off, as the kubelet does it: the first
+    restart is at once, the next after ``backoff_initial`` seconds, doubling up
+    to ``backoff_max``; a container that ran ``backoff_reset`` seconds before it
+    exited starts afresh.
     """
 
     namespace: str
     allow_removals: bool = True
+    backoff_initial: float = 10.0
+    backoff_max: float = 300.0
+    backoff_reset: float = 600.0
+
+    def backoff(self, restarts: int) -> float:
+        """The wait before the restart that follows ``restarts`` earlier ones."""
+        if restarts <= 0:
+            return 0.0
+        return float(min(self.backoff_initial * 2 ** min(restarts - 1, 32), self.backoff_max))
 
 
 def plan(
@@ -41,7 +55,8 @@ def plan(
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
     ``images`` maps image references to the id they name now (after a pull); a
-    container made from another id is replaced, because its image changed.
+    container under ``imagePullPolicy: Always`` made from another id is replaced,
+    because its image changed.
     """
     images = images or {}
     ours = [c for c in observed if c.namespace == options.namespace]
@@ -51,6 +66,7 @@ def plan(
 
     removes: list[Remove] = []
     restarts: list[Restart] = []
+    waits: list[Wait] = []
     starts: list[Start] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
@@ -64,7 +80,7 @@ def plan(
                 removes.append(
                     Remove(extra, f"duplicate of {keeper.engine_name}" if keeper else "")
                 )
-        new_image = images.get(spec.image, "")
+        new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
         if keeper is None:
             reason = "replaces a changed container" if existing else "missing"
             starts.append(Start(spec, reason))
@@ -79,9 +95,11 @@ def plan(
             removes.append(Remove(keeper, "dead"))
             starts.append(Start(spec, f"replaces dead {keeper.engine_name}"))
         else:
-            reason = _restart_reason(keeper, spec.restart_policy)
-            if reason:
-                restarts.append(Restart(keeper, reason))
+            action = _after_exit(keeper, spec.restart_policy, now, options)
+            if isinstance(action, Wait):
+                waits.append(action)
+            elif action is not None:
+                restarts.append(action)
 
     if options.allow_removals:
         for name, leftovers in by_name.items():
@@ -92,7 +110,8 @@ def plan(
     removes.sort(key=lambda a: (a.name, a.engine_name))
     restarts.sort(key=lambda a: a.name)
     starts.sort(key=lambda a: a.name)
-    return Plan((*removes, *restarts, *starts))
+    waits.sort(key=lambda a: a.name)
+    return Plan((*removes, *restarts, *starts, *waits))
 
 
 def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
@@ -102,17 +121,30 @@ def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
     return max(candidates, key=lambda c: (c.running, c.state != "dead", c.finished_at or 0, c.id))
 
 
-def _restart_reason(container: ObservedContainer, policy: str) -> str:
-    """Why an existing container should be started again, or '' to leave it."""
+def _after_exit(
+    container: ObservedContainer, policy: str, now: float, options: PlanOptions
+) -> Restart | Wait | None:
+    """What to do with a container that is not running: restart it, wait, or leave it."""
     if container.running or container.state == "removing":
-        return ""
+        return None
     if container.state == "created":
-        return "created but never started"
+        return Restart(container, "created but never started")
     code = container.exit_code
     exited = f"exited {code}" if code is not None else f"{container.state}"
     if policy == "Never" or (policy == "OnFailure" and code == 0):
-        return ""
-    return exited
+        return None
+    count = container.restart_count
+    ran = (container.finished_at or 0.0) - (container.started_at or 0.0)
+    if container.started_at and container.finished_at and ran >= options.backoff_reset:
+        count = 0
+    delay = options.backoff(count)
+    if delay == 0 or container.finished_at is None:
+        return Restart(container, exited, attempt=count + 1)
+    left = container.finished_at + delay - now
+    if left > 0:
+        due = container.finished_at + delay
+        return Wait(container, f"back-off: {exited}, restart in {math.ceil(left)}s", due)
+    return Restart(container, f"{exited}, back-off {delay:g}s elapsed", attempt=count + 1)
 
 
 def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:

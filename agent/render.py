@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 
 __all__ = ["JSON_FORMAT_VERSION", "plan_to_dict", "render_json", "render_text", "summary"]
 
@@ -15,21 +15,24 @@ _LEGEND = (
     "  + start (create and start)\n"
     "  ~ restart (start the existing container again)\n"
     "  - remove (stop and remove)\n"
+    "  = wait (an exited container in crash-loop back-off; no change yet)\n"
 )
 
 
 def summary(plan: Plan) -> str:
     """``Plan: 2 to start, 1 to restart, 1 to remove.`` or ``No changes.``"""
+    waiting = plan.count(Wait)
+    tail = f" {waiting} waiting in back-off." if waiting else ""
     if not plan.changes:
-        return "No changes. Containers match the manifest."
+        return "No changes. Containers match the manifest." + tail
     return (
         f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
-        f"{plan.count(Remove)} to remove."
+        f"{plan.count(Remove)} to remove." + tail
     )
 
 
 def render_text(plan: Plan) -> str:
-    if not plan.changes:
+    if not plan.actions:
         return summary(plan) + "\n"
     width = max(len(action.name or "?") for action in plan.actions)
     lines = [_LEGEND, "The agent will perform these actions:", ""]
@@ -50,6 +53,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "start": plan.count(Start),
             "restart": plan.count(Restart),
             "remove": plan.count(Remove),
+            "wait": plan.count(Wait),
         },
         "actions": [_action(action) for action in plan.actions],
     }

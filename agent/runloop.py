@@ -1,25 +1,30 @@
-"""``agent run``: converge again every few seconds and whenever a manifest changes.
+"""``agent run``: converge again every few seconds and as soon as a manifest changes.
 
-SIGHUP forces a reload; SIGTERM and SIGINT finish the action in flight and
-exit 0, leaving the containers running.
+Manifest files are watched (inotify, see :mod:`agent.watch`) with the periodic
+pass kept as a safety net. SIGHUP re-reads every file; SIGTERM and SIGINT let
+the action in flight finish and exit 0, leaving the containers running. An
+engine that stops answering is retried with back-off, and never ends the loop.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
-import threading
 import time
 from types import FrameType
 
+from agent.actions import Wait
 from agent.errors import AgentError
 from agent.reconcile import Settings, converge
 from agent.sources import SourceSet
+from agent.watch import Watcher
 from backends.base import Backend
 
-__all__ = ["RunLoop"]
+__all__ = ["OUTAGE_MAX_DELAY", "RunLoop"]
 
 log = logging.getLogger("agent.run")
+
+OUTAGE_MAX_DELAY = 60.0
 
 
 class RunLoop:
@@ -32,14 +37,18 @@ class RunLoop:
         pull_interval: float = 300.0,
     ) -> None:
         self.sources = SourceSet(sources)
+        self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings
         self.reload = reload
         self.pull_interval = pull_interval
-        self._last_pull: float | None = None
+        self.ledger = settings.ledger()
         self.stopping = False
-        self._wake = threading.Event()
         self._force = False
+        self._last_pull: float | None = None
+        self._failures = 0
+        self._last_error = ""
+        self._next_due: float | None = None
 
     def run(self) -> int:
         """Loop until SIGTERM or SIGINT; returns the exit code."""
@@ -48,30 +57,32 @@ class RunLoop:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
         }
         log.info(
-            "agent running: namespace %s, engine %s, reload every %gs",
+            "agent running: namespace %s, engine %s, reload every %gs, watching files: %s",
             self.settings.namespace,
             self.backend.address,
             self.reload,
+            "yes" if self.watcher.native else "no (inotify unavailable; polling)",
         )
         try:
             while not self.stopping:
                 self.run_once()
-                self._wake.wait(self.reload)
-                self._wake.clear()
+                if not self.stopping:
+                    self.watcher.wait(self._delay())
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.watcher.close()
         log.info("agent stopped; containers keep running")
         return 0
 
     def run_once(self) -> None:
-        """One pass: reload what changed, plan, execute. Never raises an AgentError."""
+        """One pass: reload what changed, plan, execute. Never raises."""
         force, self._force = self._force, False
         desired = self.sources.refresh(force=force)
         now = time.time()
         pull = self._last_pull is None or now - self._last_pull >= self.pull_interval
         try:
-            converge(
+            the_plan, _ = converge(
                 desired,
                 self.backend,
                 self.settings,
@@ -79,16 +90,41 @@ class RunLoop:
                 allow_removals=self.sources.complete,
                 pull=pull,
                 cancelled=lambda: self.stopping,
+                ledger=self.ledger,
             )
         except AgentError as exc:
-            log.error("pass skipped: %s", exc)
+            self._failed(str(exc))
             return
         except Exception:
             # A daemon outlives its own bugs: log the trace, try again next pass.
             log.exception("pass failed unexpectedly; trying again in %gs", self.reload)
             return
+        if self._failures:
+            log.info("the engine answers again after %d failed pass(es)", self._failures)
+            self._failures, self._last_error = 0, ""
         if pull:
             self._last_pull = now
+        dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
+        self._next_due = min(dues) if dues else None
+
+    def _failed(self, error: str) -> None:
+        """Log an engine failure once while it lasts; the loop then backs off."""
+        self._failures += 1
+        if error != self._last_error:
+            log.error("pass skipped: %s (retrying in %gs)", error, self._delay())
+            self._last_error = error
+        else:
+            log.debug("pass skipped again (%d): %s", self._failures, error)
+
+    def _delay(self) -> float:
+        """Seconds to the next pass: the reload interval, doubled per failed pass up to
+        a minute, and never past the end of a back-off that is due."""
+        if self._failures:
+            doubled: float = self.reload * 2 ** min(self._failures - 1, 16)
+            return min(doubled, max(self.reload, OUTAGE_MAX_DELAY))
+        if self._next_due is not None:
+            return max(0.05, min(self.reload, self._next_due - time.time()))
+        return self.reload
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if signum == signal.SIGHUP:
@@ -96,4 +132,4 @@ class RunLoop:
             self._force = True
         else:
             self.stopping = True
-        self._wake.set()
+        self.watcher.wake()

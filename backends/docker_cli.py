@@ -6,16 +6,20 @@ Every call is an argv list, never a shell. Values from a manifest are passed as
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import re
 import subprocess
 from typing import Any
 
+import attrs
+
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendError, BackendOptions
 from backends.credentials import RegistryAuth, docker_config_path
+from backends.timestamps import parse_rfc3339
 
 __all__ = ["DockerCLIBackend", "create_args"]
 
@@ -27,6 +31,10 @@ _DOCKER_PS_FORMAT = (
     f'"name":{{{{json (.Label "{LABEL_NAME}")}}}},'
     f'"hash":{{{{json (.Label "{LABEL_HASH}")}}}},'
     f'"image_id":{{{{json (.Label "{LABEL_IMAGE_ID}")}}}}}}'
+)
+
+_DOCKER_TIMES_FORMAT = (
+    '{"id":{{json .Id}},"started":{{json .State.StartedAt}},"finished":{{json .State.FinishedAt}}}'
 )
 
 
@@ -68,7 +76,29 @@ class DockerCLIBackend(Backend):
             rows = json.loads(self._run("ps", "--all", label, "--format=json") or "[]")
             return [_from_podman(row) for row in rows]
         output = self._run("ps", "--all", "--no-trunc", label, f"--format={_DOCKER_PS_FORMAT}")
-        return [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
+        found = [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
+        return self._with_run_times(found)
+
+    def _with_run_times(
+        self, found: builtins.list[ObservedContainer]
+    ) -> builtins.list[ObservedContainer]:
+        """Start and finish times of the exited containers (``docker ps`` shows neither):
+        one more call, made only when a container exited."""
+        exited = [c.id for c in found if c.state == "exited"]
+        if not exited:
+            return found
+        output = self._run("inspect", f"--format={_DOCKER_TIMES_FORMAT}", "--", *exited)
+        times = {}
+        for line in output.splitlines():
+            if line.strip():
+                row = json.loads(line)
+                times[row["id"]] = (parse_rfc3339(row["started"]), parse_rfc3339(row["finished"]))
+        return [
+            attrs.evolve(c, started_at=times[c.id][0], finished_at=times[c.id][1])
+            if c.id in times
+            else c
+            for c in found
+        ]
 
     def image_id(self, image: str) -> str | None:
         try:
@@ -81,9 +111,15 @@ class DockerCLIBackend(Backend):
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """The binary reads the Docker config file itself (podman is pointed at it)."""
         args = ["pull", "--quiet"]
-        if self.is_podman and os.path.exists(docker_config_path()):
-            args.append(f"--authfile={docker_config_path()}")
-        self._run(*args, "--", image)
+        if not self.is_podman:
+            self._run(*args, "--", image)
+        elif os.path.exists(docker_config_path()):
+            self._run(*args, f"--authfile={docker_config_path()}", "--", image)
+        else:
+            # podman 4.3 fails every pull when DOCKER_CONFIG names a directory without a
+            # config.json, even from a registry that wants no login.
+            env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
+            self._run(*args, "--", image, env=env)
 
     def create(self, spec: RunSpec) -> str:
         return self._run(*create_args(spec)).strip()
@@ -97,7 +133,7 @@ class DockerCLIBackend(Backend):
     def remove(self, container_id: str) -> None:
         self._run("rm", "--force", "--", container_id)
 
-    def _run(self, *args: str, local: bool = False) -> str:
+    def _run(self, *args: str, local: bool = False, env: dict[str, str] | None = None) -> str:
         argv = [self.command]
         if self.host and not local:
             argv.append(f"--url={self.host}" if self.is_podman else f"--host={self.host}")
@@ -110,6 +146,7 @@ class DockerCLIBackend(Backend):
                 timeout=self.timeout,
                 check=False,
                 start_new_session=True,
+                env=env,
             )
         except FileNotFoundError:
             raise BackendError(
@@ -171,7 +208,13 @@ def _from_podman(row: dict[str, Any]) -> ObservedContainer:
         hash=labels.get(LABEL_HASH, ""),
         state="exited" if exited else state,
         exit_code=row.get("ExitCode") if exited else None,
-        finished_at=row.get("ExitedAt") if exited else None,
+        finished_at=_epoch(row.get("ExitedAt")) if exited else None,
+        started_at=_epoch(row.get("StartedAt")) if exited else None,
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
     )
+
+
+def _epoch(value: Any) -> float | None:
+    """podman's unix times; 0 or less (never) gives None."""
+    return float(value) if isinstance(value, (int, float)) and value > 0 else None

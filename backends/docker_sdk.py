@@ -16,10 +16,13 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendError, BackendOptions
 from backends.credentials import RegistryAuth
+from backends.timestamps import parse_rfc3339
 
 if TYPE_CHECKING:
     import docker
@@ -71,7 +74,18 @@ class DockerSDKBackend(Backend):
         label = f"{LABEL_NAMESPACE}={namespace}"
         with self._engine_errors():
             rows = self._api().containers(all=True, filters={"label": label})
-        return [_observed(row) for row in rows]
+            found = [_observed(row) for row in rows]
+            # The list gives no start or finish time: an inspect of each exited container
+            # (only when one exited) gives them, for the crash-loop back-off.
+            return [self._with_run_times(c) if c.state == "exited" else c for c in found]
+
+    def _with_run_times(self, container: ObservedContainer) -> ObservedContainer:
+        state = self._api().inspect_container(container.id).get("State") or {}
+        return attrs.evolve(
+            container,
+            started_at=parse_rfc3339(state.get("StartedAt", "")),
+            finished_at=parse_rfc3339(state.get("FinishedAt", "")),
+        )
 
     def image_id(self, image: str) -> str | None:
         with self._engine_errors():

@@ -233,7 +233,7 @@ def _observed(row: dict[str, Any]) -> ObservedContainer:
     labels = row.get("Labels") or {}
     state = _STATES.get(row.get("State", ""), row.get("State", ""))
     exited = state == "exited"
-    finished = row.get("ExitedAt")
+    finished, started = row.get("ExitedAt"), row.get("StartedAt")
     return ObservedContainer(
         id=row["Id"],
         engine_name=(row.get("Names") or [""])[0],
@@ -243,6 +243,7 @@ def _observed(row: dict[str, Any]) -> ObservedContainer:
         state=state,
         exit_code=row.get("ExitCode") if exited else None,
         finished_at=float(finished) if exited and finished and finished > 0 else None,
+        started_at=float(started) if exited and started and started > 0 else None,
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
     )

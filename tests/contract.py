@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,13 @@ class Workspace:
 
     @property
     def settings(self) -> Settings:
-        return Settings(self.namespace, str(self.volumes), stop_timeout=2)
+        return Settings(
+            self.namespace, str(self.volumes), stop_timeout=2, state_dir=str(self.state)
+        )
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
 
     def write(self, text: str) -> Path:
         self.manifest.write_text(text)
@@ -99,11 +107,48 @@ class Workspace:
             *self.target.cli_args(),
             f"--namespace={self.namespace}",
             f"--volumes-root={self.volumes}",
+            f"--state-dir={self.state}",
             "--stop-timeout=2",
             str(self.manifest),
         ]
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.env()
+        )
+
+    def agent_argv(self, command: str, *args: str) -> list[str]:
+        """``agent COMMAND`` with this target's options and the manifest."""
+        return [
+            *AGENT,
+            command,
+            *self.target.cli_args(),
+            f"--namespace={self.namespace}",
+            f"--volumes-root={self.volumes}",
+            f"--state-dir={self.state}",
+            "--stop-timeout=1",
+            *args,
+            str(self.manifest),
+        ]
+
+    @contextlib.contextmanager
+    def running(self, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+        """``agent run ARGS`` in the background, logging to a file; SIGTERM at the end."""
+        log = self.root / f"agent-{time.monotonic_ns()}.log"
+        with log.open("w") as out:
+            agent = subprocess.Popen(
+                self.agent_argv("run", *args), stdout=out, stderr=subprocess.STDOUT, env=self.env()
+            )
+        try:
+            yield agent, log
+        finally:
+            if agent.poll() is None:
+                agent.send_signal(signal.SIGTERM)
+                agent.wait(timeout=60)
+
+    def running_names(self) -> list[str]:
+        return sorted(
+            c["Config"]["Labels"]["io.container-agent.name"]
+            for c in self.containers()
+            if c["State"]["Running"]
         )
 
     def env(self) -> dict[str, str]:

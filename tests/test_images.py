@@ -73,7 +73,10 @@ def test_an_image_is_pulled_once_a_pass_however_many_containers_use_it() -> None
     assert fake.calls == [("pull", IMAGE)]
 
 
-def test_a_failing_pull_is_retried_with_back_off_and_reports_the_registry() -> None:
+def test_a_failing_pull_is_retried_with_back_off_and_reports_the_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     fake = backend({})
     sleeps: list[float] = []
     cache = images(fake, sleeps)
@@ -81,6 +84,7 @@ def test_a_failing_pull_is_retried_with_back_off_and_reports_the_registry() -> N
         cache.ensure(IMAGE, "IfNotPresent")
     assert caught.value.message == (
         f"pull of {IMAGE} failed after 3 attempts: manifest for {IMAGE} not found"
+        f" (no credentials for 127.0.0.1:5000 in {tmp_path}/config.json)"
     )
     assert fake.calls == [("pull", IMAGE)] * 3
     assert sleeps == [1.0, 2.0]

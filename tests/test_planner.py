@@ -195,6 +195,12 @@ def everything_at_once(world: World) -> None:
 
 
 def pulled_new_image(world: World) -> None:
+    world.want(spec("web", image_pull_policy="Always"))
+    world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
+    world.images["nginx:1.25"] = "sha256:bbbbbbbbbbbbbbbb"
+
+
+def pulled_new_image_if_not_present(world: World) -> None:
     world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
     world.images["nginx:1.25"] = "sha256:bbbbbbbbbbbbbbbb"
 
@@ -208,13 +214,68 @@ def pulled_but_no_image_label(world: World) -> None:
     world.images["nginx:1.25"] = "sha256:bbbbbbbbbbbbbbbb"
 
 
+def crashed(restarts: int, ago: float, ran: float = 1.0) -> Mutation:
+    """db exited 1 ``ago`` seconds before NOW, after running ``ran`` seconds, having
+    been restarted ``restarts`` times in its crash loop."""
+
+    def mutate(world: World) -> None:
+        world.change(
+            DB.engine_name,
+            state="exited",
+            exit_code=1,
+            started_at=NOW - ago - ran,
+            finished_at=NOW - ago,
+            restart_count=restarts,
+        )
+
+    return mutate
+
+
+def crashed_and_web_lost(world: World) -> None:
+    crashed(3, 1)(world)
+    world.lose(WEB.engine_name)
+
+
 CASES: dict[str, tuple[Mutation, Expected]] = {
+    "the first crash -> restart at once": (crashed(0, 1), [("restart", "db", "exited 1")]),
+    "a second crash 5 s ago -> wait out the 10 s back-off": (
+        crashed(1, 5),
+        [("wait", "db", "back-off: exited 1, restart in 5s")],
+    ),
+    "a second crash 10 s ago -> restart": (
+        crashed(1, 10),
+        [("restart", "db", "exited 1, back-off 10s elapsed")],
+    ),
+    "a fourth crash 25 s ago -> wait, the back-off doubled to 40 s": (
+        crashed(3, 25),
+        [("wait", "db", "back-off: exited 1, restart in 15s")],
+    ),
+    "the tenth crash -> the back-off is capped at 300 s": (
+        crashed(9, 299.5),
+        [("wait", "db", "back-off: exited 1, restart in 1s")],
+    ),
+    "the tenth crash 300 s ago -> restart": (
+        crashed(9, 300),
+        [("restart", "db", "exited 1, back-off 300s elapsed")],
+    ),
+    "ran ten minutes before it crashed -> the back-off starts afresh": (
+        crashed(9, 1, ran=600),
+        [("restart", "db", "exited 1")],
+    ),
+    "waiting comes after every change": (
+        crashed_and_web_lost,
+        [("start", "web", "missing"), ("wait", "db", "back-off: exited 1, restart in 39s")],
+    ),
     "the tag now names a new image -> replace": (
         pulled_new_image,
         [
             ("remove", "web", "image changed: nginx:1.25 is now bbbbbbbbbbbb"),
             ("start", "web", "image changed: aaaaaaaaaaaa -> bbbbbbbbbbbb"),
         ],
+    ),
+    "the tag names a new image under IfNotPresent -> nothing": (
+        pulled_new_image_if_not_present,
+        [],
     ),
     "the tag still names the same image -> nothing": (pulled_same_image, []),
     "a container without an image id label is not replaced on a pull": (
@@ -388,6 +449,7 @@ def _imports(module: str) -> set[str]:
 def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> None:
     assert _imports("agent.planner") == {
         "__future__",
+        "math",
         "collections.abc",
         "attrs",
         "agent.actions",
@@ -418,3 +480,28 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.schema",
         "agent.errors",
     }
+
+
+@pytest.mark.parametrize(("restarts", "attempt"), [(0, 1), (1, 2), (9, 10)])
+def test_a_restart_carries_its_attempt_for_the_ledger(restarts: int, attempt: int) -> None:
+    world = World.base()
+    crashed(restarts, 1000)(world)
+    (action,) = world.plan()
+    assert isinstance(action, Restart)
+    assert action.attempt == attempt
+
+
+def test_a_plan_of_waits_alone_is_no_change() -> None:
+    world = World.base()
+    crashed(2, 1)(world)
+    the_plan = plan(world.desired, world.observed, NOW, PlanOptions(NS))
+    assert [a.verb for a in the_plan.actions] == ["wait"]
+    assert not the_plan.changes
+
+
+def test_the_back_off_is_settable() -> None:
+    world = World.base()
+    crashed(3, 3)(world)
+    options = PlanOptions(NS, backoff_initial=1, backoff_max=2)
+    (action,) = plan(world.desired, world.observed, NOW, options).actions
+    assert (action.verb, action.reason) == ("restart", "exited 1, back-off 2s elapsed")

@@ -61,6 +61,7 @@ def test_one_of_each_action() -> None:
         "  + start (create and start)\n"
         "  ~ restart (start the existing container again)\n"
         "  - remove (stop and remove)\n"
+        "  = wait (an exited container in crash-loop back-off; no change yet)\n"
         "\n"
         "The agent will perform these actions:\n"
         "\n"
@@ -85,7 +86,7 @@ def test_json_of_no_changes() -> None:
     assert json.loads(render_json(Plan())) == {
         "format_version": "1",
         "changes": False,
-        "summary": {"start": 0, "restart": 0, "remove": 0},
+        "summary": {"start": 0, "restart": 0, "remove": 0, "wait": 0},
         "actions": [],
     }
 
@@ -96,7 +97,7 @@ def test_json_of_one_of_each_action_in_plan_order() -> None:
     assert json.loads(text) == {
         "format_version": "1",
         "changes": True,
-        "summary": {"start": 1, "restart": 1, "remove": 1},
+        "summary": {"start": 1, "restart": 1, "remove": 1, "wait": 0},
         "actions": [
             {
                 "action": "remove",

@@ -1,0 +1,74 @@
+"""How often the agent restarted each container in its current crash loop.
+
+Engines keep a container's finish time but give no place to write a counter
+(labels are fixed at creation), so the count lives in a small JSON file of the
+agent's, keyed by container id: an agent restarted by its supervisor picks the
+back-off up where it was. Losing the file only restarts the back-off from its
+start; a replaced container (a new id) starts afresh, as a spec change should.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+
+__all__ = ["RestartLedger"]
+
+log = logging.getLogger("agent.restarts")
+
+
+class RestartLedger:
+    """Restart counts by container id, kept in ``path`` (or only in memory when None)."""
+
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._counts: dict[str, int] | None = None
+
+    def counts(self) -> dict[str, int]:
+        if self._counts is None:
+            self._counts = self._load()
+        return dict(self._counts)
+
+    def record(self, container_id: str, attempt: int) -> None:
+        counts = self.counts()
+        counts[container_id] = attempt
+        self._save(counts)
+
+    def prune(self, present: Iterable[str]) -> None:
+        """Forget containers that no longer exist."""
+        counts = self.counts()
+        kept = {cid: n for cid, n in counts.items() if cid in set(present)}
+        if kept != counts:
+            self._save(kept)
+
+    def _load(self) -> dict[str, int]:
+        if self.path is None:
+            return {}
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("restart counts unreadable, starting afresh: %s: %s", self.path, exc)
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and type(v) is int}
+
+    def _save(self, counts: dict[str, int]) -> None:
+        self._counts = counts
+        if self.path is None:
+            return
+        temporary = f"{self.path}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with open(temporary, "w", encoding="utf-8") as handle:
+                json.dump(counts, handle, sort_keys=True)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            log.warning(
+                "cannot keep restart counts in %s (%s); keeping them in memory", self.path, exc
+            )
