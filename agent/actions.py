@@ -28,8 +28,22 @@ class Start:
         return self.spec.engine_name
 
 
+class _Existing:
+    """An action on a container the engine already has: named after it."""
+
+    container: ObservedContainer
+
+    @property
+    def name(self) -> str:
+        return self.container.name
+
+    @property
+    def engine_name(self) -> str:
+        return self.container.engine_name
+
+
 @attrs.frozen
-class Restart:
+class Restart(_Existing):
     """Start an existing container again, so that its logs survive.
 
     ``attempt`` counts the restarts of this crash loop, this one included: the
@@ -42,17 +56,9 @@ class Restart:
     symbol = "~"
     verb = "restart"
 
-    @property
-    def name(self) -> str:
-        return self.container.name
-
-    @property
-    def engine_name(self) -> str:
-        return self.container.engine_name
-
 
 @attrs.frozen
-class Remove:
+class Remove(_Existing):
     """Stop the container and remove it."""
 
     container: ObservedContainer
@@ -60,17 +66,9 @@ class Remove:
     symbol = "-"
     verb = "remove"
 
-    @property
-    def name(self) -> str:
-        return self.container.name
-
-    @property
-    def engine_name(self) -> str:
-        return self.container.engine_name
-
 
 @attrs.frozen
-class Wait:
+class Wait(_Existing):
     """Leave an exited container alone for now: its crash-loop back-off has not elapsed.
 
     ``due`` is when it has (seconds since the epoch), so that a loop can come back then.
@@ -81,14 +79,6 @@ class Wait:
     due: float = 0.0
     symbol = "="
     verb = "wait"
-
-    @property
-    def name(self) -> str:
-        return self.container.name
-
-    @property
-    def engine_name(self) -> str:
-        return self.container.engine_name
 
 
 Action = Start | Restart | Remove | Wait

@@ -19,6 +19,7 @@ from agent.observed import ObservedContainer
 from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendError, BackendOptions
 from backends.credentials import RegistryAuth, docker_config_path
+from backends.podman import observed_from_libpod
 from backends.timestamps import parse_rfc3339
 
 __all__ = ["DockerCLIBackend", "create_args"]
@@ -74,7 +75,7 @@ class DockerCLIBackend(Backend):
         label = f"--filter=label={LABEL_NAMESPACE}={namespace}"
         if self.is_podman:
             rows = json.loads(self._run("ps", "--all", label, "--format=json") or "[]")
-            return [_from_podman(row) for row in rows]
+            return [observed_from_libpod(row) for row in rows]
         output = self._run("ps", "--all", "--no-trunc", label, f"--format={_DOCKER_PS_FORMAT}")
         found = [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
         return self._with_run_times(found)
@@ -194,27 +195,3 @@ def _from_docker(row: dict[str, Any]) -> ObservedContainer:
         image=row["image"],
         image_id=row["image_id"],
     )
-
-
-def _from_podman(row: dict[str, Any]) -> ObservedContainer:
-    labels = row.get("Labels") or {}
-    state = row.get("State", "")
-    exited = state in ("exited", "stopped")
-    return ObservedContainer(
-        id=row["Id"],
-        engine_name=(row.get("Names") or [""])[0],
-        namespace=labels.get(LABEL_NAMESPACE, ""),
-        name=labels.get(LABEL_NAME, ""),
-        hash=labels.get(LABEL_HASH, ""),
-        state="exited" if exited else state,
-        exit_code=row.get("ExitCode") if exited else None,
-        finished_at=_epoch(row.get("ExitedAt")) if exited else None,
-        started_at=_epoch(row.get("StartedAt")) if exited else None,
-        image=row.get("Image", ""),
-        image_id=labels.get(LABEL_IMAGE_ID, ""),
-    )
-
-
-def _epoch(value: Any) -> float | None:
-    """podman's unix times; 0 or less (never) gives None."""
-    return float(value) if isinstance(value, (int, float)) and value > 0 else None

@@ -31,7 +31,7 @@ from backends.docker_sdk import unreachable
 if TYPE_CHECKING:
     import podman
 
-__all__ = ["PodmanBackend"]
+__all__ = ["PodmanBackend", "observed_from_libpod"]
 
 INSTALL_HINT = "the podman backend needs podman-py: pip install 'container-agent[podman]'"
 
@@ -80,7 +80,7 @@ class PodmanBackend(Backend):
         filters = {"label": f"{LABEL_NAMESPACE}={namespace}"}
         with self._engine_errors():
             found = self._connect().containers.list(all=True, sparse=True, filters=filters)
-        return [_observed(container.attrs) for container in found]
+        return [observed_from_libpod(container.attrs) for container in found]
 
     def image_id(self, image: str) -> str | None:
         with self._engine_errors():
@@ -228,8 +228,9 @@ def _api_version(info: dict[str, Any]) -> str:
     return str(info["Version"])
 
 
-def _observed(row: dict[str, Any]) -> ObservedContainer:
-    """A container as libpod lists it (GET /libpod/containers/json), with no inspect."""
+def observed_from_libpod(row: dict[str, Any]) -> ObservedContainer:
+    """A container as libpod lists it (GET /libpod/containers/json, and ``podman ps
+    --format json``, which prints the same rows), with no inspect."""
     labels = row.get("Labels") or {}
     state = _STATES.get(row.get("State", ""), row.get("State", ""))
     exited = state == "exited"
