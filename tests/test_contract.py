@@ -358,3 +358,23 @@ def test_every_backend_gives_the_same_plan_for_the_same_state(
     assert "Plan: 1 to start, 1 to restart, 1 to remove." in first
     assert "      # exited 137" in first
     assert all(text == first for text in texts.values()), texts
+
+
+def test_two_namespaces_on_one_engine_never_touch_each_other(ws: Workspace) -> None:
+    other = Workspace(ws.target, f"{ws.namespace}-other", ws.root / "other")
+    other.root.mkdir()
+    try:
+        ws.write(sleeper("web"))
+        other.write(sleeper("web"))
+        assert all(r.ok for r in [*ws.apply()[1], *other.apply()[1]])
+        theirs = other.container("web")
+        ws.write(manifest("containers: []\n"))
+        plan, _ = ws.apply()
+        assert [(type(a), a.name) for a in plan.actions] == [(Remove, "web")]
+        assert ws.containers() == []
+        assert other.container("web")["Id"] == theirs["Id"]
+        assert other.container("web")["State"]["Running"]
+        assert other.plan().actions == ()
+    finally:
+        other.write(manifest("containers: []\n"))
+        other.apply()
