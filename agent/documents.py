@@ -43,7 +43,7 @@ MAX_DEPTH = 100
 MAX_VALUES = 250_000
 
 _ALLOWED_TAGS = frozenset(
-    {"!", "tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
+    {"tag:yaml.org,2002:str", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"}
 )
 _STARTS = frozenset({yaml.SequenceStartEvent, yaml.MappingStartEvent})
 _ENDS = frozenset({yaml.SequenceEndEvent, yaml.MappingEndEvent})
@@ -70,11 +70,12 @@ class _StrictConstructor(SafeConstructor):
         try:
             return super().construct_object(node, deep)
         except (ValueError, OverflowError) as exc:  # e.g. 2024-13-45, or an int of 5000 digits
+            if not isinstance(node, yaml.ScalarNode):
+                raise
             kind = node.tag.rsplit(":", 1)[-1]
-            value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
             reason = str(exc).split(";")[0]
             raise ConstructorError(
-                None, None, f"cannot read {value!r} as {kind}: {reason}", node.start_mark
+                None, None, f"cannot read {_short(node.value)} as {kind}: {reason}", node.start_mark
             ) from None
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -91,7 +92,7 @@ class _StrictConstructor(SafeConstructor):
                 continue
             if duplicate:
                 line = key_node.start_mark.line + 1
-                raise _Refused(f"line {line}: key {key!r} appears twice in one mapping")
+                raise _Refused(f"line {line}: key {_short(key)} appears twice in one mapping")
         return super().construct_mapping(node, deep)
 
 
@@ -257,6 +258,12 @@ def _json(raw: bytes, text: str) -> Any:
         raise
     except ValueError as exc:  # a number json reads but Python will not hold (5000 digits)
         raise _Refused(f"invalid JSON: {str(exc).split(';')[0]}") from None
+
+
+def _short(value: Any) -> str:
+    """``repr`` of a value, shortened to about 40 characters."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _fail(source: str, message: str) -> Any:

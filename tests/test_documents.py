@@ -1,17 +1,20 @@
 """agent.documents.parse_document as two tables of sentences: what it reads, what it refuses.
 
 A refused document raises one ManifestError naming the file, with one message
-and no field path; the message is stated in full.
+and no field path; the message is stated in full. The limits are tested at
+their edges with small limits patched in, and again with the pure-Python loader.
 """
 
 from __future__ import annotations
 
+import datetime
 import itertools
 from typing import Any
 
 import pytest
 
-from agent.documents import MAX_BYTES, MAX_DEPTH, parse_document
+from agent import documents
+from agent.documents import MAX_BYTES, MAX_DEPTH, MAX_VALUES, parse_document
 from agent.errors import FieldError, ManifestError
 
 SOURCE = "shop.yaml"
@@ -73,8 +76,9 @@ def nested(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
 
-def nested_value(depth: int) -> Any:
-    value: list[Any] = []
+def nested_value(depth: int, *inside: Any) -> Any:
+    """``depth`` lists, one inside the other, the innermost holding ``inside``."""
+    value: list[Any] = list(inside)
     for _ in range(depth - 1):
         value = [value]
     return value
@@ -102,6 +106,25 @@ ACCEPTED = [
         nested(MAX_DEPTH), False, nested_value(MAX_DEPTH), id="YAML nested exactly at the limit"
     ),
     pytest.param(b"---\n", False, None, id="a YAML document that is null (the schema refuses it)"),
+    pytest.param(
+        b"[" * MAX_DEPTH + b"1" + b"]" * MAX_DEPTH,
+        False,
+        nested_value(MAX_DEPTH, 1),
+        id="a scalar inside lists nested exactly at the limit",
+    ),
+    pytest.param(
+        b"a: !!str 8080\nb: !!seq [1]\nc: !!map {d: 1}\nf: !<tag:yaml.org,2002:str> 1\n",
+        False,
+        {"a": "8080", "b": [1], "c": {"d": 1}, "f": "1"},
+        id="the tags !!str, !!seq and !!map, also written in full",
+    ),
+    pytest.param(b"value: 2024-01-31\n", False, {"value": datetime.date(2024, 1, 31)}, id="a date"),
+    pytest.param(
+        b'a: "%TAG"\nb: |\n  %TAG is text here\n',
+        False,
+        {"a": "%TAG", "b": "%TAG is text here\n"},
+        id="%TAG inside values",
+    ),
     pytest.param(
         b'"' + b"x" * (MAX_BYTES - 2) + b'"',
         True,
@@ -146,21 +169,21 @@ REFUSED = [
     pytest.param(
         b"a: !!python/object/apply:os.system ['true']\n",
         False,
-        "invalid YAML: line 1: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/object/apply:os.system'",
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:python/object/apply:os.system' is not "
+        "allowed (only !!str, !!seq, !!map)",
         id="python/object/apply tag",
     ),
     pytest.param(
         b"a: !!python/name:os.system\n",
         False,
-        "invalid YAML: line 1: could not determine a constructor for the tag "
-        "'tag:yaml.org,2002:python/name:os.system'",
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:python/name:os.system' is not allowed "
+        "(only !!str, !!seq, !!map)",
         id="python/name tag",
     ),
     pytest.param(
         b"version: v1beta1\ncontainers: !include web.yaml\n",
         False,
-        "invalid YAML: line 2: could not determine a constructor for the tag '!include'",
+        "invalid YAML: line 2: tag '!include' is not allowed (only !!str, !!seq, !!map)",
         id="custom tag",
     ),
     # empty, encoding, binary
@@ -204,14 +227,13 @@ REFUSED = [
     pytest.param(
         b"version: v1beta1\n  containers: []\n",
         False,
-        "invalid YAML: line 2: mapping values are not allowed here",
+        "invalid YAML: line 2: mapping values are not allowed in this context",
         id="YAML indentation error reports its line",
     ),
     pytest.param(
         b"version: v1beta1\ncontainers: [{name: web}\n",
         False,
-        "invalid YAML: line 3: while parsing a flow sequence; "
-        "expected ',' or ']', but got '<stream end>'",
+        "invalid YAML: line 3: while parsing a flow sequence; did not find expected ',' or ']'",
         id="unclosed YAML bracket reports its line",
     ),
     pytest.param(
@@ -260,14 +282,111 @@ REFUSED = [
     pytest.param(
         nested(100_000), False, "nesting deeper than 100 levels", id="YAML nested 100000 deep"
     ),
-    pytest.param(nested(100_000), True, "nesting too deep", id="JSON nested 100000 deep"),
+    pytest.param(
+        nested(100_000), True, "nesting deeper than 100 levels", id="JSON nested 100000 deep"
+    ),
     pytest.param(
         billion_laughs(),
         False,
-        "more than 1000000 values once aliases are expanded",
+        f"more than {MAX_VALUES} values once aliases are expanded",
         id="billion laughs alias bomb",
     ),
-    pytest.param(b"a: &a [*a]\n", False, "nesting too deep", id="an alias inside its own anchor"),
+    pytest.param(
+        b"a: &a [*a]\n",
+        False,
+        "invalid YAML: line 1: alias 'a' is used inside the value it names",
+        id="an alias inside its own anchor",
+    ),
+    pytest.param(
+        b"a: &a 1\nb: &a 2\n",
+        False,
+        "invalid YAML: line 2: anchor 'a' is defined twice",
+        id="an anchor defined twice",
+    ),
+    # tags that construct more than plain data, and directives
+    pytest.param(
+        b"a: !!binary aGVsbG8=\n",
+        False,
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:binary' is not allowed "
+        "(only !!str, !!seq, !!map)",
+        id="!!binary",
+    ),
+    pytest.param(
+        b"a: !!set {x, y}\n",
+        False,
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:set' is not allowed "
+        "(only !!str, !!seq, !!map)",
+        id="!!set",
+    ),
+    pytest.param(
+        b"a: !!bool maybe\n",
+        False,
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:bool' is not allowed "
+        "(only !!str, !!seq, !!map)",
+        id="!!bool (whose constructor fails on a bad value)",
+    ),
+    pytest.param(
+        b"%TAG !e! tag:example.com,2000:\n--- !e!x a\n",
+        False,
+        "invalid YAML: line 1: %TAG directives are not allowed",
+        id="a %TAG directive (libyaml handles many of them in quadratic time)",
+    ),
+    pytest.param(
+        b"a: 1\n...\n%TAG !e! tag:example.com,2000:\n--- b\n",
+        False,
+        "invalid YAML: line 3: %TAG directives are not allowed",
+        id="a %TAG directive after a document",
+    ),
+    # scalars that Python cannot hold
+    pytest.param(
+        b"created: 2024-13-45\n",
+        False,
+        "invalid YAML: line 1: cannot read '2024-13-45' as timestamp: month must be in 1..12",
+        id="a date that does not exist",
+    ),
+    pytest.param(
+        b"port: 0x_\n",
+        False,
+        "invalid YAML: line 1: cannot read '0x_' as int: "
+        "invalid literal for int() with base 16: ''",
+        id="a hexadecimal int without digits",
+    ),
+    pytest.param(
+        b"port: " + b"1" * 5000 + b"\n",
+        False,
+        f"invalid YAML: line 1: cannot read '{'1' * 36}... as int: Exceeds the limit "
+        "(4300 digits) for integer string conversion: value has 5000 digits",
+        id="a YAML int of 5000 digits",
+    ),
+    pytest.param(
+        b"[" + b"1" * 5000 + b"]",
+        True,
+        "invalid JSON: Exceeds the limit (4300 digits) for integer string conversion: "
+        "value has 5000 digits",
+        id="a JSON int of 5000 digits",
+    ),
+    # control characters
+    pytest.param(
+        b"version: v1beta1\nid: \x1b[31mred\n",
+        False,
+        "line 2: control character U+001B is not allowed in YAML",
+        id="an escape character",
+    ),
+    pytest.param(
+        b"a: \x7f\n", False, "line 1: control character U+007F is not allowed in YAML", id="DEL"
+    ),
+    pytest.param(
+        "a: \x9b\n".encode(),
+        False,
+        "line 1: control character U+009B is not allowed in YAML",
+        id="a C1 control character",
+    ),
+    pytest.param(
+        b'{"a": "\x1b"}',
+        True,
+        "invalid JSON at line 1 column 8: Invalid control character at",
+        id="a raw control character in a JSON string",
+    ),
 ]
 
 
@@ -286,3 +405,116 @@ def test_merge_key_is_accepted() -> None:
         "base": {"image": "nginx", "restartPolicy": "Always"},
         "web": {"image": "nginx", "restartPolicy": "Always", "name": "web"},
     }
+
+
+# --- the limits at their edges, with small limits patched in -------------------------------
+
+
+def flow_list(values: int) -> bytes:
+    """A flow list holding ``values`` values, the list itself included."""
+    return b"[" + b",".join([b"1"] * (values - 1)) + b"]"
+
+
+EDGES = [
+    pytest.param(flow_list(10), False, None, id="YAML list of exactly the limit"),
+    pytest.param(flow_list(11), False, "more than 10 values", id="YAML list one value over"),
+    pytest.param(flow_list(10), True, None, id="JSON list of exactly the limit"),
+    pytest.param(flow_list(11), True, "more than 10 values", id="JSON list one value over"),
+    pytest.param(b"{a: 1, b: 2, c: 3, d: 4, e: 5}\n", False, "more than 10 values", id="YAML keys"),
+    pytest.param(b'{"a": 1, "b": 2, "c": 3, "d": [5]}', False, None, id="JSON keys, 10 values"),
+    pytest.param(
+        b'{"a": 1, "b": 2, "c": 3, "d": [5, 6]}', True, "more than 10 values", id="JSON 11"
+    ),
+    pytest.param(
+        b'["a,b,c,d,e,f,g,h,i,j,k", "[[[{{{:::"]', True, None, id="JSON structure in strings"
+    ),
+    pytest.param(
+        b'["\\\\", "\\"[", 1, 2, 3, 4, 5, 6, 7]', True, None, id="JSON escapes, 10 values"
+    ),
+    pytest.param(
+        b'["x", "y", "z", "", "", "", "", "", "", "", ""]',
+        True,
+        "more than 10 values",
+        id="JSON strings, 12 values",
+    ),
+    pytest.param(
+        b"a: &a [1]\nb: *a\nc: *a\n",
+        False,
+        None,
+        id="YAML aliases expanding to exactly the limit",
+    ),
+    pytest.param(
+        b"a: &a [1]\nb: *a\nc: *a\nd: 1\n",
+        False,
+        "more than 10 values",
+        id="YAML aliases and one more value",
+    ),
+    pytest.param(
+        b"a: &a [1, 2]\nb: *a\nc: *a\n",
+        False,
+        "more than 10 values once aliases are expanded",
+        id="YAML aliases expanding past the limit",
+    ),
+    pytest.param(b"[[[[1]]]]", False, None, id="YAML nested exactly 4 deep"),
+    pytest.param(b"[[[[[1]]]]]", False, "nesting deeper than 4 levels", id="YAML nested 5"),
+    pytest.param(b"- - - - 1\n", False, None, id="YAML block lists nested 4 deep"),
+    pytest.param(b"- - - - - 1\n", False, "nesting deeper than 4 levels", id="YAML block 5"),
+    pytest.param(b"[[[[1]]]]", True, None, id="JSON nested exactly 4 deep"),
+    pytest.param(b'[[[[{"a": 1}]]]]', True, "nesting deeper than 4 levels", id="JSON nested 5"),
+    pytest.param(b'[[[["]]]]]]]", [1]]]]]', True, "nesting deeper than 4 levels", id="JSON hidden"),
+]
+
+
+@pytest.mark.parametrize(("raw", "json_only", "refused"), EDGES)
+def test_limits_at_their_edges(
+    raw: bytes, json_only: bool, refused: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "MAX_VALUES", 10)
+    monkeypatch.setattr(documents, "MAX_DEPTH", 4)
+    if refused is None:
+        parse_document(raw, SOURCE, json_only=json_only)
+        return
+    with pytest.raises(ManifestError) as caught:
+        parse_document(raw, SOURCE, json_only=json_only)
+    assert caught.value.errors == (FieldError("", refused),)
+
+
+# --- the same checks without libyaml --------------------------------------------------------
+
+PURE_PYTHON = [
+    pytest.param(
+        billion_laughs(), "more than 1000 values once aliases are expanded", id="alias bomb"
+    ),
+    pytest.param(nested(100_000), "nesting deeper than 100 levels", id="nested 100000 deep"),
+    pytest.param(b"- 1\n" * 1000, "more than 1000 values", id="a long list"),
+    pytest.param(b"a: 1\na: 2\n", "line 2: key 'a' appears twice in one mapping", id="key twice"),
+    pytest.param(
+        b"a: !!python/name:os.system\n",
+        "invalid YAML: line 1: tag 'tag:yaml.org,2002:python/name:os.system' is not allowed "
+        "(only !!str, !!seq, !!map)",
+        id="python tag",
+    ),
+    pytest.param(b"a: *b\n", "invalid YAML: line 1: found undefined alias 'b'", id="alias"),
+    pytest.param(
+        b"a: 2024-02-30\n",
+        "invalid YAML: line 1: cannot read '2024-02-30' as timestamp: day is out of range for "
+        "month",
+        id="a date that does not exist",
+    ),
+]
+
+
+@pytest.mark.parametrize(("raw", "message"), PURE_PYTHON)
+def test_pure_python_loader_keeps_every_check(
+    raw: bytes, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(documents, "_Loader", documents._PyLoader)
+    monkeypatch.setattr(documents, "MAX_VALUES", 1000)
+    with pytest.raises(ManifestError) as caught:
+        parse_document(raw, SOURCE)
+    assert caught.value.errors == (FieldError("", message),)
+
+
+def test_pure_python_loader_reads_a_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "_Loader", documents._PyLoader)
+    assert parse_document(ANCHORS_YAML, SOURCE) == ANCHORS_DATA

@@ -8,6 +8,7 @@ cases state one value of the built models.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 
 from agent.errors import ManifestError
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
-from agent.schema import parse_manifest
+from agent.schema import MAX_ERRORS, parse_manifest
 
 SOURCE = "shop.yaml"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -104,6 +105,13 @@ def rfc1035(value: str) -> str:
     return (
         "must be an RFC 1035 name (lower case letters, digits and '-', starting with a letter, "
         f"at most 63 characters), got {value!r}"
+    )
+
+
+def path_message(value: str) -> str:
+    return (
+        "must not contain a comma, a double quote or a control character (such as a line "
+        f"break), got {value!r}"
     )
 
 
@@ -252,6 +260,12 @@ REFUSED = [
         web(command=["echo", "a\x00b"]),
         expect="containers[web].command[1]: must not contain a NUL character",
     ),
+    case(
+        "command item with a lone surrogate -> refused (no process can be given it)",
+        web(command=["echo", "a\ud800"]),
+        expect="containers[web].command[1]: must be valid Unicode (it holds a lone surrogate "
+        "code point)",
+    ),
     # workingDir
     case(
         "relative workingDir -> must be absolute",
@@ -266,12 +280,32 @@ REFUSED = [
     case(
         "workingDir with a comma -> refused",
         web(workingDir="/srv,app"),
-        expect="containers[web].workingDir: must not contain a comma or a line break",
+        expect="containers[web].workingDir: " + path_message("/srv,app"),
     ),
     case(
         "workingDir with a line break -> refused",
         web(workingDir="/srv\napp"),
-        expect="containers[web].workingDir: must not contain a comma or a line break",
+        expect="containers[web].workingDir: " + path_message("/srv\napp"),
+    ),
+    case(
+        "workingDir with a double quote -> refused",
+        web(workingDir='/srv"app'),
+        expect="containers[web].workingDir: " + path_message('/srv"app'),
+    ),
+    case(
+        "workingDir with a tab -> refused",
+        web(workingDir="/srv\tapp"),
+        expect="containers[web].workingDir: " + path_message("/srv\tapp"),
+    ),
+    case(
+        "workingDir with a NUL -> refused",
+        web(workingDir="/srv\x00"),
+        expect="containers[web].workingDir: must not contain a NUL character",
+    ),
+    case(
+        "workingDir starting with '-' -> must be absolute",
+        web(workingDir="-v"),
+        expect="containers[web].workingDir: must be an absolute path, got '-v'",
     ),
     case(
         "workingDir null -> must be a string",
@@ -298,6 +332,17 @@ REFUSED = [
         "containerPort as the string '80' -> must be an integer",
         port(containerPort="80"),
         expect="containers[web].ports[0].containerPort: must be an integer, got '80' (a string)",
+    ),
+    case(
+        "containerPort 10**5000 -> out of range, not printed",
+        port(containerPort=10**5000),
+        expect="containers[web].ports[0].containerPort: must be between 1 and 65535, "
+        "got a very large integer",
+    ),
+    case(
+        "image as a very large integer -> must be a string, not printed",
+        web(image=-(10**5000)),
+        expect="containers[web].image: must be a string, got a very large integer",
     ),
     case(
         "containerPort true -> must be an integer, not a bool",
@@ -369,6 +414,18 @@ REFUSED = [
         expect="containers[web].ports[1]: host port 127.0.0.1:80/TCP is published twice",
     ),
     case(
+        "a specific IP after a wildcard that clashed -> published twice, both",
+        ports(
+            {"containerPort": 80, "hostIp": "127.0.0.1"},
+            {"containerPort": 81, "hostPort": 80},
+            {"containerPort": 82, "hostPort": 80, "hostIp": "127.0.0.2"},
+        ),
+        expect=(
+            "containers[web].ports[1]: host port *:80/TCP is published twice",
+            "containers[web].ports[2]: host port 127.0.0.2:80/TCP is published twice",
+        ),
+    ),
+    case(
         "wildcard after a specific IP on the same port -> published twice",
         ports({"containerPort": 80, "hostIp": "127.0.0.1"}, {"containerPort": 81, "hostPort": 80}),
         expect="containers[web].ports[1]: host port *:80/TCP is published twice",
@@ -406,6 +463,19 @@ REFUSED = [
         "container 'web'",
     ),
     case(
+        "a port claimed by web and by db -> the first claimer is named",
+        add_container(name="db", image="postgres:16", ports=[{"containerPort": 5432}]),
+        add_container(
+            name="cache",
+            image="redis",
+            ports=[{"containerPort": 80}, {"containerPort": 5432}],
+        ),
+        expect=(
+            "containers[cache].ports: host port *:80/TCP is also published by container 'web'",
+            "containers[cache].ports: host port *:5432/TCP is also published by container 'db'",
+        ),
+    ),
+    case(
         "wildcard in db on a specific-IP port of web -> also published",
         port(hostIp="10.0.0.1"),
         add_container(name="db", image="postgres:16", ports=[{"containerPort": 80}]),
@@ -432,6 +502,26 @@ REFUSED = [
         "relative mount path -> must be absolute",
         mount(name="data", path="data"),
         expect="containers[web].volumeMounts[0].path: must be an absolute path, got 'data'",
+    ),
+    case(
+        "mount path starting with '-' -> must be absolute",
+        mount(name="data", path="-x"),
+        expect="containers[web].volumeMounts[0].path: must be an absolute path, got '-x'",
+    ),
+    case(
+        "mount path with a comma -> refused (it would add a --mount option)",
+        mount(name="data", path="/a,b"),
+        expect="containers[web].volumeMounts[0].path: " + path_message("/a,b"),
+    ),
+    case(
+        "mount path with a double quote -> refused (--mount is CSV)",
+        mount(name="data", path='/a"b'),
+        expect="containers[web].volumeMounts[0].path: " + path_message('/a"b'),
+    ),
+    case(
+        "mount path with a line break -> refused",
+        mount(name="data", path="/data\n/etc"),
+        expect="containers[web].volumeMounts[0].path: " + path_message("/data\n/etc"),
     ),
     case(
         "relative mountPath -> reported at path",
@@ -496,12 +586,23 @@ REFUSED = [
     case(
         "env value as an integer -> must be a string",
         env({"key": "WORKERS", "value": 4}),
-        expect="containers[web].env[0].value: must be a string, got 4 (an integer)",
+        expect="containers[web].env[0].value: must be a string, got an integer",
     ),
     case(
-        "env value true -> must be a string",
+        "env value true -> must be a string, the value not shown",
         env({"key": "DEBUG", "value": True}),
-        expect="containers[web].env[0].value: must be a string, got true (a boolean)",
+        expect="containers[web].env[0].value: must be a string, got a boolean",
+    ),
+    case(
+        "env value as a float -> must be a string, the value not shown",
+        env({"key": "PIN", "value": 1234.5}),
+        expect="containers[web].env[0].value: must be a string, got a number",
+    ),
+    case(
+        "env value with a lone surrogate -> refused",
+        env({"key": "MODE", "value": "\udcff"}),
+        expect="containers[web].env[0].value: must be valid Unicode (it holds a lone surrogate "
+        "code point)",
     ),
     case(
         "env value with a NUL -> refused",
@@ -526,6 +627,41 @@ REFUSED = [
         "two volumes named data -> not unique",
         top(volumes=[{"name": "data"}, {"name": "data"}]),
         expect="volumes[1].name: volume name 'data' is not unique",
+    ),
+    case(
+        "volume named '..' -> RFC 1035 (no escape from the volumes root)",
+        top(volumes=[{"name": "data"}, {"name": ".."}]),
+        expect=f"volumes[1].name: {rfc1035('..')}",
+    ),
+    case(
+        "volume named '.' -> RFC 1035 (not the volumes root itself)",
+        top(volumes=[{"name": "data"}, {"name": "."}]),
+        expect=f"volumes[1].name: {rfc1035('.')}",
+    ),
+    case(
+        "volume named '/' -> RFC 1035",
+        top(volumes=[{"name": "data"}, {"name": "/"}]),
+        expect=f"volumes[1].name: {rfc1035('/')}",
+    ),
+    case(
+        "volume named '../etc' -> RFC 1035",
+        top(volumes=[{"name": "data"}, {"name": "../etc"}]),
+        expect=f"volumes[1].name: {rfc1035('../etc')}",
+    ),
+    case(
+        "volume named '/etc' -> RFC 1035",
+        top(volumes=[{"name": "data"}, {"name": "/etc"}]),
+        expect=f"volumes[1].name: {rfc1035('/etc')}",
+    ),
+    case(
+        "volume named 'a/b' -> RFC 1035",
+        top(volumes=[{"name": "data"}, {"name": "a/b"}]),
+        expect=f"volumes[1].name: {rfc1035('a/b')}",
+    ),
+    case(
+        "volume name with a line break -> RFC 1035",
+        top(volumes=[{"name": "data"}, {"name": "logs\n"}]),
+        expect="volumes[1].name: " + rfc1035("logs\n"),
     ),
     case(
         "volume without a name -> required",
@@ -573,6 +709,21 @@ REFUSED = [
         "unknown volume field -> did you mean",
         top(volumes=[{"name": "data", "nmae": "x"}]),
         expect='volumes[0].nmae: unknown field, did you mean "name"?',
+    ),
+    case(
+        "unknown field with a line break -> the key quoted in the path",
+        web(**{"image\nprivileged": True}),
+        expect="containers[web]['image\\nprivileged']: unknown field",
+    ),
+    case(
+        "unknown field with a terminal escape -> the key quoted in the path",
+        web(**{"\x1b[2J": 1}),
+        expect="containers[web]['\\x1b[2J']: unknown field",
+    ),
+    case(
+        "unknown field of 1000 characters -> shortened in the path",
+        web(**{"x" * 1000: 1}),
+        expect=f"containers[web][{'x' * 40!r}...]: unknown field",
     ),
     case(
         "a container key that is not a string -> keys must be strings",
@@ -882,7 +1033,7 @@ def test_every_error_of_a_file_is_reported_at_once() -> None:
         f"{SOURCE}: containers[web].ports[0].containerPort: must be between 1 and 65535, got 70000",
         f"{SOURCE}: containers[web].env[0].key: must be a C identifier (letters, digits, '_'), "
         "got '1MODE'",
-        f"{SOURCE}: containers[web].env[0].value: must be a string, got 4 (an integer)",
+        f"{SOURCE}: containers[web].env[0].value: must be a string, got an integer",
         f"{SOURCE}: containers[1].name: {rfc1035('Db')}",
     ]
 
@@ -1015,3 +1166,33 @@ def test_full_manifest_builds_every_model_with_defaults() -> None:
 
 def test_from_dict_is_parse_manifest() -> None:
     assert Manifest.from_dict(FULL, source=SOURCE) == parse_manifest(FULL, SOURCE)
+
+
+# --- bounded cost: errors and many containers --------------------------------------------
+
+
+def test_errors_stop_after_max_errors_with_a_line_saying_so() -> None:
+    data = manifest_with(top(containers=[None] * (MAX_ERRORS + 50)))
+    lines = errors_of(data)
+    assert len(lines) == MAX_ERRORS + 1
+    assert lines[0] == f"{SOURCE}: containers[0]: must be a mapping, got null"
+    assert lines[-2] == f"{SOURCE}: containers[{MAX_ERRORS - 1}]: must be a mapping, got null"
+    assert lines[-1] == f"{SOURCE}: more problems not listed: only the first {MAX_ERRORS} are"
+
+
+def test_exactly_max_errors_are_all_listed_without_the_extra_line() -> None:
+    lines = errors_of(manifest_with(top(containers=[None] * MAX_ERRORS)))
+    assert len(lines) == MAX_ERRORS
+    assert "more problems" not in lines[-1]
+
+
+def test_twenty_thousand_containers_validate_in_linear_time() -> None:
+    """Host ports are checked with an index, not pairwise (20,000 pairwise took minutes)."""
+    containers = [
+        {"name": f"app-{i}", "image": "app:1", "ports": [{"containerPort": 80, "hostPort": i}]}
+        for i in range(1, 20_001)
+    ]
+    started = time.perf_counter()
+    manifest = parse_manifest({"version": "v1beta1", "containers": containers}, SOURCE)
+    assert time.perf_counter() - started < 10
+    assert len(manifest.containers) == 20_000
