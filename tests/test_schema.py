@@ -1187,7 +1187,7 @@ def test_exactly_max_errors_are_all_listed_without_the_extra_line() -> None:
 
 
 def test_twenty_thousand_containers_validate_in_linear_time() -> None:
-    """Host ports are checked with an index, not pairwise (20,000 pairwise took minutes)."""
+    """Host ports are checked with an index, not pairwise (pairwise, 20,000 took 8 s)."""
     containers = [
         {"name": f"app-{i}", "image": "app:1", "ports": [{"containerPort": 80, "hostPort": i}]}
         for i in range(1, 20_001)
