@@ -42,6 +42,11 @@ log = logging.getLogger("agent")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_with_command_first(list(sys.argv[1:] if argv is None else argv)))
+    if any(c in args.volumes_root for c in ',"') or not args.volumes_root.isprintable():
+        parser.error(
+            "--volumes-root must not hold a comma, a quote or a control character: "
+            f"{args.volumes_root!r}"
+        )
     if not is_rfc1035_name(args.namespace) or len(args.namespace) > 40:
         parser.error(
             f"--namespace must be an RFC 1035 name of 40 characters at most: {args.namespace!r}"

@@ -94,7 +94,7 @@ def _start(action: Start, backend: Backend, images: Images) -> str:
     spec = action.spec
     spec = attrs.evolve(spec, image_id=images.ensure(spec.image, spec.image_pull_policy))
     for mount in spec.mounts:
-        os.makedirs(mount.source, exist_ok=True)
+        _volume_directory(mount.source)
     container_id = backend.create(spec)
     try:
         backend.start(container_id)
@@ -105,3 +105,11 @@ def _start(action: Start, backend: Backend, images: Images) -> str:
             log.warning("could not remove %s after a failed start: %s", container_id, exc.message)
         raise
     return container_id
+
+
+def _volume_directory(path: str) -> None:
+    """Create a volume's host directory; refuse one that is a symbolic link (planted under
+    the volumes root, it would bind whatever it points at into the container)."""
+    if os.path.islink(path):
+        raise BackendError(f"volume directory {path} is a symbolic link; refused")
+    os.makedirs(path, exist_ok=True)

@@ -11,7 +11,7 @@ import attrs
 
 from agent.documents import MAX_BYTES, parse_document
 from agent.errors import FieldError, ManifestError
-from agent.manifest import Container, Manifest
+from agent.manifest import Container, Manifest, Port
 from agent.schema import describe_binding, port_conflict
 
 __all__ = [
@@ -151,18 +151,28 @@ class MultiSourceError(ManifestError):
 
 
 def _conflicts(manifest: Manifest, accepted: Sequence[Manifest]) -> Iterable[FieldError]:
+    """What ``manifest`` claims that an accepted one claims already: names and host ports,
+    looked up by name and by (host port, protocol), not pair by pair."""
+    names = {c.name: m.source for m in accepted for c in m.containers}
+    ports: dict[tuple[int, str], list[tuple[Port, str, str]]] = {}
+    for other in accepted:
+        for theirs in other.containers:
+            for p in theirs.ports:
+                ports.setdefault((p.host_port, p.protocol), []).append(
+                    (p, theirs.name, other.source)
+                )
     for container in manifest.containers:
         where = f"containers[{container.name}]"
-        for other in accepted:
-            for theirs in other.containers:
-                if theirs.name == container.name:
+        if container.name in names:
+            yield FieldError(
+                f"{where}.name", f"{container.name!r} is also defined in {names[container.name]}"
+            )
+        for port in container.ports:
+            for theirs_port, owner, source in ports.get((port.host_port, port.protocol), []):
+                if port_conflict(port, theirs_port):
                     yield FieldError(
-                        f"{where}.name", f"{container.name!r} is also defined in {other.source}"
+                        f"{where}.ports",
+                        f"host port {describe_binding(port)} is also published by "
+                        f"container {owner!r} in {source}",
                     )
-                for port in container.ports:
-                    if any(port_conflict(port, p) for p in theirs.ports):
-                        yield FieldError(
-                            f"{where}.ports",
-                            f"host port {describe_binding(port)} is also published by "
-                            f"container {theirs.name!r} in {other.source}",
-                        )
+                    break

@@ -224,3 +224,16 @@ def test_each_action_is_logged_with_its_reason_and_each_failure_with_the_message
         ("INFO", f"start web ({web.engine_name}): missing"),
         ("ERROR", f"start web failed: {PORT_IN_USE}"),
     ]
+
+
+def test_a_volume_directory_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    root = tmp_path / "volumes"
+    root.mkdir()
+    (root / "data").symlink_to("/etc")
+    spec = build_specs(
+        [Container("web", "nginx", volume_mounts=(VolumeMount("data", "/data"),))], "ns", str(root)
+    )[0]
+    fake = FakeBackend()
+    (result,) = execute(Plan((Start(spec, "missing"),)), fake)
+    assert result.error == f"volume directory {root}/data is a symbolic link; refused"
+    assert fake.calls == []
