@@ -130,6 +130,9 @@ def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
     except json.JSONDecodeError as exc:
         return _fail(source, f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in (exc.problem or ""):
+            # Newer libyaml (PyYAML 6.0.4 and on) stops deep nesting itself, before our count.
+            return _fail(source, f"nesting deeper than {MAX_DEPTH} levels")
         where = f"line {exc.problem_mark.line + 1}: " if exc.problem_mark else ""
         what = "; ".join(part for part in (exc.context, exc.problem) if part)
         return _fail(source, f"invalid YAML: {where}{what}")
