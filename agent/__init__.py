@@ -9,7 +9,7 @@ __version__ = "0.1.0"
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.errors import AgentError, FieldError, ManifestError
 from agent.loader import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
@@ -60,6 +60,7 @@ __all__ = [
     "Start",
     "Volume",
     "VolumeMount",
+    "Wait",
     "__version__",
     "build_specs",
     "converge",
