@@ -51,6 +51,7 @@ def execute(
     no action: it gets no result.
     """
     images = images or Images(backend)
+    missing = _missing_images(plan, images)
     results: list[ActionResult] = []
     for index, action in enumerate(plan.actions):
         if isinstance(action, Wait):
@@ -60,6 +61,11 @@ def execute(
             left = sum(not isinstance(a, Wait) for a in plan.actions[index:])
             log.info("stopping: %d action(s) left for later", left)
             break
+        if isinstance(action, Remove) and action.name in missing:
+            message = f"kept: the image of its replacement is not at hand ({missing[action.name]})"
+            log.error("remove %s skipped: %s", action.name, message)
+            results.append(ActionResult(action, error=message))
+            continue
         log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
         try:
             container_id = _apply(action, backend, stop_timeout, images)
@@ -74,6 +80,19 @@ def execute(
             if ledger is not None and isinstance(action, Restart):
                 ledger.record(action.container.id, action.attempt)
     return tuple(results)
+
+
+def _missing_images(plan: Plan, images: Images) -> dict[str, str]:
+    """The images of the containers to start, fetched before anything is removed: a
+    container is replaced only once its new image is at hand. Name -> the error."""
+    missing: dict[str, str] = {}
+    for action in plan.actions:
+        if isinstance(action, Start):
+            try:
+                images.ensure(action.spec.image, action.spec.image_pull_policy)
+            except BackendError as exc:
+                missing[action.name] = exc.message
+    return missing
 
 
 def _apply(

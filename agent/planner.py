@@ -75,11 +75,9 @@ def plan(
             if stale.hash != spec.hash:
                 removes.append(Remove(stale, _change_reason(stale, spec)))
         keeper = _best(current)
-        for extra in current:
-            if extra is not keeper:
-                removes.append(
-                    Remove(extra, f"duplicate of {keeper.engine_name}" if keeper else "")
-                )
+        if keeper is not None:
+            duplicate = f"duplicate of {keeper.engine_name}"
+            removes.extend(Remove(extra, duplicate) for extra in current if extra is not keeper)
         new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
         if keeper is None:
             reason = "replaces a changed container" if existing else "missing"

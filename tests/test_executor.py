@@ -9,6 +9,7 @@ import pytest
 
 from agent.actions import Plan, Remove, Restart, Start
 from agent.executor import ActionResult, execute
+from agent.images import Images
 from agent.manifest import Container, Port, VolumeMount
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec, build_specs
@@ -237,3 +238,18 @@ def test_a_volume_directory_that_is_a_symbolic_link_is_refused(tmp_path: Path) -
     (result,) = execute(Plan((Start(spec, "missing"),)), fake)
     assert result.error == f"volume directory {root}/data is a symbolic link; refused"
     assert fake.calls == []
+
+
+def test_a_container_is_not_removed_while_its_replacements_image_is_not_at_hand(
+    web: RunSpec,
+) -> None:
+    fake = FakeBackend()
+    fake.local = {}
+    old = observed("web")
+    the_plan = Plan((Remove(old, "spec changed"), Start(web, "replaces a changed container")))
+    removed, started = execute(the_plan, fake, images=Images(fake, sleep=lambda _: None))
+    assert removed.error is not None and removed.error.startswith(
+        f"kept: the image of its replacement is not at hand (pull of {web.image} failed"
+    )
+    assert started.error is not None and started.error.startswith(f"pull of {web.image} failed")
+    assert [call[0] for call in fake.calls] == ["pull", "pull", "pull"], "no stop, no remove"
