@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepare a Debian 12 machine (root, no systemd) to run container-agent against real engines,
-# as /work/shared/ENGINES.md describes. Idempotent: run it as often as you like.
+# with the settings each engine needs here (below). Idempotent: run it as often as you like.
 #
 #   contrib/setup-engines.sh [--podman] [--install-only]
 #   eval "$(contrib/setup-engines.sh --podman)"     # progress goes to stderr, exports to stdout

@@ -29,7 +29,7 @@ def _engine(kind: EngineKind, root: Path, started: list[Engine]) -> Iterator[Eng
     try:
         engine = engines.start_engine(kind, root)
     except (engines.EngineError, OSError) as exc:
-        message = f"{kind} engine unavailable (see /work/shared/ENGINES.md): {exc}"
+        message = f"{kind} engine unavailable (see contrib/setup-engines.sh): {exc}"
         raise pytest.fail.Exception(message, pytrace=False) from None
     started.append(engine)
     yield engine

@@ -1,8 +1,8 @@
 """Real Docker and Podman engines for tests and scripts (stdlib only).
 
-Follows /work/shared/ENGINES.md: dockerd and ``podman system service`` on fixed sockets under
-/run/ca-test, a busybox image imported from /bin/busybox (no registry needed) and an optional
-plain-HTTP registry on 127.0.0.1.  Nothing here talks to anything beyond 127.0.0.1.
+The same set-up as contrib/setup-engines.sh: dockerd and ``podman system service`` on fixed
+sockets under /run/ca-test, a busybox image imported from /bin/busybox (no registry needed) and
+an optional plain-HTTP registry on 127.0.0.1.  Nothing here talks to anything beyond 127.0.0.1.
 
 An engine that already answers on its socket is reused and marked ``owned=False``; ``stop()``
 only ever signals processes this Python process started itself (kept in ``_CHILDREN``).
@@ -55,7 +55,7 @@ STOP_TIMEOUT = 30.0
 CLI_TIMEOUT = 120.0
 
 CONTAINERS_CONF = """\
-# Written by tests/engines.py (see /work/shared/ENGINES.md). CONTAINERS_CONF replaces every
+# Written by tests/engines.py (see contrib/setup-engines.sh). CONTAINERS_CONF replaces every
 # other containers.conf, including /usr/share/containers/containers.conf, hence the sysctl.
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1000:1000"]
