@@ -6,7 +6,8 @@
 #   eval "$(contrib/setup-engines.sh --podman)"     # progress goes to stderr, exports to stdout
 #
 # What it does:
-#   1. installs docker.io podman runc busybox-static docker-registry (no apt at all if present);
+#   1. installs docker.io podman runc busybox-static docker-registry apache2-utils openssl
+#      (no apt at all if present);
 #   2. writes the podman settings to /etc/container-agent/containers.conf and registries.conf
 #      (only if absent). /etc/containers is NOT touched: the files are passed with
 #      CONTAINERS_CONF / CONTAINERS_REGISTRIES_CONF, to the service and by the printed exports.
