@@ -111,9 +111,10 @@ def _common(
     )
     agent.add_argument(
         "--state-dir",
-        default="/var/lib/container-agent",
-        help="where restart counts for the crash-loop back-off are kept "
-        "(default: /var/lib/container-agent)",
+        default=default_state_dir(),
+        help="where the restart counts of the crash-loop back-off and the namespace lock are "
+        "kept (default: /var/lib/container-agent as root, else "
+        "$XDG_STATE_HOME/container-agent or ~/.local/state/container-agent)",
     )
     for name, default, what in (
         ("initial", 10.0, "the back-off before the second restart of a crash loop"),
@@ -128,6 +129,16 @@ def _common(
     )
     agent.add_argument("--syslog", action="store_true", help="log to syslog as well")
     return common
+
+
+def default_state_dir() -> str:
+    """Root's agent keeps its state in /var/lib; a user's (rootless engines) in its home."""
+    if os.geteuid() == 0:
+        return "/var/lib/container-agent"
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(base, "container-agent")
 
 
 def _parser() -> argparse.ArgumentParser:

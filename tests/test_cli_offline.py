@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -287,3 +288,21 @@ def test_bare_form_runs_with_its_options(runs: list[argparse.Namespace]) -> None
 def test_namespace_of_40_characters_is_accepted(runs: list[argparse.Namespace]) -> None:
     assert cli.main(["run", "--namespace", "n" * 40, "file.yaml"]) == cli.EXIT_OK
     assert [args.namespace for args in runs] == ["n" * 40]
+
+
+@pytest.mark.parametrize(
+    ("euid", "xdg", "expected"),
+    [
+        (0, "/x/state", "/var/lib/container-agent"),
+        (1000, "/x/state", "/x/state/container-agent"),
+        (1000, "", "HOME/.local/state/container-agent"),
+    ],
+    ids=["root keeps its state in /var/lib", "a user in XDG_STATE_HOME", "a user in ~/.local"],
+)
+def test_default_state_dir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, euid: int, xdg: str, expected: str
+) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: euid)
+    monkeypatch.setenv("XDG_STATE_HOME", xdg)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cli.default_state_dir() == expected.replace("HOME", str(tmp_path))
