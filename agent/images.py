@@ -36,12 +36,15 @@ class Images:
         self.delay = delay
         self.sleep = sleep
         self._pulled: dict[str, str | BackendError] = {}
+        self._local: dict[str, str | None] = {}
 
     def ensure(self, image: str, policy: str) -> str:
         """The id of ``image`` once it is present as ``policy`` wants; BackendError otherwise."""
         if policy == "Always":
             return self.pull(image)
-        found = self.backend.image_id(image)
+        if image not in self._local:
+            self._local[image] = self.backend.image_id(image)
+        found = self._local[image]
         if found:
             return found
         if policy == "Never":

@@ -100,6 +100,5 @@ def converge(
         desired, backend, settings, now, allow_removals, images if pull else None, ledger
     )
     results = execute(the_plan, backend, settings.stop_timeout, cancelled, images, ledger)
-    gone = {a.container.id for a in the_plan.actions if isinstance(a, Remove)}
-    ledger.prune(cid for cid in ledger.counts() if cid not in gone)
+    ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results

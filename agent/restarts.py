@@ -36,12 +36,12 @@ class RestartLedger:
         counts[container_id] = attempt
         self._save(counts)
 
-    def prune(self, present: Iterable[str]) -> None:
-        """Forget containers that no longer exist."""
+    def forget(self, container_ids: Iterable[str]) -> None:
+        """Drop the counts of containers that were removed."""
         counts = self.counts()
-        kept = {cid: n for cid, n in counts.items() if cid in set(present)}
-        if kept != counts:
-            self._save(kept)
+        gone = set(container_ids) & counts.keys()
+        if gone:
+            self._save({cid: n for cid, n in counts.items() if cid not in gone})
 
     def _load(self) -> dict[str, int]:
         if self.path is None:

@@ -22,12 +22,13 @@ def test_restart_counts_survive_a_new_ledger_on_the_same_file(tmp_path: Path) ->
     assert json.loads(path.read_text()) == {"abc": 3, "def": 1}
 
 
-def test_prune_forgets_containers_that_are_gone(tmp_path: Path) -> None:
+def test_forget_drops_removed_containers_and_keeps_the_others(tmp_path: Path) -> None:
     ledger = RestartLedger(str(tmp_path / "r.json"))
     ledger.record("abc", 3)
     ledger.record("def", 1)
-    ledger.prune(["def"])
-    assert RestartLedger(str(tmp_path / "r.json")).counts() == {"def": 1}
+    ledger.record("ghi", 2)
+    ledger.forget(iter(["abc", "not-known"]))
+    assert RestartLedger(str(tmp_path / "r.json")).counts() == {"def": 1, "ghi": 2}
 
 
 @pytest.mark.parametrize(
