@@ -1,13 +1,14 @@
-"""Wake the run loop when a manifest source changes: Linux inotify, called through ctypes.
+"""Wake the run loop when a manifest source changes: inotify through inotify_simple.
 
-Where inotify cannot be had (not Linux, out of instances or watches), ``Watcher.wait``
-only sleeps, still wakeable, and the run loop's timed pass is what notices changes.
+inotify_simple makes the system calls; this module holds only the agent's policy: which
+directories to watch for which sources, which names count, when a change has settled. Where
+inotify cannot be had (not Linux, out of instances or watches), ``Watcher.wait`` only sleeps,
+still wakeable, and the run loop's timed pass is what notices changes.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import errno
 import fnmatch
@@ -17,49 +18,36 @@ import math
 import os
 import select
 import stat
-import struct
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 
-from agent.loader import STDIN, is_manifest_file
+import inotify_simple
+from inotify_simple import flags
+
+from agent.load import STDIN, is_manifest_file
 
 __all__ = ["Watcher"]
 
 log = logging.getLogger("agent.watch")
 
-# From <sys/inotify.h>.
-IN_ATTRIB = 0x00000004
-IN_CLOSE_WRITE = 0x00000008
-IN_MOVED_FROM = 0x00000040
-IN_MOVED_TO = 0x00000080
-IN_CREATE = 0x00000100
-IN_DELETE = 0x00000200
-IN_DELETE_SELF = 0x00000400
-IN_MOVE_SELF = 0x00000800
-IN_UNMOUNT = 0x00002000
-IN_Q_OVERFLOW = 0x00004000
-IN_IGNORED = 0x00008000
-IN_ONLYDIR = 0x01000000
-
 # IN_MODIFY is left out on purpose: a file being written is not ready; IN_CLOSE_WRITE says it is.
-_MASK = (
-    IN_ATTRIB
-    | IN_CLOSE_WRITE
-    | IN_MOVED_FROM
-    | IN_MOVED_TO
-    | IN_CREATE
-    | IN_DELETE
-    | IN_DELETE_SELF
-    | IN_MOVE_SELF
-    | IN_ONLYDIR
+_MASK: int = (
+    flags.ATTRIB
+    | flags.CLOSE_WRITE
+    | flags.MOVED_FROM
+    | flags.MOVED_TO
+    | flags.CREATE
+    | flags.DELETE
+    | flags.DELETE_SELF
+    | flags.MOVE_SELF
+    | flags.ONLYDIR
 )
-_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT
+_GONE: int = flags.DELETE_SELF | flags.MOVE_SELF | flags.UNMOUNT
 # Events after which a name created in this wait is no longer a file being written.
-_FINISHED = IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO
+_FINISHED: int = flags.CLOSE_WRITE | flags.DELETE | flags.MOVED_FROM | flags.MOVED_TO
 # add_watch errors that mean inotify itself is unusable, not just this one directory.
 _FATAL = (errno.ENOSPC, errno.ENOMEM, errno.EBADF, errno.EINVAL)
-_EVENT = struct.Struct("iIII")  # wd, mask, cookie, len; then len bytes of NUL-padded name
 # A change that never settles is reported this many settle periods after it began.
 _BOUND = 5
 # poll() takes an int of milliseconds: longer (even infinite) waits poll again after this.
@@ -94,10 +82,10 @@ class Watcher:
         os.set_blocking(self._wake_w, False)
         self._poll = select.poll()
         self._poll.register(self._wake_r, select.POLLIN)
-        self._inotify: _Inotify | None = None
+        self._inotify: inotify_simple.INotify | None = None
         try:
-            self._inotify = _Inotify()
-            self._poll.register(self._inotify.fd, select.POLLIN)
+            self._inotify = _open_inotify()
+            self._poll.register(self._inotify.fileno(), select.POLLIN)
             self._arm(self._inotify)
         except OSError as exc:
             self._fall_back(exc)
@@ -126,7 +114,7 @@ class Watcher:
                 self._drain()
                 return first is not None
             inotify = self._inotify
-            if inotify is not None and inotify.fd in ready and self._read(inotify, writing):
+            if inotify is not None and inotify.fileno() in ready and self._read(inotify, writing):
                 last = time.monotonic()
                 first = last if first is None else first
             if time.monotonic() >= self._until(deadline, first, last, writing):
@@ -183,32 +171,32 @@ class Watcher:
             while os.read(self._wake_r, 4096):
                 pass
 
-    def _read(self, inotify: _Inotify, writing: set[tuple[int, str]]) -> bool:
-        """Read one batch of events; True if one concerns a source. ``writing`` tracks
+    def _read(self, inotify: inotify_simple.INotify, writing: set[tuple[int, str]]) -> bool:
+        """Read the events queued; True if one concerns a source. ``writing`` tracks
         the files created in this wait that have not been closed yet."""
         try:
-            data = os.read(inotify.fd, 65536)
+            events = inotify.read(timeout=0)  # what is queued now: never blocks
         except BlockingIOError:
             return False
         except OSError as exc:
             self._fall_back(exc)
             return False
         changed = rearm = False
-        for wd, mask, name in _events(data):
-            if mask & IN_Q_OVERFLOW:
+        for wd, mask, _cookie, name in events:
+            if mask & flags.Q_OVERFLOW:
                 changed = True  # events were lost: assume the worst
                 continue
             watch = self._watches.get(wd)
             if watch is None:
                 continue
-            if mask & IN_IGNORED:
+            if mask & flags.IGNORED:
                 del self._watches[wd]
                 rearm = True
             elif mask & _GONE:
                 changed = True
             elif name and watch.matches(name):
                 changed = True
-                if mask & IN_CREATE and _is_file(os.path.join(watch.path, name)):
+                if mask & flags.CREATE and _is_file(os.path.join(watch.path, name)):
                     writing.add((wd, name))
                 elif mask & _FINISHED:
                     writing.discard((wd, name))
@@ -220,7 +208,7 @@ class Watcher:
                 self._fall_back(exc)
         return changed
 
-    def _arm(self, inotify: _Inotify) -> None:
+    def _arm(self, inotify: inotify_simple.INotify) -> None:
         """Watch what the sources need as the filesystem stands now, and nothing else."""
         watches: dict[int, _Watch] = {}
         for source in self.sources:
@@ -230,13 +218,15 @@ class Watcher:
                     wd, path, matcher = added
                     watches.setdefault(wd, _Watch(path)).matchers.append(matcher)
         for wd in self._watches.keys() - watches.keys():
-            inotify.rm_watch(wd)
+            # Fails only for a watch the kernel has dropped already.
+            with contextlib.suppress(OSError):
+                inotify.rm_watch(wd)
         self._watches = watches
 
     def _fall_back(self, exc: OSError) -> None:
         log.debug("inotify unavailable, waiting for the timed pass instead: %s", exc)
         if self._inotify is not None:
-            self._poll.unregister(self._inotify.fd)
+            self._poll.unregister(self._inotify.fileno())
             self._inotify.close()
             self._inotify = None
         self._watches.clear()
@@ -253,37 +243,16 @@ class _Watch:
         return any(matcher(name) for matcher in self.matchers)
 
 
-class _Inotify:
-    """An inotify instance through libc; every failure is an OSError."""
-
-    def __init__(self) -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            init, self._add, self._rm = (
-                libc.inotify_init1,
-                libc.inotify_add_watch,
-                libc.inotify_rm_watch,
-            )
-        except (OSError, AttributeError) as exc:
-            raise OSError(errno.ENOSYS, f"no inotify in libc: {exc}") from None
-        init.argtypes = [ctypes.c_int]
-        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
-        self._rm.argtypes = [ctypes.c_int, ctypes.c_int]
-        # IN_NONBLOCK and IN_CLOEXEC are O_NONBLOCK and O_CLOEXEC by definition.
-        self.fd = _checked(init(os.O_NONBLOCK | os.O_CLOEXEC), "inotify_init1")
-
-    def add_watch(self, path: str, mask: int) -> int:
-        return _checked(self._add(self.fd, os.fsencode(path), mask), path)
-
-    def rm_watch(self, wd: int) -> None:
-        self._rm(self.fd, wd)  # fails only for a watch the kernel has dropped already
-
-    def close(self) -> None:
-        os.close(self.fd)
+def _open_inotify() -> inotify_simple.INotify:
+    """A nonblocking, close-on-exec inotify instance; every failure is an OSError."""
+    try:
+        return inotify_simple.INotify(nonblocking=True)
+    except AttributeError as exc:  # a libc without inotify_init1: not Linux
+        raise OSError(errno.ENOSYS, f"no inotify in libc: {exc}") from None
 
 
 def _watch_nearest(
-    inotify: _Inotify, directory: str, matcher: Matcher
+    inotify: inotify_simple.INotify, directory: str, matcher: Matcher
 ) -> tuple[int, str, Matcher] | None:
     """Watch ``directory``; while it does not exist, its nearest existing parent for the
     name that leads to it. OSError only if inotify itself is unusable."""
@@ -296,27 +265,10 @@ def _watch_nearest(
             if exc.errno in (errno.ENOENT, errno.ENOTDIR) and parent != directory:
                 directory, matcher = parent, _named(os.path.basename(directory))
             elif exc.errno in _FATAL:
-                raise
+                raise OSError(exc.errno, exc.strerror, directory) from None
             else:
                 log.debug("not watching %s: %s", directory, exc.strerror)
                 return None
-
-
-def _checked(result: int, what: str) -> int:
-    if result < 0:
-        code = ctypes.get_errno()
-        raise OSError(code, os.strerror(code), what)
-    return result
-
-
-def _events(data: bytes) -> Iterator[tuple[int, int, str]]:
-    offset = 0
-    while offset + _EVENT.size <= len(data):
-        wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-        offset += _EVENT.size
-        name = data[offset : offset + length].split(b"\0", 1)[0]
-        offset += length
-        yield wd, mask, os.fsdecode(name)
 
 
 def _interests(source: str) -> list[tuple[str, Matcher]]:

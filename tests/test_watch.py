@@ -6,6 +6,7 @@ Every test works in its own temporary directory, made the current one, holding
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import inotify_simple
 import pytest
 
 from agent.watch import Watcher
@@ -297,6 +299,9 @@ NO_INOTIFY = textwrap.dedent(
         return True
 
     logging.basicConfig(level=logging.DEBUG)
+    # inotify_simple looks libc up (ctypes.util.find_library, which needs fds of its own)
+    # on first use: have that done, so that what fails below is inotify_init1.
+    Watcher([]).close()
     # Room for the wake-up pipe and no more, so inotify_init1 fails with EMFILE.
     free = [fd for fd in range(1024) if not is_open(fd)][:2]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -336,3 +341,62 @@ def test_without_inotify_wait_sleeps_and_stays_wakeable(conf: Path) -> None:
     assert result["woken"] is False
     assert result["wake_took"] < 2.0
     assert "inotify unavailable" in done.stderr and "Too many open files" in done.stderr
+
+
+def test_a_libc_without_inotify_falls_back(conf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_inotify(*args: object, **kwargs: object) -> None:
+        raise AttributeError("inotify_init1")  # what ctypes raises for a missing symbol
+
+    monkeypatch.setattr(inotify_simple, "INotify", no_inotify)
+    with Watcher(["conf"]) as watcher:
+        assert watcher.native is False
+        started = time.monotonic()
+        assert watcher.wait(0.2) is False
+        assert time.monotonic() - started >= 0.2
+
+
+def _failing_add_watch(monkeypatch: pytest.MonkeyPatch, code: int, path: Path) -> None:
+    """Make inotify_add_watch fail with ``code`` for ``path``, and only for it."""
+    real = inotify_simple.INotify.add_watch
+
+    def add_watch(self: inotify_simple.INotify, target: str, mask: int) -> int:
+        if os.path.abspath(target) == str(path):
+            raise OSError(code, os.strerror(code))
+        result: int = real(self, target, mask)
+        return result
+
+    monkeypatch.setattr(inotify_simple.INotify, "add_watch", add_watch)
+
+
+def test_running_out_of_watches_falls_back(conf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _failing_add_watch(monkeypatch, errno.ENOSPC, conf)
+    with Watcher(["conf"]) as watcher:
+        assert watcher.native is False
+
+
+def test_a_directory_that_cannot_be_watched_is_left_out(
+    conf: Path, monkeypatch: pytest.MonkeyPatch, watch: Make
+) -> None:
+    _failing_add_watch(monkeypatch, errno.EACCES, conf)
+    watcher = watch("conf")
+    _edit(conf)
+    assert watcher.wait(0.3) is False, "conf itself is not watched"
+    conf.rename(conf.parent / "old")
+    assert watcher.wait(2.0) is True, "its parent still is"
+    assert watcher.native
+
+
+def test_a_watch_the_kernel_dropped_already_is_no_failure(
+    conf: Path, monkeypatch: pytest.MonkeyPatch, watch: Make
+) -> None:
+    def rm_watch(self: inotify_simple.INotify, wd: int) -> None:
+        raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+
+    monkeypatch.setattr(inotify_simple.INotify, "rm_watch", rm_watch)
+    later = conf.parent / "later" / "conf"
+    watcher = watch(later)
+    (conf.parent / "later").mkdir()  # the watch on the parent is no longer needed: removed
+    assert watcher.wait(2.0) is True
+    later.mkdir()
+    assert watcher.wait(2.0) is True
+    assert watcher.native
