@@ -10,24 +10,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
-from agent.errors import AgentError, FieldError, ManifestError
-from agent.loader import DesiredSet, load_file, load_sources, merge
+from agent.backoff import CRASH_LOOP, Backoff
+from agent.errors import AgentError, FieldError, ManifestError, SettingsError
+from agent.load import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
-from agent.render import plan_to_dict, render_json, render_text
+from agent.render import plan_to_dict, render_json, render_results, render_text
+from agent.settings import Settings
 from agent.spec import RunSpec, build_specs
 
 if TYPE_CHECKING:
     from agent.executor import ActionResult, execute
-    from agent.reconcile import Settings, converge, plan_for
+    from agent.reconcile import converge, plan_for
 
 # The parts that call a backend load on first use: importing the pure core (or a
 # backend, which imports agent.errors) never imports the backends package.
 _ON_FIRST_USE = {
     "ActionResult": "agent.executor",
     "execute": "agent.executor",
-    "Settings": "agent.reconcile",
     "converge": "agent.reconcile",
     "plan_for": "agent.reconcile",
 }
@@ -40,9 +41,11 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "CRASH_LOOP",
     "Action",
     "ActionResult",
     "AgentError",
+    "Backoff",
     "Container",
     "DesiredSet",
     "EnvVar",
@@ -57,6 +60,7 @@ __all__ = [
     "Restart",
     "RunSpec",
     "Settings",
+    "SettingsError",
     "Start",
     "Volume",
     "VolumeMount",
@@ -72,5 +76,6 @@ __all__ = [
     "plan_for",
     "plan_to_dict",
     "render_json",
+    "render_results",
     "render_text",
 ]

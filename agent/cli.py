@@ -16,17 +16,18 @@ import time
 from collections.abc import Sequence
 from typing import NoReturn
 
+import attrs
+
 from agent import __version__
-from agent.actions import Remove, Restart, Start
-from agent.errors import AgentError, ManifestError
-from agent.executor import ActionResult
-from agent.loader import load_sources
+from agent.errors import AgentError, ManifestError, SettingsError
+from agent.load import load_sources
 from agent.lock import namespace_lock
-from agent.reconcile import Settings, converge, plan_for
-from agent.render import render_json, render_text
+from agent.reconcile import converge, plan_for
+from agent.render import render_json, render_results, render_text
 from agent.runloop import RunLoop
-from agent.schema import is_rfc1035_name
-from backends.base import Backend, BackendError, BackendOptions, load_backend
+from agent.settings import Settings, default_state_dir, help_of
+from backends.base import Backend, BackendOptions, load_backend
+from backends.errors import BackendError
 
 __all__ = ["EXIT_CHANGES", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "main"]
 
@@ -42,15 +43,10 @@ log = logging.getLogger("agent")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(_with_command_first(list(sys.argv[1:] if argv is None else argv)))
-    if any(c in args.volumes_root for c in ',"') or not args.volumes_root.isprintable():
-        parser.error(
-            "--volumes-root must not hold a comma, a quote or a control character: "
-            f"{args.volumes_root!r}"
-        )
-    if not is_rfc1035_name(args.namespace) or len(args.namespace) > 40:
-        parser.error(
-            f"--namespace must be an RFC 1035 name of 40 characters at most: {args.namespace!r}"
-        )
+    try:
+        args.settings = _settings(args)
+    except SettingsError as exc:
+        parser.error(f"{exc.option} {exc.problem}")
     _setup_logging(
         args.verbose,
         args.syslog,
@@ -93,22 +89,9 @@ def _common(
         help="the binary of the docker-cli backend (default: docker)",
     )
     agent = common.add_argument_group("agent")
-    agent.add_argument(
-        "--namespace",
-        default="container-agent",
-        help="label value that marks this agent's containers (default: container-agent)",
-    )
-    agent.add_argument(
-        "--volumes-root",
-        default="/export",
-        help="host directory holding the volumes (default: /export)",
-    )
-    agent.add_argument(
-        "--stop-timeout",
-        type=int,
-        default=10,
-        help="seconds a container gets to stop before it is killed (default: 10)",
-    )
+    _option(agent, "namespace")
+    _option(agent, "volumes_root")
+    _option(agent, "stop_timeout", int)
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -116,14 +99,8 @@ def _common(
         "kept (default: /var/lib/container-agent as root, else "
         "$XDG_STATE_HOME/container-agent or ~/.local/state/container-agent)",
     )
-    for name, default, what in (
-        ("initial", 10.0, "the back-off before the second restart of a crash loop"),
-        ("max", 300.0, "the longest back-off"),
-        ("reset", 600.0, "seconds of running after which a crash starts a fresh back-off"),
-    ):
-        agent.add_argument(
-            f"--backoff-{name}", type=float, default=default, help=f"{what} (default: {default:g})"
-        )
+    for name in ("backoff_initial", "backoff_max", "backoff_reset"):
+        _option(agent, name, float)
     agent.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
     )
@@ -131,14 +108,13 @@ def _common(
     return common
 
 
-def default_state_dir() -> str:
-    """Root's agent keeps its state in /var/lib; a user's (rootless engines) in its home."""
-    if os.geteuid() == 0:
-        return "/var/lib/container-agent"
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return os.path.join(base, "container-agent")
+def _option(
+    group: argparse._ArgumentGroup, setting: str, kind: type[int | float | str] = str
+) -> None:
+    """``--name`` for the setting ``name`` of :class:`Settings`, with its default and help."""
+    default = attrs.fields_dict(Settings)[setting].default
+    option = "--" + setting.replace("_", "-")
+    group.add_argument(option, type=kind, default=default, help=help_of(setting))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,15 +152,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", parents=[common], help="keep converging (the daemon)")
     run.add_argument("manifests", **manifests)  # type: ignore[arg-type]
-    run.add_argument(
-        "--reload", type=float, default=5.0, help="seconds between passes (default: 5)"
-    )
-    run.add_argument(
-        "--pull-interval",
-        type=float,
-        default=300.0,
-        help="seconds between pulls of imagePullPolicy: Always images (default: 300)",
-    )
+    run_options = run.add_argument_group("daemon")
+    _option(run_options, "reload", float)
+    _option(run_options, "pull_interval", float)
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -232,15 +202,9 @@ def _setup_logging(verbose: int, syslog: bool, default: int) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(
-        namespace=args.namespace,
-        volumes_root=os.path.abspath(args.volumes_root),
-        stop_timeout=args.stop_timeout,
-        backoff_initial=args.backoff_initial,
-        backoff_max=args.backoff_max,
-        backoff_reset=args.backoff_reset,
-        state_dir=args.state_dir,
-    )
+    """The settings the options give; the daemon's own only for ``run``."""
+    names = [field.name for field in attrs.fields(Settings) if hasattr(args, field.name)]
+    return Settings(**{name: getattr(args, name) for name in names})
 
 
 def _backend(args: argparse.Namespace) -> Backend:
@@ -256,7 +220,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests)
-    the_plan = plan_for(desired, _backend(args), _settings(args), time.time())
+    the_plan = plan_for(desired, _backend(args).reader(), args.settings, time.time())
     sys.stdout.write(render_json(the_plan) if args.output == "json" else render_text(the_plan))
     return EXIT_CHANGES if args.detailed_exitcode and the_plan.changes else EXIT_OK
 
@@ -264,38 +228,14 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_apply(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests)
     with namespace_lock(args.state_dir, args.namespace):
-        the_plan, results = converge(desired, _backend(args), _settings(args), time.time())
+        the_plan, results = converge(desired, _backend(args), args.settings, time.time())
     sys.stdout.write(render_text(the_plan))
-    if not the_plan.changes:
-        return EXIT_OK
-    print()
-    for result in results:
-        print(_result_line(result))
-    failed = sum(not r.ok for r in results)
-    done = {
-        kind: sum(r.ok and isinstance(r.action, kind) for r in results)
-        for kind in (Start, Restart, Remove)
-    }
-    print(
-        f"\nApply {'failed' if failed else 'complete'}: {done[Start]} started, "
-        f"{done[Restart]} restarted, {done[Remove]} removed, {failed} failed."
-    )
-    return EXIT_FAILURE if failed else EXIT_OK
-
-
-def _result_line(result: ActionResult) -> str:
-    action = result.action
-    head = f"{action.symbol} {action.name} ({action.engine_name})"
-    if result.ok:
-        past = {"start": "started", "restart": "restarted", "remove": "removed"}[action.verb]
-        return f"{head}: {past}"
-    return f"{head}: FAILED: {result.error}"
+    if the_plan.changes:
+        sys.stdout.write("\n" + render_results(results))
+    return EXIT_FAILURE if any(not r.ok for r in results) else EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     with namespace_lock(args.state_dir, args.namespace):
-        loop = RunLoop(
-            list(args.manifests), backend, _settings(args), args.reload, args.pull_interval
-        )
-        return loop.run()
+        return RunLoop(list(args.manifests), backend, args.settings).run()

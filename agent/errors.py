@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
-__all__ = ["AgentError", "FieldError", "ManifestError"]
+__all__ = [
+    "AgentError",
+    "FieldError",
+    "ImageNotPresent",
+    "ManifestError",
+    "MultiSourceError",
+    "SettingsError",
+    "VolumeError",
+]
 
 
 class AgentError(Exception):
@@ -32,3 +42,37 @@ class ManifestError(AgentError):
 
     def __str__(self) -> str:
         return "\n".join(f"{self.source}: {error}" for error in self.errors)
+
+
+class MultiSourceError(ManifestError):
+    """Problems in several sources, each reported with its own file name."""
+
+    def __init__(self, problems: Sequence[ManifestError]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(problems[0].source, [e for p in problems for e in p.errors])
+
+    def __str__(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+class SettingsError(AgentError):
+    """A setting of the agent that cannot be used; ``setting`` is its name in
+    :class:`~agent.settings.Settings` (the command line's option, with dashes)."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting} {problem}")
+
+    @property
+    def option(self) -> str:
+        """The command-line option of the setting: ``--volumes-root``."""
+        return "--" + self.setting.replace("_", "-")
+
+
+class VolumeError(AgentError):
+    """A volume's host directory that cannot be used (a symbolic link, or not creatable)."""
+
+
+class ImageNotPresent(AgentError):
+    """An image that is not on the engine and may not be pulled (``imagePullPolicy: Never``)."""

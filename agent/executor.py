@@ -2,7 +2,8 @@
 
 It carries out a plan's actions in order, one failure never stopping the
 others, and returns one result per action. Each action is logged with its
-reason, and each failure with the engine's message.
+reason, and each failure with the engine's message. An engine that stops
+answering is the exception: the actions after it are left for a later pass.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Callable
 import attrs
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.errors import AgentError, VolumeError
 from agent.images import Images
 from agent.restarts import RestartLedger
-from backends.base import Backend, BackendError
+from backends.base import Backend
+from backends.errors import BackendError, EngineUnreachable
 
 __all__ = ["ActionResult", "execute"]
 
@@ -25,13 +28,22 @@ log = logging.getLogger("agent.executor")
 
 @attrs.frozen
 class ActionResult:
+    """How one action went: ``error`` is the message of its failure, ``failure`` the
+    error itself (whose kind says, for instance, that the engine did not answer)."""
+
     action: Action
     error: str | None = None
     container_id: str | None = None
+    failure: AgentError | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def unreachable(self) -> bool:
+        """Whether it failed because the engine did not answer."""
+        return isinstance(self.failure, EngineUnreachable)
 
 
 def execute(
@@ -42,7 +54,8 @@ def execute(
     images: Images | None = None,
     ledger: RestartLedger | None = None,
 ) -> tuple[ActionResult, ...]:
-    """Carry out every action of ``plan``; a failed one is reported, the rest go on.
+    """Carry out every action of ``plan``; a failed one is reported, the rest go on,
+    unless the engine did not answer (the rest are then left for a later pass).
 
     ``cancelled`` is asked before each action: once it says yes, the remaining
     actions are left for a later pass. ``images`` is the pass's image cache (a
@@ -69,12 +82,15 @@ def execute(
         log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
         try:
             container_id = _apply(action, backend, stop_timeout, images)
-        except (BackendError, OSError) as exc:
-            message = (
-                exc.message if isinstance(exc, BackendError) else f"{exc.strerror}: {exc.filename}"
-            )
+        except AgentError as exc:
+            message = _message(exc)
             log.error("%s %s failed: %s", action.verb, action.name, message)
-            results.append(ActionResult(action, error=message))
+            results.append(ActionResult(action, error=message, failure=exc))
+            if isinstance(exc, EngineUnreachable):
+                left = sum(not isinstance(a, Wait) for a in plan.actions[index + 1 :])
+                if left:
+                    log.info("engine unreachable: %d action(s) left for later", left)
+                break
         else:
             results.append(ActionResult(action, container_id=container_id))
             if ledger is not None and isinstance(action, Restart):
@@ -90,9 +106,14 @@ def _missing_images(plan: Plan, images: Images) -> dict[str, str]:
         if isinstance(action, Start):
             try:
                 images.ensure(action.spec.image, action.spec.image_pull_policy)
-            except BackendError as exc:
-                missing[action.name] = exc.message
+            except AgentError as exc:
+                missing[action.name] = _message(exc)
     return missing
+
+
+def _message(exc: AgentError) -> str:
+    """What went wrong: an engine's own message (its address is logged elsewhere)."""
+    return exc.message if isinstance(exc, BackendError) else str(exc)
 
 
 def _apply(
@@ -130,5 +151,8 @@ def _volume_directory(path: str) -> None:
     """Create a volume's host directory; refuse one that is a symbolic link (planted under
     the volumes root, it would bind whatever it points at into the container)."""
     if os.path.islink(path):
-        raise BackendError(f"volume directory {path} is a symbolic link; refused")
-    os.makedirs(path, exist_ok=True)
+        raise VolumeError(f"volume directory {path} is a symbolic link; refused")
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as exc:
+        raise VolumeError(f"{exc.strerror}: {exc.filename}") from exc

@@ -3,7 +3,9 @@
 ``IfNotPresent`` pulls only a missing image, ``Always`` pulls before every start
 (and before planning, so that a new push under the same tag is seen), ``Never``
 only uses a local image. A failed pull is retried with back-off; its last error,
-the registry's own message, is what the container's action reports.
+the registry's own message, is what the container's action reports
+(:class:`~backends.errors.ImageUnavailable`, or
+:class:`~backends.errors.EngineUnreachable` when the engine did not answer).
 """
 
 from __future__ import annotations
@@ -12,15 +14,20 @@ import logging
 import time
 from collections.abc import Callable
 
-from backends.base import Backend, BackendError
-from backends.credentials import docker_config_path, lookup, registry_of
+from agent.backoff import Backoff
+from agent.errors import ImageNotPresent
+from agent.reference import registry_of
+from backends.base import Backend
+from backends.credentials import docker_config_path, lookup
+from backends.errors import BackendError, EngineUnreachable, ImageUnavailable
 
-__all__ = ["PULL_ATTEMPTS", "Images"]
+__all__ = ["PULL_ATTEMPTS", "PULL_BACKOFF", "Images"]
 
 log = logging.getLogger("agent.images")
 
 PULL_ATTEMPTS = 3
-PULL_DELAY = 1.0
+PULL_BACKOFF = Backoff(initial=1.0, max=60.0)
+"""Between the attempts of one pull: 1 s, then 2 s."""
 
 
 class Images:
@@ -28,18 +35,22 @@ class Images:
         self,
         backend: Backend,
         attempts: int = PULL_ATTEMPTS,
-        delay: float = PULL_DELAY,
+        backoff: Backoff = PULL_BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.backend = backend
         self.attempts = attempts
-        self.delay = delay
+        self.backoff = backoff
         self.sleep = sleep
         self._pulled: dict[str, str | BackendError] = {}
         self._local: dict[str, str | None] = {}
 
     def ensure(self, image: str, policy: str) -> str:
-        """The id of ``image`` once it is present as ``policy`` wants; BackendError otherwise."""
+        """The id of ``image`` once it is present as ``policy`` wants.
+
+        Raises :class:`ImageNotPresent` for a missing image under ``Never``, and
+        BackendError when the image cannot be had.
+        """
         if policy == "Always":
             return self.pull(image)
         if image not in self._local:
@@ -48,7 +59,7 @@ class Images:
         if found:
             return found
         if policy == "Never":
-            raise BackendError(f"image {image} is not present and its imagePullPolicy is Never")
+            raise ImageNotPresent(f"image {image} is not present and its imagePullPolicy is Never")
         return self.pull(image)
 
     def pull(self, image: str) -> str:
@@ -69,7 +80,6 @@ class Images:
 
     def _pull(self, image: str) -> str:
         auth = lookup(image)
-        delay = self.delay
         for attempt in range(1, self.attempts + 1):
             log.info("pulling %s (attempt %d of %d)", image, attempt, self.attempts)
             try:
@@ -77,7 +87,7 @@ class Images:
                 found = self.backend.image_id(image)
                 if found:
                     return found
-                raise BackendError(f"image {image} is still missing after its pull")
+                raise ImageUnavailable(f"image {image} is still missing after its pull")
             except BackendError as exc:
                 if attempt == self.attempts:
                     hint = (
@@ -87,11 +97,16 @@ class Images:
                             f" (no credentials for {registry_of(image)} in {docker_config_path()})"
                         )
                     )
-                    raise BackendError(
+                    kind = (
+                        EngineUnreachable
+                        if isinstance(exc, EngineUnreachable)
+                        else ImageUnavailable
+                    )
+                    raise kind(
                         f"pull of {image} failed after {attempt} attempts: {exc.message}{hint}",
                         exc.engine,
                     ) from exc
+                delay = self.backoff.delay(attempt)
                 log.warning("pull of %s failed (%s); retrying in %gs", image, exc.message, delay)
                 self.sleep(delay)
-                delay *= 2
         raise AssertionError("unreachable")

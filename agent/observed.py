@@ -16,8 +16,8 @@ class ObservedContainer:
     come from the agent's labels and are empty on containers it did not make;
     so is ``image_id``, the id of the image when the agent created the container.
     ``started_at`` and ``finished_at`` (of the last run, seconds since the epoch)
-    are given for containers that exited. ``restart_count`` is how often the agent
-    restarted the container in its current crash loop (kept by the agent).
+    are given for containers that exited. How often the agent restarted a
+    container is not observed but kept by the agent: see :mod:`agent.restarts`.
     """
 
     id: str
@@ -31,7 +31,6 @@ class ObservedContainer:
     image: str = ""
     image_id: str = ""
     started_at: float | None = None
-    restart_count: int = 0
 
     @property
     def running(self) -> bool:

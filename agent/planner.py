@@ -2,7 +2,9 @@
 
 It imports no backend, reads no clock, file or environment, and logs nothing:
 everything it needs comes in as arguments, everything it decides goes out as a
-:class:`~agent.actions.Plan`.
+:class:`~agent.actions.Plan`. Like the kubelet's ``computePodActions``, it
+decides container by container (:func:`_plan_container`), then orders the
+actions: removals, restarts, starts, and the containers waiting in back-off.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.actions import Plan, Remove, Restart, Start, Wait
+from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.backoff import CRASH_LOOP, Backoff
 from agent.observed import ObservedContainer
+from agent.reference import normalized
 from agent.spec import RunSpec
 
 __all__ = ["PlanOptions", "plan"]
@@ -26,23 +30,15 @@ class PlanOptions:
     ``namespace``: only containers labelled with it are considered at all.
     ``allow_removals``: false while some manifest source has never been read
     validly, so that a file the agent cannot read never costs a container.
-    ``backoff_*``: the crash-loop back-off, as the kubelet does it: the first
-    restart is at once, the next after ``backoff_initial`` seconds, doubling up
-    to ``backoff_max``; a container that ran ``backoff_reset`` seconds before it
+    ``backoff``: the crash-loop back-off, as the kubelet does it: the first
+    restart is at once, the next after ``backoff.initial`` seconds, doubling up
+    to ``backoff.max``; a container that ran ``backoff.reset`` seconds before it
     exited starts afresh.
     """
 
     namespace: str
     allow_removals: bool = True
-    backoff_initial: float = 10.0
-    backoff_max: float = 300.0
-    backoff_reset: float = 600.0
-
-    def backoff(self, restarts: int) -> float:
-        """The wait before the restart that follows ``restarts`` earlier ones."""
-        if restarts <= 0:
-            return 0.0
-        return float(min(self.backoff_initial * 2 ** min(restarts - 1, 32), self.backoff_max))
+    backoff: Backoff = CRASH_LOOP
 
 
 def plan(
@@ -51,65 +47,77 @@ def plan(
     now: float,
     options: PlanOptions,
     images: Mapping[str, str] | None = None,
+    restarts: Mapping[str, int] | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
     ``images`` maps image references to the id they name now (after a pull); a
     container under ``imagePullPolicy: Always`` made from another id is replaced,
-    because its image changed.
+    because its image changed. ``restarts`` maps container ids to how often the
+    agent restarted each in its current crash loop (the agent keeps the count:
+    no engine observes it).
     """
     images = images or {}
-    ours = [c for c in observed if c.namespace == options.namespace]
+    restarts = restarts or {}
     by_name: dict[str, list[ObservedContainer]] = {}
-    for container in ours:
-        by_name.setdefault(container.name, []).append(container)
+    for container in observed:
+        if container.namespace == options.namespace:
+            by_name.setdefault(container.name, []).append(container)
 
-    removes: list[Remove] = []
-    restarts: list[Restart] = []
-    waits: list[Wait] = []
-    starts: list[Start] = []
+    actions: list[Action] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        current = [c for c in existing if c.hash == spec.hash]
-        for stale in existing:
-            if stale.hash != spec.hash:
-                removes.append(Remove(stale, _change_reason(stale, spec)))
-        keeper = _best(current)
-        if keeper is not None:
-            duplicate = f"duplicate of {keeper.engine_name}"
-            removes.extend(Remove(extra, duplicate) for extra in current if extra is not keeper)
         new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
-        if keeper is None:
-            reason = "replaces a changed container" if existing else "missing"
-            starts.append(Start(spec, reason))
-        elif new_image and keeper.image_id and keeper.image_id != new_image:
-            removes.append(
-                Remove(keeper, f"image changed: {spec.image} is now {_short(new_image)}")
-            )
-            starts.append(
-                Start(spec, f"image changed: {_short(keeper.image_id)} -> {_short(new_image)}")
-            )
-        elif keeper.state == "dead":
-            removes.append(Remove(keeper, "dead"))
-            starts.append(Start(spec, f"replaces dead {keeper.engine_name}"))
-        else:
-            action = _after_exit(keeper, spec.restart_policy, now, options)
-            if isinstance(action, Wait):
-                waits.append(action)
-            elif action is not None:
-                restarts.append(action)
-
+        actions += _plan_container(spec, existing, new_image, now, options.backoff, restarts)
     if options.allow_removals:
         for name, leftovers in by_name.items():
-            for container in leftovers:
-                reason = "not in the manifest any more" if name else "has no name label"
-                removes.append(Remove(container, reason))
+            reason = "not in the manifest any more" if name else "has no name label"
+            actions += [Remove(container, reason) for container in leftovers]
+    return Plan(tuple(sorted(actions, key=_order)))
 
-    removes.sort(key=lambda a: (a.name, a.engine_name))
-    restarts.sort(key=lambda a: a.name)
-    starts.sort(key=lambda a: a.name)
-    waits.sort(key=lambda a: a.name)
-    return Plan((*removes, *restarts, *starts, *waits))
+
+def _plan_container(
+    spec: RunSpec,
+    existing: list[ObservedContainer],
+    new_image: str,
+    now: float,
+    backoff: Backoff,
+    restarts: Mapping[str, int],
+) -> list[Action]:
+    """What one desired container needs, given the containers of its name: remove the
+    stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
+    actions: list[Action] = [
+        Remove(stale, _change_reason(stale, spec)) for stale in existing if stale.hash != spec.hash
+    ]
+    keeper = _best([c for c in existing if c.hash == spec.hash])
+    if keeper is None:
+        reason = "replaces a changed container" if existing else "missing"
+        return [*actions, Start(spec, reason)]
+    duplicate = f"duplicate of {keeper.engine_name}"
+    actions += [Remove(c, duplicate) for c in existing if c.hash == spec.hash and c is not keeper]
+    if new_image and keeper.image_id and keeper.image_id != new_image:
+        return [
+            *actions,
+            Remove(keeper, f"image changed: {spec.image} is now {_short(new_image)}"),
+            Start(spec, f"image changed: {_short(keeper.image_id)} -> {_short(new_image)}"),
+        ]
+    if keeper.state == "dead":
+        return [
+            *actions,
+            Remove(keeper, "dead"),
+            Start(spec, f"replaces dead {keeper.engine_name}"),
+        ]
+    after = _after_exit(keeper, spec.restart_policy, now, backoff, restarts.get(keeper.id, 0))
+    return [*actions, after] if after is not None else actions
+
+
+_RANK = {Remove: 0, Restart: 1, Start: 2, Wait: 3}
+
+
+def _order(action: Action) -> tuple[int, str, str]:
+    """Removals first (a changed container frees its host port), then restarts, starts,
+    and the waits; by name within each."""
+    return (_RANK[type(action)], action.name, action.engine_name)
 
 
 def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
@@ -120,9 +128,10 @@ def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
 
 
 def _after_exit(
-    container: ObservedContainer, policy: str, now: float, options: PlanOptions
+    container: ObservedContainer, policy: str, now: float, backoff: Backoff, count: int
 ) -> Restart | Wait | None:
-    """What to do with a container that is not running: restart it, wait, or leave it."""
+    """What to do with a container that is not running, restarted ``count`` times in its
+    crash loop so far: restart it, wait, or leave it."""
     if container.running or container.state == "removing":
         return None
     if container.state == "created":
@@ -131,11 +140,10 @@ def _after_exit(
     exited = f"exited {code}" if code is not None else f"{container.state}"
     if policy == "Never" or (policy == "OnFailure" and code == 0):
         return None
-    count = container.restart_count
     ran = (container.finished_at or 0.0) - (container.started_at or 0.0)
-    if container.started_at and container.finished_at and ran >= options.backoff_reset:
+    if container.started_at and container.finished_at and ran >= backoff.reset:
         count = 0
-    delay = options.backoff(count)
+    delay = backoff.delay(count)
     if delay == 0 or container.finished_at is None:
         return Restart(container, exited, attempt=count + 1)
     left = container.finished_at + delay - now
@@ -146,7 +154,7 @@ def _after_exit(
 
 
 def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:
-    if stale.image and _normal_image(stale.image) != _normal_image(spec.image):
+    if stale.image and normalized(stale.image) != normalized(spec.image):
         return f"image changed: {stale.image} -> {spec.image}"
     return f"spec changed (hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]})"
 
@@ -154,15 +162,3 @@ def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:
 def _short(image_id: str) -> str:
     """``sha256:0123456789abcdef...`` -> ``0123456789ab``, as engines show ids."""
     return image_id.rpartition(":")[2][:12]
-
-
-def _normal_image(image: str) -> str:
-    """An image reference spelt in full: ``nginx`` is ``docker.io/library/nginx:latest``."""
-    name, _, digest = image.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" not in last and not digest:
-        name += ":latest"
-    first = name.split("/", 1)[0]
-    if "/" not in name or not ("." in first or ":" in first or first == "localhost"):
-        name = f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"
-    return f"{name}@{digest}" if digest else name

@@ -3,84 +3,46 @@
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable
-
-import attrs
+from collections.abc import Callable, Mapping
 
 from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
 from agent.images import Images
-from agent.loader import DesiredSet
-from agent.planner import PlanOptions, plan
+from agent.load import DesiredSet
+from agent.planner import plan
 from agent.restarts import RestartLedger
+from agent.settings import Settings
 from agent.spec import build_specs
-from backends.base import Backend, BackendError
+from backends.base import Backend, EngineReader
+from backends.errors import BackendError, EngineUnreachable
 
 log = logging.getLogger("agent.reconcile")
 
-__all__ = ["Settings", "converge", "plan_for"]
-
-
-@attrs.frozen
-class Settings:
-    """How one agent runs its containers."""
-
-    namespace: str = "container-agent"
-    volumes_root: str = "/export"
-    stop_timeout: int = 10
-    backoff_initial: float = 10.0
-    backoff_max: float = 300.0
-    backoff_reset: float = 600.0
-    state_dir: str | None = None
-    """Where the restart counts of the crash-loop back-off are kept (None: in memory)."""
-
-    def ledger(self) -> RestartLedger:
-        """The restart counts of this agent's namespace."""
-        if self.state_dir is None:
-            return RestartLedger()
-        return RestartLedger(os.path.join(self.state_dir, f"{self.namespace}.restarts.json"))
-
-    def plan_options(self, allow_removals: bool) -> PlanOptions:
-        return PlanOptions(
-            self.namespace,
-            allow_removals,
-            self.backoff_initial,
-            self.backoff_max,
-            self.backoff_reset,
-        )
+__all__ = ["converge", "plan_for"]
 
 
 def plan_for(
     desired: DesiredSet,
-    backend: Backend,
+    engine: EngineReader,
     settings: Settings,
     now: float,
-    allow_removals: bool = True,
-    images: Images | None = None,
-    ledger: RestartLedger | None = None,
+    images: Mapping[str, str] | None = None,
+    restarts: Mapping[str, int] | None = None,
 ) -> Plan:
-    """List the namespace's containers (one engine call) and plan against them.
+    """List the namespace's containers and plan against them: a dry run.
 
-    With ``images``, the images of ``imagePullPolicy: Always`` containers are pulled
-    first, so that a container whose tag now names a new image is replaced. Without
-    it (a dry run), nothing is pulled. ``ledger`` gives the restart counts (by
-    default, the ones kept under ``settings.state_dir``); it is only read here.
+    ``engine`` is only read (a :class:`~backends.base.EngineReader`, such as
+    ``backend.reader()``), and nothing is pulled. ``images`` gives the ids that
+    ``imagePullPolicy: Always`` images name now, after a pull (see :func:`converge`);
+    ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
+    kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
     """
     specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
-    current: dict[str, str] = {}
-    if images is not None:
-        for image in sorted({s.image for s in specs if s.image_pull_policy == "Always"}):
-            try:
-                current[image] = images.pull(image)
-            except BackendError as exc:
-                log.error("%s", exc.message)
-    counts = (ledger or settings.ledger()).counts()
-    observed = [
-        attrs.evolve(c, restart_count=counts[c.id]) if c.id in counts else c
-        for c in backend.list(settings.namespace)
-    ]
-    return plan(specs, observed, now, settings.plan_options(allow_removals), current)
+    if restarts is None:
+        restarts = RestartLedger(settings.restarts_path).counts()
+    observed = engine.list(settings.namespace)
+    options = settings.plan_options(allow_removals=desired.complete)
+    return plan(specs, observed, now, options, images, restarts)
 
 
 def converge(
@@ -88,17 +50,31 @@ def converge(
     backend: Backend,
     settings: Settings,
     now: float,
-    allow_removals: bool = True,
     pull: bool = True,
     cancelled: Callable[[], bool] = lambda: False,
     ledger: RestartLedger | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out."""
     images = Images(backend)
-    ledger = ledger or settings.ledger()
-    the_plan = plan_for(
-        desired, backend, settings, now, allow_removals, images if pull else None, ledger
-    )
+    ledger = ledger or RestartLedger(settings.restarts_path)
+    current = _pull_always(desired, images) if pull else {}
+    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
     results = execute(the_plan, backend, settings.stop_timeout, cancelled, images, ledger)
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results
+
+
+def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:
+    """Pull the images of ``imagePullPolicy: Always`` containers, so that a new push under
+    the same tag is planned as a change. A failed pull is logged; an engine that does
+    not answer ends the pass."""
+    current: dict[str, str] = {}
+    always = {c.image for c in desired.containers if c.image_pull_policy == "Always"}
+    for image in sorted(always):
+        try:
+            current[image] = images.pull(image)
+        except EngineUnreachable:
+            raise
+        except BackendError as exc:
+            log.error("%s", exc.message)
+    return current

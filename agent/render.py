@@ -1,13 +1,24 @@
-"""A plan for people (Terraform-like text) and for machines (JSON)."""
+"""Plans and their results for people (Terraform-like text) and plans for machines (JSON)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 
-__all__ = ["JSON_FORMAT_VERSION", "plan_to_dict", "render_json", "render_text", "summary"]
+if TYPE_CHECKING:
+    from agent.executor import ActionResult
+
+__all__ = [
+    "JSON_FORMAT_VERSION",
+    "plan_to_dict",
+    "render_json",
+    "render_results",
+    "render_text",
+    "summary",
+]
 
 JSON_FORMAT_VERSION = "1"
 _LEGEND = (
@@ -42,6 +53,31 @@ def render_text(plan: Plan) -> str:
         lines.append(f"      # {action.reason}")
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"
+
+
+def render_results(results: Sequence[ActionResult]) -> str:
+    """What an apply did: a line per action, then ``Apply complete: ...`` (or failed)."""
+    lines = [_result_line(result) for result in results]
+    failed = sum(not r.ok for r in results)
+    done = {
+        kind: sum(r.ok and isinstance(r.action, kind) for r in results)
+        for kind in (Start, Restart, Remove)
+    }
+    lines += [
+        "",
+        f"Apply {'failed' if failed else 'complete'}: {done[Start]} started, "
+        f"{done[Restart]} restarted, {done[Remove]} removed, {failed} failed.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _result_line(result: ActionResult) -> str:
+    action = result.action
+    head = f"{action.symbol} {action.name} ({action.engine_name})"
+    if result.ok:
+        past = {"start": "started", "restart": "restarted", "remove": "removed"}[action.verb]
+        return f"{head}: {past}"
+    return f"{head}: FAILED: {result.error}"
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:

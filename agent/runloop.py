@@ -3,7 +3,8 @@
 Manifest files are watched (inotify, see :mod:`agent.watch`) with the periodic
 pass kept as a safety net. SIGHUP re-reads every file; SIGTERM and SIGINT let
 the action in flight finish and exit 0, leaving the containers running. An
-engine that stops answering is retried with back-off, and never ends the loop.
+engine that stops answering (:class:`~backends.errors.EngineUnreachable`), or a
+pass that fails otherwise, is retried with back-off, and never ends the loop.
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ import time
 from types import FrameType
 
 from agent.actions import Wait
+from agent.backoff import Backoff
 from agent.errors import AgentError
-from agent.reconcile import Settings, converge
+from agent.reconcile import converge
+from agent.restarts import RestartLedger
+from agent.settings import Settings
 from agent.sources import SourceSet
 from agent.watch import Watcher
 from backends.base import Backend
+from backends.errors import EngineUnreachable
 
 __all__ = ["OUTAGE_MAX_DELAY", "RunLoop"]
 
@@ -28,21 +33,17 @@ OUTAGE_MAX_DELAY = 60.0
 
 
 class RunLoop:
-    def __init__(
-        self,
-        sources: list[str],
-        backend: Backend,
-        settings: Settings,
-        reload: float,
-        pull_interval: float = 300.0,
-    ) -> None:
+    """``agent run``: passes every ``settings.reload`` seconds and on every change."""
+
+    def __init__(self, sources: list[str], backend: Backend, settings: Settings) -> None:
         self.sources = SourceSet(sources)
         self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings
-        self.reload = reload
-        self.pull_interval = pull_interval
-        self.ledger = settings.ledger()
+        self.reload = settings.reload
+        # After failed passes: the reload interval, doubling up to a minute.
+        self.outage = Backoff(self.reload, max(self.reload, OUTAGE_MAX_DELAY))
+        self.ledger = RestartLedger(settings.restarts_path)
         self.stopping = False
         self._force = False
         self._last_pull: float | None = None
@@ -80,24 +81,30 @@ class RunLoop:
         force, self._force = self._force, False
         desired = self.sources.refresh(force=force)
         now = time.time()
-        pull = self._last_pull is None or now - self._last_pull >= self.pull_interval
+        pull = self._last_pull is None or now - self._last_pull >= self.settings.pull_interval
         try:
-            the_plan, _ = converge(
+            the_plan, results = converge(
                 desired,
                 self.backend,
                 self.settings,
                 now,
-                allow_removals=self.sources.complete,
                 pull=pull,
                 cancelled=lambda: self.stopping,
                 ledger=self.ledger,
             )
+        except EngineUnreachable as exc:
+            self._failed("pass skipped, the engine does not answer", str(exc))
+            return
         except AgentError as exc:
-            self._failed(str(exc))
+            self._failed("pass failed", str(exc))
             return
         except Exception:
             # A daemon outlives its own bugs: log the trace, try again next pass.
             log.exception("pass failed unexpectedly; trying again in %gs", self.reload)
+            return
+        outage = next((r for r in results if r.unreachable), None)
+        if outage is not None:
+            self._failed("pass cut short, the engine does not answer", str(outage.failure))
             return
         if self._failures:
             log.info("the engine answers again after %d failed pass(es)", self._failures)
@@ -107,21 +114,20 @@ class RunLoop:
         dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
         self._next_due = min(dues) if dues else None
 
-    def _failed(self, error: str) -> None:
-        """Log an engine failure once while it lasts; the loop then backs off."""
+    def _failed(self, what: str, error: str) -> None:
+        """Log a failed pass once while its error lasts; the loop then backs off."""
         self._failures += 1
         if error != self._last_error:
-            log.error("pass skipped: %s (retrying in %gs)", error, self._delay())
+            log.error("%s: %s (retrying in %gs)", what, error, self._delay())
             self._last_error = error
         else:
-            log.debug("pass skipped again (%d): %s", self._failures, error)
+            log.debug("%s again (%d): %s", what, self._failures, error)
 
     def _delay(self) -> float:
         """Seconds to the next pass: the reload interval, doubled per failed pass up to
         a minute, and never past the end of a back-off that is due."""
         if self._failures:
-            doubled: float = self.reload * 2 ** min(self._failures - 1, 16)
-            return min(doubled, max(self.reload, OUTAGE_MAX_DELAY))
+            return self.outage.delay(self._failures)
         if self._next_due is not None:
             return max(0.05, min(self.reload, self._next_due - time.time()))
         return self.reload

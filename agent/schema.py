@@ -13,6 +13,13 @@ go into ``--mount`` lists), and no string may hold a NUL or a lone surrogate
 (neither can be passed to a process). Command items and env values may hold
 anything else, and are passed as single argv items. Env values may be secrets:
 no message shows one.
+
+A path names a list item by its index (``volumes[1]``), but a container by its
+name (``containers[web].image``) and an env entry by its key
+(``containers[web].env[TOKEN].value``) when that is valid and no other item of
+the list has it. A repeated name or key is reported at its index
+(``containers[1].name``), and a host port claimed twice at the port
+(``containers[db].ports[1]``); the rule of host ports is :mod:`agent.ports`.
 """
 
 from __future__ import annotations
@@ -20,8 +27,9 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from agent.errors import FieldError, ManifestError
 from agent.manifest import (
@@ -35,19 +43,19 @@ from agent.manifest import (
     Volume,
     VolumeMount,
 )
+from agent.ports import HostClaims, Publisher, also_published, published_twice
 
 __all__ = [
     "MAX_ERRORS",
     "MAX_PATH_LENGTH",
-    "describe_binding",
     "is_rfc1035_name",
     "parse_manifest",
-    "port_conflict",
 ]
 
 MAX_PATH_LENGTH = 512
 MAX_ERRORS = 100
 _QUOTED_LENGTH = 256
+_LABEL_LENGTH = 64
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NOT_IN_PATHS = re.compile('[,"\x00-\x1f\x7f]')
@@ -81,61 +89,6 @@ _OTHER_TYPE_NAMES = {"date": "a date", "datetime": "a timestamp"}
 def is_rfc1035_name(value: str) -> bool:
     """A DNS label: lower case letters, digits and '-', starting with a letter, 63 at most."""
     return len(value) <= 63 and _RFC1035.match(value) is not None
-
-
-def port_conflict(a: Port, b: Port) -> bool:
-    """Whether two published ports would claim the same host address, port and protocol."""
-    if a.host_port != b.host_port or a.protocol != b.protocol:
-        return False
-    if _is_wildcard(a.host_ip) or _is_wildcard(b.host_ip):
-        return True
-    return ipaddress.ip_address(a.host_ip) == ipaddress.ip_address(b.host_ip)
-
-
-def _is_wildcard(host_ip: str) -> bool:
-    """Every address of the host: no address, ``0.0.0.0`` or ``::``."""
-    return not host_ip or ipaddress.ip_address(host_ip).is_unspecified
-
-
-class _Claims:
-    """Host bindings claimed so far, each owner's first claim in order; conflicts found in O(1)."""
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._any: dict[tuple[int, str], dict[str, int]] = {}
-        self._wildcard: dict[tuple[int, str], dict[str, int]] = {}
-        self._address: dict[tuple[int, str, Any], dict[str, int]] = {}
-
-    def first_conflict(self, port: Port, other_than: str | None = None) -> str | None:
-        """The first owner (not ``other_than``) of a binding that ``port`` conflicts with."""
-        key = (port.host_port, port.protocol)
-        if _is_wildcard(port.host_ip):
-            groups = [self._any.get(key, {})]
-        else:
-            address = ipaddress.ip_address(port.host_ip)
-            groups = [self._wildcard.get(key, {}), self._address.get((*key, address), {})]
-        firsts = [
-            next(((index, owner) for owner, index in group.items() if owner != other_than), None)
-            for group in groups
-        ]
-        found = [first for first in firsts if first is not None]
-        return min(found)[1] if found else None
-
-    def add(self, port: Port, owner: str) -> None:
-        key = (port.host_port, port.protocol)
-        self._any.setdefault(key, {}).setdefault(owner, self._count)
-        if _is_wildcard(port.host_ip):
-            self._wildcard.setdefault(key, {}).setdefault(owner, self._count)
-        else:
-            address = ipaddress.ip_address(port.host_ip)
-            self._address.setdefault((*key, address), {}).setdefault(owner, self._count)
-        self._count += 1
-
-
-def describe_binding(port: Port) -> str:
-    """``127.0.0.1:80/TCP``, ``[::1]:53/UDP``, ``*:80/TCP`` for every address."""
-    host = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip or "*"
-    return f"{host}:{port.host_port}/{port.protocol}"
 
 
 def _describe(value: Any, secret: bool = False) -> str:
@@ -346,29 +299,8 @@ def _manifest(reader: _Reader, data: Any, source: str) -> Manifest | None:
     ):
         reader.error("id", f"must be a DNS subdomain name, got {_quote(manifest_id)}")
     restart_policy = reader.choice(top, "restartPolicy", "", RESTART_POLICIES, "Always")
-
-    volumes: list[Volume] = []
-    volume_names: list[tuple[str, str]] = []
-    for index, raw in enumerate(reader.items(top, "volumes", "")):
-        where = f"volumes[{index}]"
-        volume = reader.mapping(raw, where, ("name",))
-        name = reader.name(volume, "name", where) if volume is not None else None
-        if name is not None:
-            volumes.append(Volume(name))
-            volume_names.append((f"{where}.name", name))
-    reader.unique(volume_names, "volume name")
-    declared = {volume.name for volume in volumes}
-
-    containers: list[Container] = []
-    container_names: list[tuple[str, str]] = []
-    for index, raw in enumerate(reader.items(top, "containers", "")):
-        container = _container(reader, raw, index, declared, restart_policy)
-        if container is not None:
-            containers.append(container)
-            container_names.append((f"containers[{container.name}].name", container.name))
-    reader.unique(container_names, "container name")
-    _check_host_ports(reader, containers)
-
+    volumes = _volumes(reader, top)
+    containers = _containers(reader, top, {volume.name for volume in volumes}, restart_policy)
     if reader.errors or version is None:
         return None
     return Manifest(
@@ -378,6 +310,93 @@ def _manifest(reader: _Reader, data: Any, source: str) -> Manifest | None:
         volumes=tuple(volumes),
         source=source,
     )
+
+
+def _item_paths(
+    items: Sequence[Any], path: str, label: Callable[[Any], str | None] | None = None
+) -> list[str]:
+    """The path of each item of a list: ``path[label]`` when the item has a label (its
+    name, say) that no other item of the list has, else ``path[index]``.
+
+    A label is always a valid name or key, so that it reads as is and never as an index.
+    """
+    labels = [label(item) if label else None for item in items]
+    counts = Counter(labels)
+    return [
+        f"{path}[{name}]" if name is not None and counts[name] == 1 else f"{path}[{index}]"
+        for index, name in enumerate(labels)
+    ]
+
+
+def _each(
+    reader: _Reader,
+    data: Mapping[str, Any],
+    key: str,
+    path: str,
+    read: Callable[[_Reader, Any, str], _T | None],
+    label: Callable[[Any], str | None] | None = None,
+) -> dict[int, _T]:
+    """The optional list field ``key``, each item read at its path (see :func:`_item_paths`):
+    the items that are valid, by their index in the list."""
+    items = reader.items(data, key, path)
+    paths = _item_paths(items, f"{path}.{key}" if path else key, label)
+    results: dict[int, _T] = {}
+    for index, (item, where) in enumerate(zip(items, paths, strict=True)):
+        result = read(reader, item, where)
+        if result is not None:
+            results[index] = result
+    return results
+
+
+def _volumes(reader: _Reader, top: Mapping[str, Any]) -> list[Volume]:
+    volumes = _each(reader, top, "volumes", "", _volume)
+    reader.unique([(f"volumes[{i}].name", v.name) for i, v in volumes.items()], "volume name")
+    return list(volumes.values())
+
+
+def _volume(reader: _Reader, raw: Any, path: str) -> Volume | None:
+    data = reader.mapping(raw, path, ("name",))
+    name = reader.name(data, "name", path) if data is not None else None
+    return Volume(name) if name is not None else None
+
+
+def _containers(
+    reader: _Reader, top: Mapping[str, Any], declared: set[str], restart_policy: str
+) -> list[Container]:
+    """The containers, each valid on its own, then checked against each other: a repeated
+    name is reported at its index, a host port claimed again at the port."""
+    items = reader.items(top, "containers", "")
+    paths = _item_paths(items, "containers", _container_label)
+    containers: dict[int, Container] = {}
+    for index, (raw, path) in enumerate(zip(items, paths, strict=True)):
+        container = _container(reader, raw, path, declared, restart_policy)
+        if container is not None:
+            containers[index] = container
+    reader.unique(
+        [(f"containers[{i}].name", c.name) for i, c in containers.items()], "container name"
+    )
+    _check_host_ports(reader, [(paths[i], c) for i, c in containers.items()])
+    return list(containers.values())
+
+
+def _container_label(raw: Any) -> str | None:
+    """A container's name, to name it by in paths, when it is a valid one."""
+    name = raw.get("name") if isinstance(raw, dict) else None
+    return name if isinstance(name, str) and is_rfc1035_name(name) else None
+
+
+def _check_host_ports(reader: _Reader, containers: Sequence[tuple[str, Container]]) -> None:
+    """(hostIp, hostPort, protocol) may be claimed by one container of a file only; a claim
+    again is reported at the port, naming the first container that claimed it."""
+    claims: HostClaims[Publisher] = HostClaims()
+    for path, container in containers:
+        publisher = Publisher(container.name)
+        for i, port in enumerate(container.ports):
+            owner = claims.first_conflict(port, other_than=publisher)
+            if owner is not None:
+                reader.error(f"{path}.ports[{i}]", also_published(port, owner))
+        for port in container.ports:
+            claims.add(port, publisher)
 
 
 _CONTAINER_FIELDS = (
@@ -393,78 +412,101 @@ _CONTAINER_FIELDS = (
 )
 
 
+class _Fields(NamedTuple):
+    """A container's fields as read, before the checks across them; list items by index."""
+
+    name: str | None
+    image: str | None
+    command: tuple[str, ...]
+    working_dir: str | None
+    ports: dict[int, Port]
+    mounts: dict[int, VolumeMount]
+    env: dict[int, EnvVar]
+
+
 def _container(
-    reader: _Reader, raw: Any, index: int, declared: set[str], restart_policy: str
+    reader: _Reader, raw: Any, path: str, declared: set[str], restart_policy: str
 ) -> Container | None:
+    """The container at ``path``, or None when it has any error (every one is reported)."""
     before = len(reader.errors)
-    label = raw.get("name") if isinstance(raw, dict) else None
-    path = (
-        f"containers[{label}]"
-        if isinstance(label, str) and is_rfc1035_name(label)
-        else (f"containers[{index}]")
-    )
     data = reader.mapping(raw, path, _CONTAINER_FIELDS)
     if data is None:
         return None
+    fields = _container_fields(reader, data, path)
+    _check_unique_items(reader, path, fields)
+    _check_mounts_declared(reader, path, fields.mounts, declared)
+    _check_published_once(reader, path, fields.ports)
+    pull = reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
+    restart = reader.choice(data, "restartPolicy", path, RESTART_POLICIES, restart_policy)
+    if len(reader.errors) > before or fields.name is None or fields.image is None:
+        return None
+    return Container(
+        name=fields.name,
+        image=fields.image,
+        command=fields.command,
+        working_dir=fields.working_dir,
+        ports=tuple(fields.ports.values()),
+        volume_mounts=tuple(fields.mounts.values()),
+        env=tuple(fields.env.values()),
+        image_pull_policy=pull,
+        restart_policy=restart,
+    )
+
+
+def _container_fields(reader: _Reader, data: Mapping[str, Any], path: str) -> _Fields:
+    """Every field of a container but its policies, each checked on its own, in order."""
     name = reader.name(data, "name", path)
+    image = _image(reader, data, path)
+    command = tuple(_each(reader, data, "command", path, _string_item).values())
+    working_dir = reader.absolute_path(data, "workingDir", path) if "workingDir" in data else None
+    ports = _each(reader, data, "ports", path, _port)
+    mounts = _each(reader, data, "volumeMounts", path, _mount)
+    env = _each(reader, data, "env", path, _env, label=_env_label)
+    return _Fields(name, image, command, working_dir, ports, mounts, env)
+
+
+def _image(reader: _Reader, data: Mapping[str, Any], path: str) -> str | None:
     image = reader.text(data, "image", path)
     if image is not None and not (len(image) <= 255 and _IMAGE.match(image)):
         reader.error(
             f"{path}.image",
             f"must be an image reference like 'registry/name:tag', got {_quote(image)}",
         )
-    command = tuple(
-        _each(reader, reader.items(data, "command", path), f"{path}.command", _string_item)
-    )
-    working_dir = reader.absolute_path(data, "workingDir", path) if "workingDir" in data else None
-    ports = tuple(_each(reader, reader.items(data, "ports", path), f"{path}.ports", _port))
-    mounts = tuple(
-        _each(reader, reader.items(data, "volumeMounts", path), f"{path}.volumeMounts", _mount)
-    )
-    env = tuple(_each(reader, reader.items(data, "env", path), f"{path}.env", _env))
+        return None
+    return image
 
+
+def _check_unique_items(reader: _Reader, path: str, fields: _Fields) -> None:
+    """Port names, mount paths and env keys are unique in a container; a repeat is reported
+    at its index (its name or key would be the path of the first one too)."""
     reader.unique(
-        [(f"{path}.ports[{i}].name", p.name) for i, p in enumerate(ports) if p.name], "port name"
+        [(f"{path}.ports[{i}].name", p.name) for i, p in fields.ports.items() if p.name],
+        "port name",
     )
     reader.unique(
-        [(f"{path}.volumeMounts[{i}].path", m.path) for i, m in enumerate(mounts)], "mount path"
+        [(f"{path}.volumeMounts[{i}].path", m.path) for i, m in fields.mounts.items()],
+        "mount path",
     )
-    reader.unique([(f"{path}.env[{i}].key", e.key) for i, e in enumerate(env)], "env key")
-    for i, mount in enumerate(mounts):
+    reader.unique([(f"{path}.env[{i}].key", e.key) for i, e in fields.env.items()], "env key")
+
+
+def _check_mounts_declared(
+    reader: _Reader, path: str, mounts: Mapping[int, VolumeMount], declared: set[str]
+) -> None:
+    for i, mount in mounts.items():
         if mount.name not in declared:
             reader.error(
                 f"{path}.volumeMounts[{i}].name", f"names no declared volume: {mount.name!r}"
             )
-    claims = _Claims()
-    for i, port in enumerate(ports):
+
+
+def _check_published_once(reader: _Reader, path: str, ports: Mapping[int, Port]) -> None:
+    """No two ports of one container claim the same host address, port and protocol."""
+    claims: HostClaims[int] = HostClaims()
+    for i, port in ports.items():
         if claims.first_conflict(port) is not None:
-            reader.error(
-                f"{path}.ports[{i}]", f"host port {describe_binding(port)} is published twice"
-            )
-        claims.add(port, "")
-
-    pull = reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
-    restart = reader.choice(data, "restartPolicy", path, RESTART_POLICIES, restart_policy)
-    if len(reader.errors) > before or name is None or image is None:
-        return None
-    return Container(
-        name=name,
-        image=image,
-        command=command,
-        working_dir=working_dir,
-        ports=ports,
-        volume_mounts=mounts,
-        env=env,
-        image_pull_policy=pull,
-        restart_policy=restart,
-    )
-
-
-def _each(
-    reader: _Reader, items: list[Any], path: str, read: Callable[[_Reader, Any, str], _T | None]
-) -> list[_T]:
-    results = (read(reader, item, f"{path}[{index}]") for index, item in enumerate(items))
-    return [result for result in results if result is not None]
+            reader.error(f"{path}.ports[{i}]", published_twice(port))
+        claims.add(port, i)
 
 
 def _string_item(reader: _Reader, value: Any, path: str) -> str | None:
@@ -536,16 +578,15 @@ def _env(reader: _Reader, raw: Any, path: str) -> EnvVar | None:
     return EnvVar(key, value)
 
 
-def _check_host_ports(reader: _Reader, containers: list[Container]) -> None:
-    """(hostIp, hostPort, protocol) may be claimed by one container only."""
-    claims = _Claims()
-    for container in containers:
-        for port in container.ports:
-            owner = claims.first_conflict(port, other_than=container.name)
-            if owner is not None:
-                reader.error(
-                    f"containers[{container.name}].ports",
-                    f"host port {describe_binding(port)} is also published by container {owner!r}",
-                )
-        for port in container.ports:
-            claims.add(port, container.name)
+def _env_label(raw: Any) -> str | None:
+    """An env entry's key, to name it by in paths, when it is given once (as key or as name),
+    is valid and is not long."""
+    given = (
+        [raw[field] for field in ("key", "name") if field in raw] if isinstance(raw, dict) else []
+    )
+    if len(given) != 1:
+        return None
+    (key,) = given
+    if isinstance(key, str) and len(key) <= _LABEL_LENGTH and _C_IDENTIFIER.match(key):
+        return key
+    return None

@@ -1,4 +1,4 @@
-"""Manifest sources as the run loop sees them: re-read on change, last-known-good per file."""
+"""The run loop's manifest sources: re-read when they change, last-known-good per file."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import os
 
 import attrs
 
-from agent.errors import ManifestError
-from agent.loader import STDIN, DesiredSet, MultiSourceError, expand_sources, load_file, merge
+from agent.errors import ManifestError, MultiSourceError
+from agent.load import STDIN, DesiredSet, expand_sources, load_file, merge
 from agent.manifest import Manifest
 
 __all__ = ["SourceSet"]
@@ -33,15 +33,14 @@ class SourceSet:
     turns unreadable or invalid keeps its last valid content in force, and its
     error is logged once per change. A file that is gone, and still gone at the
     next refresh (an editor that saves by rename is not a deletion), takes its
-    containers with it. ``complete`` is false while some source has never been
-    read validly: the planner must then remove nothing.
+    containers with it. :meth:`refresh` returns a set that is not ``complete``
+    while some source has never been read validly: the planner then removes nothing.
     """
 
     def __init__(self, sources: list[str]) -> None:
         self.sources = sources
         self._entries: dict[str, _Entry] = {}
         self._reported: dict[str, str] = {}
-        self.complete = False
 
     def refresh(self, force: bool = False) -> DesiredSet:
         try:
@@ -101,16 +100,16 @@ class SourceSet:
     def _merge(self, complete: bool) -> DesiredSet:
         entries = self._entries.values()
         manifests = [e.manifest for e in entries if e.manifest is not None]
-        self.complete = complete and all(e.manifest is not None for e in entries)
+        complete = complete and all(e.manifest is not None for e in entries)
         try:
             desired = merge(manifests)
         except MultiSourceError as exc:
             refused = {problem.source for problem in exc.problems}
             self._report("conflict", str(exc))
-            self.complete = False
-            return merge(m for m in manifests if m.source not in refused)
+            desired = merge(m for m in manifests if m.source not in refused)
+            return attrs.evolve(desired, complete=False)
         self._report("conflict", None)
-        return desired
+        return attrs.evolve(desired, complete=complete)
 
     def _report(self, key: str, message: str | None) -> None:
         """Log a problem once while it lasts; ``None`` says it is over."""

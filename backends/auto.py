@@ -1,65 +1,68 @@
-"""``--backend auto``: the first engine that answers.
+"""``--backend auto``: the first engine that answers, through any registered backend.
 
-In order: Docker at ``DOCKER_HOST`` or the default socket (Docker SDK); Podman at
-``CONTAINER_HOST`` or its standard sockets, root then rootless (podman-py); then
-the ``docker`` and ``podman`` binaries (CLI backend). With ``--host``, only that
-address is tried. When none answers, the error lists everything that was tried
-and why it failed (an SDK that is not installed says which extra to install).
+Every backend registered under ``container_agent.backends`` with an
+``auto_order`` is tried, lowest order first (ties by name), on each engine its
+``auto_candidates`` names. The built-in ones: the Docker SDK (10) at
+``DOCKER_HOST`` or the default socket; podman-py (20) at ``CONTAINER_HOST`` or
+Podman's standard sockets, rootful then rootless; the docker CLI (30), with the
+``docker`` and then the ``podman`` binary. With ``--host``, only that address is
+tried. When none answers, the error lists everything that was tried and why it
+failed (an SDK that is not installed says which extra to install).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 
-from backends.base import Backend, BackendError, BackendOptions, load_backend
+import attrs
 
-__all__ = ["AutoBackend", "candidates"]
+from backends.base import ENTRY_POINT_GROUP, Backend, BackendOptions
+from backends.errors import BackendError, EngineUnreachable
 
-DOCKER_SOCKET = "unix:///var/run/docker.sock"
-PODMAN_ROOT_SOCKET = "unix:///run/podman/podman.sock"
+__all__ = ["AutoBackend", "Candidate", "candidates"]
 
 log = logging.getLogger("agent.backends")
 
 
-def _podman_sockets() -> list[str]:
-    sockets = [PODMAN_ROOT_SOCKET]
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
-    sockets.append(f"unix://{runtime}/podman/podman.sock")
-    return sockets
+@attrs.frozen
+class Candidate:
+    """One engine that auto may try, through one backend."""
+
+    description: str
+    backend: type[Backend] | None
+    options: BackendOptions
+    problem: str = ""
+    """Why the backend cannot be tried at all (its package failed to load)."""
+
+    def build(self) -> Backend:
+        if self.backend is None:
+            raise BackendError(self.problem)
+        return self.backend.from_options(self.options)
 
 
-def candidates(options: BackendOptions) -> Iterator[tuple[str, Callable[[], Backend]]]:
-    """(description, build) for every engine worth trying, in order.
-
-    With ``--host``, only that address is tried, through each backend that can reach it.
-    """
-
-    def make(
-        name: str, host: str | None, command: str = options.docker_cmd
-    ) -> Callable[[], Backend]:
-        return lambda: load_backend(name, BackendOptions(host, command, options.timeout))
-
-    if options.host:
-        yield f"Docker SDK at {options.host}", make("docker", options.host)
-        yield f"podman-py at {options.host}", make("podman", options.host)
-        yield f"{options.docker_cmd} CLI at {options.host}", make("docker-cli", options.host)
-        return
-    docker_host = os.environ.get("DOCKER_HOST") or DOCKER_SOCKET
-    yield f"Docker SDK at {docker_host}", make("docker", docker_host)
-    podman_hosts = (
-        [os.environ["CONTAINER_HOST"]] if os.environ.get("CONTAINER_HOST") else (_podman_sockets())
-    )
-    for host in podman_hosts:
-        if _socket_exists(host):
-            yield f"podman-py at {host}", make("podman", host)
-    yield f"the {options.docker_cmd} binary", make("docker-cli", None)
-    yield "the podman binary", make("docker-cli", None, "podman")
-
-
-def _socket_exists(host: str) -> bool:
-    return not host.startswith("unix://") or os.path.exists(host.removeprefix("unix://"))
+def candidates(options: BackendOptions) -> list[Candidate]:
+    """Every engine worth trying, in order; a backend that cannot be loaded is listed
+    too, so that the error says why it was not tried."""
+    found: list[type[Backend]] = []
+    broken: list[Candidate] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            loaded = entry.load()
+        except Exception as exc:  # a third party's broken package must not stop auto
+            problem = f"cannot be loaded: {exc}"
+            broken.append(Candidate(f"backend {entry.name!r}", None, options, problem))
+            continue
+        tried = isinstance(loaded, type) and issubclass(loaded, Backend)
+        if tried and loaded.auto_order is not None:
+            found.append(loaded)
+    found.sort(key=lambda backend: (backend.auto_order or 0, backend.name))
+    ordered = [
+        Candidate(description, backend, engine)
+        for backend in found
+        for description, engine in backend.auto_candidates(options)
+    ]
+    return ordered + broken
 
 
 class AutoBackend:
@@ -70,13 +73,13 @@ class AutoBackend:
     @classmethod
     def from_options(cls, options: BackendOptions) -> Backend:
         tried: list[str] = []
-        for description, build in candidates(options):
+        for candidate in candidates(options):
             try:
-                backend = build()
+                backend = candidate.build()
                 backend.version()
             except BackendError as exc:
-                tried.append(f"  {description}: {exc.message}")
+                tried.append(f"  {candidate.description}: {exc.message}")
                 continue
-            log.info("backend auto: using %s", description)
+            log.info("backend auto: using %s", candidate.description)
             return backend
-        raise BackendError("no container engine answered; tried:\n" + "\n".join(tried))
+        raise EngineUnreachable("no container engine answered; tried:\n" + "\n".join(tried))

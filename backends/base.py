@@ -1,43 +1,41 @@
-"""The contract every backend keeps, its one error, and selection by name.
+"""The contract every backend keeps: a read-only part, the calls that change an engine,
+and selection by name.
 
 A backend translates these few calls to one engine API and nothing more: the
-planner decides, the executor calls, the backend talks to the engine. Backends
-register under the entry-point group ``container_agent.backends`` so that
-another package can add one.
+planner decides, the executor calls, the backend talks to the engine. A dry run
+holds an :class:`EngineReader`, which has no method that changes anything; the
+type checker proves that the planning path cannot reach one, and
+:class:`ReadOnly` makes it so at run time too. Backends register under the
+entry-point group ``container_agent.backends`` so that another package can add one.
 """
 
 from __future__ import annotations
 
 import abc
+import builtins
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import ClassVar
 
 import attrs
 
-from agent.errors import AgentError
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 from backends.credentials import RegistryAuth
+from backends.errors import BackendError  # re-exported: third-party backends raise it
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Backend",
     "BackendError",
     "BackendOptions",
+    "EngineReader",
+    "ReadOnly",
     "available_backends",
     "load_backend",
 ]
 
 ENTRY_POINT_GROUP = "container_agent.backends"
-
-
-class BackendError(AgentError):
-    """An engine call that failed, with the engine's own message and address."""
-
-    def __init__(self, message: str, engine: str = "") -> None:
-        self.message = message.strip() or "unknown engine error"
-        self.engine = engine
-        super().__init__(f"{engine}: {self.message}" if engine else self.message)
 
 
 @attrs.frozen
@@ -49,15 +47,9 @@ class BackendOptions:
     timeout: float = 60.0
 
 
-class Backend(abc.ABC):
-    """One engine API. Every method raises :class:`BackendError` on failure."""
-
-    name: ClassVar[str]
-
-    @classmethod
-    @abc.abstractmethod
-    def from_options(cls, options: BackendOptions) -> Backend:
-        """Build the backend, or raise BackendError saying what is missing."""
+class EngineReader(abc.ABC):
+    """What may be asked of an engine without changing it. Every method raises
+    :class:`~backends.errors.BackendError` on failure."""
 
     @property
     @abc.abstractmethod
@@ -69,12 +61,36 @@ class Backend(abc.ABC):
         """The engine's version; fails when the engine does not answer."""
 
     @abc.abstractmethod
-    def list(self, namespace: str) -> list[ObservedContainer]:
-        """Every container labelled with ``namespace``, in one engine call."""
+    def list(self, namespace: str) -> builtins.list[ObservedContainer]:
+        """Every container labelled with ``namespace``: one engine call, and one more
+        where the engine's listing lacks the run times of containers that exited."""
 
     @abc.abstractmethod
     def image_id(self, image: str) -> str | None:
         """The id of the local image ``image`` names, or None when it is not present."""
+
+
+class Backend(EngineReader):
+    """One engine API: the reading calls and the ones that change the engine."""
+
+    name: ClassVar[str]
+    auto_order: ClassVar[int | None] = None
+    """Where ``--backend auto`` tries this backend, lowest first; None: never."""
+
+    @classmethod
+    @abc.abstractmethod
+    def from_options(cls, options: BackendOptions) -> Backend:
+        """Build the backend, or raise BackendError saying what is missing."""
+
+    @classmethod
+    def auto_candidates(cls, options: BackendOptions) -> Iterator[tuple[str, BackendOptions]]:
+        """The engines ``--backend auto`` tries this backend on, each with a description:
+        by default the options as given."""
+        yield f"{cls.name} at {options.host or 'its default address'}", options
+
+    def reader(self) -> ReadOnly:
+        """This backend seen through its reading calls only, for a dry run."""
+        return ReadOnly(self)
 
     @abc.abstractmethod
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
@@ -92,6 +108,26 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def remove(self, container_id: str) -> None: ...
+
+
+class ReadOnly(EngineReader):
+    """A backend's reading calls, and nothing else: what ``agent plan`` is given."""
+
+    def __init__(self, backend: EngineReader) -> None:
+        self._backend = backend
+
+    @property
+    def address(self) -> str:
+        return self._backend.address
+
+    def version(self) -> str:
+        return self._backend.version()
+
+    def list(self, namespace: str) -> builtins.list[ObservedContainer]:
+        return self._backend.list(namespace)
+
+    def image_id(self, image: str) -> str | None:
+        return self._backend.image_id(image)
 
 
 def available_backends() -> list[str]:

@@ -16,9 +16,10 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RegistryAuth", "docker_config_path", "lookup", "registry_of"]
+from agent.reference import DOCKER_HUB, registry_of
 
-DOCKER_HUB = "docker.io"
+__all__ = ["RegistryAuth", "docker_config_path", "lookup"]
+
 _HUB_KEYS = ("https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io")
 
 
@@ -40,14 +41,6 @@ class RegistryAuth:
 def docker_config_path() -> str:
     directory = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
     return os.path.join(directory, "config.json")
-
-
-def registry_of(image: str) -> str:
-    """The registry host of an image reference: ``127.0.0.1:5000/a/b:1`` -> ``127.0.0.1:5000``."""
-    first, slash, _ = image.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        return first
-    return DOCKER_HUB
 
 
 def lookup(image: str, config_path: str | None = None) -> RegistryAuth | None:

@@ -9,40 +9,32 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import re
 import subprocess
-from typing import Any
+from collections.abc import Iterator
 
 import attrs
 
 from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendError, BackendOptions
+from agent.spec import LABEL_NAMESPACE, RunSpec
+from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth, docker_config_path
-from backends.podman import observed_from_libpod
-from backends.timestamps import parse_rfc3339
+from backends.docker_rows import (
+    DOCKER_PS_FORMAT,
+    DOCKER_TIMES_FORMAT,
+    observed_from_docker,
+    with_run_times,
+)
+from backends.errors import EngineUnreachable, NotFound, kind_of, pulling
+from backends.libpod_rows import observed_from_libpod
 
 __all__ = ["DockerCLIBackend", "create_args"]
-
-_EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
-_DOCKER_PS_FORMAT = (
-    '{"id":{{json .ID}},"names":{{json .Names}},"state":{{json .State}},'
-    '"status":{{json .Status}},"image":{{json .Image}},'
-    f'"namespace":{{{{json (.Label "{LABEL_NAMESPACE}")}}}},'
-    f'"name":{{{{json (.Label "{LABEL_NAME}")}}}},'
-    f'"hash":{{{{json (.Label "{LABEL_HASH}")}}}},'
-    f'"image_id":{{{{json (.Label "{LABEL_IMAGE_ID}")}}}}}}'
-)
-
-_DOCKER_TIMES_FORMAT = (
-    '{"id":{{json .Id}},"started":{{json .State.StartedAt}},"finished":{{json .State.FinishedAt}}}'
-)
 
 
 class DockerCLIBackend(Backend):
     """The ``docker`` command line (``--docker-cmd`` picks the binary; ``podman`` works too)."""
 
     name = "docker-cli"
+    auto_order = 30
 
     def __init__(self, command: str = "docker", host: str | None = None, timeout: float = 60.0):
         self.command = command
@@ -53,6 +45,16 @@ class DockerCLIBackend(Backend):
     @classmethod
     def from_options(cls, options: BackendOptions) -> DockerCLIBackend:
         return cls(options.docker_cmd, options.host, options.timeout)
+
+    @classmethod
+    def auto_candidates(cls, options: BackendOptions) -> Iterator[tuple[str, BackendOptions]]:
+        """The binary given (``docker`` by default), then ``podman``; at ``--host`` only the
+        binary given."""
+        if options.host:
+            yield f"{options.docker_cmd} CLI at {options.host}", options
+            return
+        yield f"the {options.docker_cmd} binary", options
+        yield "the podman binary", attrs.evolve(options, docker_cmd="podman")
 
     @property
     def address(self) -> str:
@@ -76,9 +78,9 @@ class DockerCLIBackend(Backend):
         if self.is_podman:
             rows = json.loads(self._run("ps", "--all", label, "--format=json") or "[]")
             return [observed_from_libpod(row) for row in rows]
-        output = self._run("ps", "--all", "--no-trunc", label, f"--format={_DOCKER_PS_FORMAT}")
-        found = [_from_docker(json.loads(line)) for line in output.splitlines() if line.strip()]
-        return self._with_run_times(found)
+        output = self._run("ps", "--all", "--no-trunc", label, f"--format={DOCKER_PS_FORMAT}")
+        rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+        return self._with_run_times([observed_from_docker(row) for row in rows])
 
     def _with_run_times(
         self, found: builtins.list[ObservedContainer]
@@ -88,38 +90,28 @@ class DockerCLIBackend(Backend):
         exited = [c.id for c in found if c.state == "exited"]
         if not exited:
             return found
-        output = self._run("inspect", f"--format={_DOCKER_TIMES_FORMAT}", "--", *exited)
-        times = {}
-        for line in output.splitlines():
-            if line.strip():
-                row = json.loads(line)
-                times[row["id"]] = (parse_rfc3339(row["started"]), parse_rfc3339(row["finished"]))
-        return [
-            attrs.evolve(c, started_at=times[c.id][0], finished_at=times[c.id][1])
-            if c.id in times
-            else c
-            for c in found
-        ]
+        output = self._run("inspect", f"--format={DOCKER_TIMES_FORMAT}", "--", *exited)
+        rows = [json.loads(line) for line in output.splitlines() if line.strip()]
+        inspected = {row["Id"]: row for row in rows}
+        return [with_run_times(c, inspected[c.id]) if c.id in inspected else c for c in found]
 
     def image_id(self, image: str) -> str | None:
         try:
             return self._run("image", "inspect", "--format={{.Id}}", "--", image).strip() or None
-        except BackendError as exc:
-            if "no such" in exc.message.lower() or "not known" in exc.message.lower():
-                return None
-            raise
+        except NotFound:
+            return None
 
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """The binary reads the Docker config file itself (podman is pointed at it)."""
         args = ["pull", "--quiet"]
-        if not self.is_podman:
-            self._run(*args, "--", image)
-        elif os.path.exists(docker_config_path()):
-            self._run(*args, f"--authfile={docker_config_path()}", "--", image)
-        else:
+        env = None
+        if self.is_podman and os.path.exists(docker_config_path()):
+            args.append(f"--authfile={docker_config_path()}")
+        elif self.is_podman:
             # podman 4.3 fails every pull when DOCKER_CONFIG names a directory without a
             # config.json, even from a registry that wants no login.
             env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
+        with pulling():
             self._run(*args, "--", image, env=env)
 
     def create(self, spec: RunSpec) -> str:
@@ -149,18 +141,17 @@ class DockerCLIBackend(Backend):
                 start_new_session=True,
                 env=env,
             )
-        except FileNotFoundError:
-            raise BackendError(
+        except FileNotFoundError as exc:
+            raise EngineUnreachable(
                 f"{self.command!r} not found; is it installed?", self.address
-            ) from None
+            ) from exc
         except subprocess.TimeoutExpired as exc:
-            raise BackendError(
+            raise EngineUnreachable(
                 f"'{args[0]}' took longer than {self.timeout:g}s", self.address
             ) from exc
         if done.returncode != 0:
-            raise BackendError(
-                done.stderr or done.stdout or f"exit code {done.returncode}", self.address
-            )
+            message = done.stderr or done.stdout or f"exit code {done.returncode}"
+            raise kind_of(message)(message, self.address)
         return done.stdout
 
 
@@ -180,18 +171,3 @@ def create_args(spec: RunSpec) -> list[str]:
         readonly = ",readonly" if mount.read_only else ""
         args.append(f"--mount=type=bind,source={mount.source},target={mount.target}{readonly}")
     return [*args, "--", spec.image, *spec.command]
-
-
-def _from_docker(row: dict[str, Any]) -> ObservedContainer:
-    match = _EXIT_STATUS.match(row.get("status") or "")
-    return ObservedContainer(
-        id=row["id"],
-        engine_name=row["names"].split(",")[0],
-        namespace=row["namespace"],
-        name=row["name"],
-        hash=row["hash"],
-        state=row["state"],
-        exit_code=int(match.group(1)) if match else None,
-        image=row["image"],
-        image_id=row["image_id"],
-    )

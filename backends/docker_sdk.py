@@ -11,28 +11,29 @@ must not stop the agent. Every SDK, requests and urllib3 error becomes a
 from __future__ import annotations
 
 import contextlib
-import os
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendError, BackendOptions
+from agent.spec import LABEL_NAMESPACE, RunSpec
+from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
-from backends.timestamps import parse_rfc3339
+from backends.docker_rows import observed_from_docker, with_run_times
+from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
+from backends.sockets import docker_address
+from backends.transport import transport_cause, unreachable
 
 if TYPE_CHECKING:
     import docker
 
-__all__ = ["DockerSDKBackend", "unreachable"]
+__all__ = ["DockerSDKBackend"]
 
-INSTALL_HINT = "the docker backend needs the Docker SDK: pip install 'container-agent[docker]'"
-DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
-
-_EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
+INSTALL_HINT = (
+    "the docker backend needs the Docker SDK: pip install docker "
+    "(or install container-agent with its docker extra: pip install '.[docker]')"
+)
 
 
 class DockerSDKBackend(Backend):
@@ -43,6 +44,7 @@ class DockerSDKBackend(Backend):
     """
 
     name = "docker"
+    auto_order = 10
 
     def __init__(self, host: str | None = None, timeout: float = 60.0) -> None:
         try:
@@ -52,7 +54,7 @@ class DockerSDKBackend(Backend):
         self._sdk = docker
         self.timeout = timeout
         self._client: docker.DockerClient | None = None
-        self._address = host or os.environ.get("DOCKER_HOST") or DEFAULT_ADDRESS
+        self._address = host or docker_address()
         with self._engine_errors():
             self._client_kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
         if host:
@@ -61,6 +63,11 @@ class DockerSDKBackend(Backend):
     @classmethod
     def from_options(cls, options: BackendOptions) -> DockerSDKBackend:
         return cls(options.host, options.timeout)
+
+    @classmethod
+    def auto_candidates(cls, options: BackendOptions) -> Iterator[tuple[str, BackendOptions]]:
+        host = options.host or docker_address()
+        yield f"Docker SDK at {host}", attrs.evolve(options, host=host)
 
     @property
     def address(self) -> str:
@@ -74,18 +81,13 @@ class DockerSDKBackend(Backend):
         label = f"{LABEL_NAMESPACE}={namespace}"
         with self._engine_errors():
             rows = self._api().containers(all=True, filters={"label": label})
-            found = [_observed(row) for row in rows]
+            found = [observed_from_docker(row) for row in rows]
             # The list gives no start or finish time: an inspect of each exited container
             # (only when one exited) gives them, for the crash-loop back-off.
-            return [self._with_run_times(c) if c.state == "exited" else c for c in found]
-
-    def _with_run_times(self, container: ObservedContainer) -> ObservedContainer:
-        state = self._api().inspect_container(container.id).get("State") or {}
-        return attrs.evolve(
-            container,
-            started_at=parse_rfc3339(state.get("StartedAt", "")),
-            finished_at=parse_rfc3339(state.get("FinishedAt", "")),
-        )
+            return [
+                with_run_times(c, self._api().inspect_container(c.id)) if c.state == "exited" else c
+                for c in found
+            ]
 
     def image_id(self, image: str) -> str | None:
         with self._engine_errors():
@@ -97,11 +99,12 @@ class DockerSDKBackend(Backend):
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """Pull ``image``; the engine reports a failure by status or in the progress stream."""
         auth_config = auth.as_auth_config() if auth else None
-        with self._engine_errors():
+        with pulling(), self._engine_errors():
             for event in self._api().pull(image, stream=True, decode=True, auth_config=auth_config):
                 if event.get("error"):
                     detail = event.get("errorDetail") or {}
-                    raise BackendError(detail.get("message") or event["error"], self.address)
+                    message = detail.get("message") or event["error"]
+                    raise ImageUnavailable(message, self.address)
 
     def create(self, spec: RunSpec) -> str:
         """Create, never pull (as ``docker create --pull=never``): a missing image fails."""
@@ -157,54 +160,14 @@ class DockerSDKBackend(Backend):
         try:
             yield
         except errors.APIError as exc:
-            raise BackendError(_explanation(exc), self.address) from exc
+            message = _explanation(exc)
+            raise kind_of(message, exc.status_code)(message, self.address) from exc
         except errors.DockerException as exc:
-            if _transport_cause(exc) is not None:
+            if transport_cause(exc) is not None:
                 raise unreachable(exc, self.address, self.timeout) from exc
             raise BackendError(str(exc), self.address) from exc
         except OSError as exc:  # requests' and urllib3's errors are OSErrors too
             raise unreachable(exc, self.address, self.timeout) from exc
-
-
-def unreachable(exc: BaseException, address: str, timeout: float) -> BackendError:
-    """The error for an engine that did not answer: refused, missing socket, timed out ..."""
-    import requests
-    import urllib3
-
-    cause = _transport_cause(exc) or exc
-    timeouts = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
-    if isinstance(cause, timeouts) or isinstance(getattr(cause, "reason", None), timeouts):
-        return BackendError(f"no answer from the engine at {address} within {timeout:g}s", address)
-    return BackendError(f"cannot reach the engine at {address}: {_reason(cause)}", address)
-
-
-def _transport_cause(exc: BaseException) -> BaseException | None:
-    """The first OSError (requests and urllib3 errors included) in ``exc``'s chain."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _reason(exc: BaseException) -> str:
-    """The innermost OS-level reason ("No such file or directory") in a transport error."""
-    pending: list[object] = [exc]
-    seen: set[int] = set()
-    while pending:
-        item = pending.pop(0)
-        if id(item) in seen or not isinstance(item, BaseException):
-            continue
-        seen.add(id(item))
-        if isinstance(item, OSError) and item.strerror:
-            return item.strerror
-        pending.extend(
-            [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
-        )
-    return str(exc)
 
 
 def _explanation(exc: Any) -> str:
@@ -213,21 +176,3 @@ def _explanation(exc: Any) -> str:
     if isinstance(explanation, bytes):
         explanation = explanation.decode(errors="replace")
     return str(explanation or exc)
-
-
-def _observed(row: dict[str, Any]) -> ObservedContainer:
-    """A container as the engine lists it (GET /containers/json), with no inspect."""
-    labels = row.get("Labels") or {}
-    names = [name.lstrip("/") for name in row.get("Names") or []]
-    exited = _EXIT_STATUS.match(row.get("Status") or "")
-    return ObservedContainer(
-        id=row["Id"],
-        engine_name=next((name for name in names if "/" not in name), names[0] if names else ""),
-        namespace=labels.get(LABEL_NAMESPACE, ""),
-        name=labels.get(LABEL_NAME, ""),
-        hash=labels.get(LABEL_HASH, ""),
-        state=row.get("State", ""),
-        exit_code=int(exited.group(1)) if exited else None,
-        image=row.get("Image", ""),
-        image_id=labels.get(LABEL_IMAGE_ID, ""),
-    )

@@ -17,32 +17,30 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import attrs
+
 from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendError, BackendOptions
+from agent.spec import LABEL_NAMESPACE, RunSpec
+from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
-from backends.docker_sdk import unreachable
+from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
+from backends.libpod_rows import observed_from_libpod
+from backends.sockets import may_answer, podman_address, podman_addresses
+from backends.transport import unreachable
 
 if TYPE_CHECKING:
     import podman
 
-__all__ = ["PodmanBackend", "observed_from_libpod"]
+__all__ = ["PodmanBackend", "spec_generator"]
 
-INSTALL_HINT = "the podman backend needs podman-py: pip install 'container-agent[podman]'"
-
-# Podman's states in Docker's words (ObservedContainer.state); the others are the same.
-_STATES = {
-    "configured": "created",
-    "initialized": "created",
-    "stopping": "running",
-    "stopped": "exited",
-    "unknown": "dead",
-}
+INSTALL_HINT = (
+    "the podman backend needs podman-py: pip install podman "
+    "(or install container-agent with its podman extra: pip install '.[podman]')"
+)
 
 
 class PodmanBackend(Backend):
@@ -53,6 +51,7 @@ class PodmanBackend(Backend):
     """
 
     name = "podman"
+    auto_order = 20
 
     def __init__(self, host: str | None = None, timeout: float = 60.0) -> None:
         try:
@@ -61,12 +60,21 @@ class PodmanBackend(Backend):
             raise BackendError(INSTALL_HINT) from exc
         self._sdk = podman
         self.timeout = timeout
-        self._address = host or os.environ.get("CONTAINER_HOST") or default_address()
+        self._address = host or podman_address()
         self._client: podman.PodmanClient | None = None
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> PodmanBackend:
         return cls(options.host, options.timeout)
+
+    @classmethod
+    def auto_candidates(cls, options: BackendOptions) -> Iterator[tuple[str, BackendOptions]]:
+        """The address given; else each of Podman's sockets that exists."""
+        if options.host:
+            yield f"podman-py at {options.host}", options
+            return
+        for host in filter(may_answer, podman_addresses()):
+            yield f"podman-py at {host}", attrs.evolve(options, host=host)
 
     @property
     def address(self) -> str:
@@ -95,7 +103,7 @@ class PodmanBackend(Backend):
         if auth:
             encoded = json.dumps(auth.as_auth_config()).encode()
             headers["X-Registry-Auth"] = base64.urlsafe_b64encode(encoded).decode()
-        with self._engine_errors():
+        with pulling(), self._engine_errors():
             api = self._connect().api
             response = api.post(
                 "/images/pull", params={"reference": image}, headers=headers, stream=True
@@ -104,7 +112,7 @@ class PodmanBackend(Backend):
             for line in response.iter_lines():
                 event = json.loads(line) if line.strip() else {}
                 if event.get("error"):
-                    raise BackendError(event["error"], self.address)
+                    raise ImageUnavailable(event["error"], self.address)
 
     def create(self, spec: RunSpec) -> str:
         """Create, never pull (as ``podman create --pull=never``): a missing image fails."""
@@ -167,21 +175,14 @@ class PodmanBackend(Backend):
         except errors.APIError as exc:
             if exc.response is None:  # podman-py wraps a failed connection in an APIError
                 raise unreachable(exc.__cause__ or exc, self.address, self.timeout) from exc
-            raise BackendError(str(exc.explanation or exc), self.address) from exc
+            message = str(exc.explanation or exc)
+            raise kind_of(message, exc.response.status_code)(message, self.address) from exc
         except errors.PodmanError as exc:
             raise BackendError(str(exc), self.address) from exc
         except OSError as exc:  # requests' and urllib3's errors are OSErrors too
             raise unreachable(exc, self.address, self.timeout) from exc
         except ValueError as exc:  # podman-py's answer to a URL it cannot use
             raise BackendError(str(exc), self.address) from exc
-
-
-def default_address() -> str:
-    """Podman's own default socket: rootful, or the user's runtime directory."""
-    if os.geteuid() == 0:
-        return "unix:///run/podman/podman.sock"
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.geteuid()}"
-    return f"unix://{runtime}/podman/podman.sock"
 
 
 def spec_generator(spec: RunSpec) -> dict[str, Any]:
@@ -226,25 +227,3 @@ def _api_version(info: dict[str, Any]) -> str:
         if component.get("Name") == "Podman Engine":
             return str(component.get("Details", {}).get("APIVersion") or component["Version"])
     return str(info["Version"])
-
-
-def observed_from_libpod(row: dict[str, Any]) -> ObservedContainer:
-    """A container as libpod lists it (GET /libpod/containers/json, and ``podman ps
-    --format json``, which prints the same rows), with no inspect."""
-    labels = row.get("Labels") or {}
-    state = _STATES.get(row.get("State", ""), row.get("State", ""))
-    exited = state == "exited"
-    finished, started = row.get("ExitedAt"), row.get("StartedAt")
-    return ObservedContainer(
-        id=row["Id"],
-        engine_name=(row.get("Names") or [""])[0],
-        namespace=labels.get(LABEL_NAMESPACE, ""),
-        name=labels.get(LABEL_NAME, ""),
-        hash=labels.get(LABEL_HASH, ""),
-        state=state,
-        exit_code=row.get("ExitCode") if exited else None,
-        finished_at=float(finished) if exited and finished and finished > 0 else None,
-        started_at=float(started) if exited and started and started > 0 else None,
-        image=row.get("Image", ""),
-        image_id=labels.get(LABEL_IMAGE_ID, ""),
-    )

@@ -16,8 +16,9 @@ from typing import Any
 
 from agent.actions import Plan
 from agent.executor import ActionResult
-from agent.loader import load_sources
-from agent.reconcile import Settings, converge, plan_for
+from agent.load import load_sources
+from agent.reconcile import converge, plan_for
+from agent.settings import Settings
 from backends.base import Backend, BackendOptions, load_backend
 from tests.engines import Engine, run_cli
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
-from backends.base import Backend, BackendError, BackendOptions
+from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
+from backends.errors import BackendError
 
 __all__ = ["Call", "FakeBackend"]
 
@@ -17,7 +18,8 @@ class FakeBackend(Backend):
 
     The target of ``create`` is the spec's engine name, of every other call a
     container id. ``create`` returns ``new-<name>``. :meth:`fail` makes one
-    method fail on one target with a :class:`BackendError` carrying ``message``.
+    method fail on one target with a :class:`BackendError` (or the kind given)
+    carrying ``message``.
 
     Images: every image is present (id ``sha256:<ref>``) unless :attr:`local` is
     set, a mapping of the images present; ``pull`` copies an image from
@@ -30,7 +32,7 @@ class FakeBackend(Backend):
     def __init__(self, containers: list[ObservedContainer] | None = None) -> None:
         self.containers = list(containers or [])
         self.calls: list[Call] = []
-        self._failures: dict[tuple[str, str], str] = {}
+        self._failures: dict[tuple[str, str], tuple[str, type[BackendError]]] = {}
         self.local: dict[str, str] | None = None
         self.remote: dict[str, str] = {}
         self.lookups = 0
@@ -44,15 +46,22 @@ class FakeBackend(Backend):
     def address(self) -> str:
         return "fake://memory"
 
-    def fail(self, method: str, target: str, message: str) -> None:
-        """Make every later ``method`` call on ``target`` raise BackendError(message)."""
-        self._failures[(method, target)] = message
+    def fail(
+        self, method: str, target: str, message: str, kind: type[BackendError] = BackendError
+    ) -> None:
+        """Make every later ``method`` call on ``target`` raise ``kind(message)``."""
+        self._failures[(method, target)] = (message, kind)
+
+    def recover(self) -> None:
+        """Let every call succeed again."""
+        self._failures.clear()
 
     def _record(self, method: str, target: str, *rest: str) -> None:
         self.calls.append((method, target, *rest))
-        message = self._failures.get((method, target))
-        if message is not None:
-            raise BackendError(message, self.address)
+        failure = self._failures.get((method, target))
+        if failure is not None:
+            message, kind = failure
+            raise kind(message, self.address)
 
     def version(self) -> str:
         self._record("version", "")

@@ -18,6 +18,7 @@ import pytest
 
 import agent
 from agent import cli
+from agent.settings import default_state_dir
 
 GOOD = "version: v1beta1\ncontainers:\n  - name: web\n    image: nginx:1.25\n"
 OTHER = "version: v1beta1\ncontainers:\n  - name: api\n    image: shop/api:2\n"
@@ -305,4 +306,4 @@ def test_default_state_dir(
     monkeypatch.setattr(os, "geteuid", lambda: euid)
     monkeypatch.setenv("XDG_STATE_HOME", xdg)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert cli.default_state_dir() == expected.replace("HOME", str(tmp_path))
+    assert default_state_dir() == expected.replace("HOME", str(tmp_path))

@@ -18,9 +18,12 @@ import pytest
 import requests
 
 from agent.actions import Remove, Restart, Start
-from agent.loader import load_sources
-from agent.reconcile import converge
+from agent.load import load_sources
+from agent.reconcile import converge, plan_for
 from agent.render import render_text
+from agent.spec import build_specs
+from backends.base import BackendOptions, load_backend
+from backends.errors import Conflict, EngineUnreachable, ImageUnavailable, NotFound
 from tests.contract import AGENT, TARGETS, Target, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get
 from tests.proxy import SocketProxy
@@ -378,3 +381,50 @@ def test_two_namespaces_on_one_engine_never_touch_each_other(ws: Workspace) -> N
     finally:
         other.write(manifest("containers: []\n"))
         other.apply()
+
+
+def test_each_kind_of_engine_failure_is_told_by_its_type(ws: Workspace, tmp_path: Path) -> None:
+    ws.write(sleeper("a"))
+    ws.apply()
+    backend = ws.target.backend()
+    [a] = backend.list(ws.namespace)
+    spec = build_specs(load_sources([str(ws.manifest)]).containers, ws.namespace, "/x")[0]
+
+    with pytest.raises(Conflict) as taken:
+        backend.create(spec)  # the name is a's
+    assert a.engine_name in taken.value.message
+    with pytest.raises(NotFound):
+        backend.start("0" * 64)
+    missing = f"127.0.0.1:{free_port()}/ca-test/missing-{ws.namespace}:1"
+    assert backend.image_id(missing) is None
+    with pytest.raises(ImageUnavailable) as refused:
+        backend.pull(missing, None)
+    assert missing.split("/")[0] in refused.value.message
+
+    nowhere = load_backend(
+        ws.target.backend_name,
+        BackendOptions(f"unix://{tmp_path}/nothing.sock", ws.target.docker_cmd, timeout=10),
+    )
+    with pytest.raises(EngineUnreachable):
+        nowhere.list(ws.namespace)
+    assert [c.id for c in backend.list(ws.namespace)] == [a.id], "nothing else was made"
+
+
+def test_a_dry_run_through_the_read_only_view_plans_as_apply_would(ws: Workspace) -> None:
+    ws.write(sleeper("a", "b"))
+    ws.apply()
+    ws.cli("kill", ws.container("a")["Id"])
+    wait_for(lambda: not ws.container("a")["State"]["Running"], what="the kill")
+    ws.write(sleeper("a", "c"))
+    desired = load_sources([str(ws.manifest)])
+    view = ws.target.backend().reader()
+    dry = plan_for(desired, view, ws.settings, time.time())
+    assert [(a.verb, a.name) for a in dry.actions] == [
+        ("remove", "b"),
+        ("restart", "a"),
+        ("start", "c"),
+    ]
+    assert sorted(c["Config"]["Labels"]["io.container-agent.name"] for c in ws.containers()) == [
+        "a",
+        "b",
+    ]

@@ -13,6 +13,7 @@ from agent.images import Images
 from agent.manifest import Container, Port, VolumeMount
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec, build_specs
+from backends.errors import EngineUnreachable, NotFound
 from tests.fakes import FakeBackend
 
 NS = "ns"
@@ -253,3 +254,33 @@ def test_a_container_is_not_removed_while_its_replacements_image_is_not_at_hand(
     )
     assert started.error is not None and started.error.startswith(f"pull of {web.image} failed")
     assert [call[0] for call in fake.calls] == ["pull", "pull", "pull"], "no stop, no remove"
+
+
+def test_an_engine_that_stops_answering_leaves_the_rest_for_later(
+    web: RunSpec, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = FakeBackend()
+    backend.fail("start", "id-db", "cannot reach the engine", EngineUnreachable)
+    the_plan = Plan(
+        (
+            Remove(observed("cache"), "dead"),
+            Restart(observed("db", "exited"), "exited 1"),
+            Restart(observed("api", "exited"), "exited 1"),
+            Start(web, "missing"),
+        )
+    )
+    caplog.set_level(logging.INFO, logger="agent.executor")
+    removed, failed = execute(the_plan, backend)
+    assert removed.ok and not removed.unreachable
+    assert (failed.error, failed.unreachable) == ("cannot reach the engine", True)
+    assert backend.calls == [("stop", "id-cache", "10"), ("remove", "id-cache"), ("start", "id-db")]
+    assert caplog.messages[-1] == "engine unreachable: 2 action(s) left for later"
+
+
+def test_any_other_failure_lets_the_rest_go_on(web: RunSpec) -> None:
+    backend = FakeBackend()
+    backend.fail("start", "id-db", "no such container", NotFound)
+    the_plan = Plan((Restart(observed("db", "exited"), "exited 1"), Start(web, "missing")))
+    failed, started = execute(the_plan, backend)
+    assert isinstance(failed.failure, NotFound) and not failed.unreachable
+    assert started.ok

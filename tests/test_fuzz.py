@@ -31,9 +31,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from agent.actions import Start
-from agent.documents import parse_document
 from agent.errors import ManifestError
 from agent.manifest import Manifest
+from agent.parse import parse_document
 from agent.planner import PlanOptions, plan
 from agent.render import render_json, render_text
 from agent.spec import build_specs

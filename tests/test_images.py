@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.errors import ImageNotPresent
 from agent.images import Images
+from agent.reference import registry_of
 from backends.base import BackendError
-from backends.credentials import RegistryAuth, lookup, registry_of
+from backends.credentials import RegistryAuth, lookup
 from tests.fakes import FakeBackend
 
 IMAGE = "127.0.0.1:5000/app:1"
@@ -60,9 +62,10 @@ def test_policy(
 
 def test_never_with_the_image_missing_fails_without_pulling() -> None:
     fake = backend({}, {IMAGE: "sha256:new"})
-    with pytest.raises(BackendError) as caught:
+    with pytest.raises(ImageNotPresent) as caught:
         images(fake).ensure(IMAGE, "Never")
-    assert caught.value.message == f"image {IMAGE} is not present and its imagePullPolicy is Never"
+    assert not isinstance(caught.value, BackendError), "the agent's own rule, not the engine's"
+    assert str(caught.value) == f"image {IMAGE} is not present and its imagePullPolicy is Never"
     assert fake.calls == []
 
 

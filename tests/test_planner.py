@@ -20,6 +20,7 @@ import pytest
 
 import agent.planner
 from agent.actions import Action, Remove, Restart
+from agent.backoff import Backoff
 from agent.manifest import Container, EnvVar, Port, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
@@ -73,6 +74,7 @@ class World:
     observed: list[ObservedContainer]
     allow_removals: bool = True
     images: dict[str, str] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def base(cls) -> World:
@@ -102,7 +104,7 @@ class World:
 
     def plan(self) -> tuple[Action, ...]:
         options = PlanOptions(NS, self.allow_removals)
-        return plan(self.desired, self.observed, NOW, options, self.images).actions
+        return plan(self.desired, self.observed, NOW, options, self.images, self.restarts).actions
 
 
 Mutation = Callable[[World], None]
@@ -225,8 +227,8 @@ def crashed(restarts: int, ago: float, ran: float = 1.0) -> Mutation:
             exit_code=1,
             started_at=NOW - ago - ran,
             finished_at=NOW - ago,
-            restart_count=restarts,
         )
+        world.restarts[f"id-{DB.name}"] = restarts
 
     return mutate
 
@@ -453,7 +455,9 @@ def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> 
         "collections.abc",
         "attrs",
         "agent.actions",
+        "agent.backoff",
         "agent.observed",
+        "agent.reference",
         "agent.spec",
     }
     source = inspect.getsource(agent.planner)
@@ -474,10 +478,13 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
     assert seen == {
         "agent.planner",
         "agent.actions",
+        "agent.backoff",
+        "agent.reference",
         "agent.observed",
         "agent.spec",
         "agent.manifest",
         "agent.schema",
+        "agent.ports",
         "agent.errors",
     }
 
@@ -494,7 +501,7 @@ def test_a_restart_carries_its_attempt_for_the_ledger(restarts: int, attempt: in
 def test_a_plan_of_waits_alone_is_no_change() -> None:
     world = World.base()
     crashed(2, 1)(world)
-    the_plan = plan(world.desired, world.observed, NOW, PlanOptions(NS))
+    the_plan = plan(world.desired, world.observed, NOW, PlanOptions(NS), restarts=world.restarts)
     assert [a.verb for a in the_plan.actions] == ["wait"]
     assert not the_plan.changes
 
@@ -502,6 +509,6 @@ def test_a_plan_of_waits_alone_is_no_change() -> None:
 def test_the_back_off_is_settable() -> None:
     world = World.base()
     crashed(3, 3)(world)
-    options = PlanOptions(NS, backoff_initial=1, backoff_max=2)
-    (action,) = plan(world.desired, world.observed, NOW, options).actions
+    options = PlanOptions(NS, backoff=Backoff(initial=1, max=2, reset=600))
+    (action,) = plan(world.desired, world.observed, NOW, options, restarts=world.restarts).actions
     assert (action.verb, action.reason) == ("restart", "exited 1, back-off 2s elapsed")

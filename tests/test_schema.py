@@ -8,14 +8,17 @@ cases state one value of the built models.
 from __future__ import annotations
 
 import copy
+import random
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from agent.errors import ManifestError
+from agent.errors import ManifestError, MultiSourceError
+from agent.load import merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
+from agent.ports import HostClaims, port_conflict
 from agent.schema import MAX_ERRORS, parse_manifest
 
 SOURCE = "shop.yaml"
@@ -201,7 +204,25 @@ REFUSED = [
     case(
         "two containers named web -> not unique",
         add_container(name="web", image="redis"),
-        expect="containers[web].name: container name 'web' is not unique",
+        expect="containers[1].name: container name 'web' is not unique",
+    ),
+    case(
+        "three containers named web -> each repeat at its index",
+        add_container(name="web", image="redis"),
+        add_container(name="web", image="redis"),
+        expect=(
+            "containers[1].name: container name 'web' is not unique",
+            "containers[2].name: container name 'web' is not unique",
+        ),
+    ),
+    case(
+        "two containers named web -> each named by its index, not by the name they share",
+        web(workingDir="srv"),
+        add_container(name="web"),
+        expect=(
+            "containers[0].workingDir: must be an absolute path, got 'srv'",
+            "containers[1].image: is required",
+        ),
     ),
     # image
     case(
@@ -446,20 +467,58 @@ REFUSED = [
         ),
         expect="containers[web].ports[1]: host port *:53/UDP is published twice",
     ),
+    case(
+        "same host port twice after an invalid port -> the repeat at its own index",
+        ports({"containerPort": 0}, {"containerPort": 80}, {"containerPort": 81, "hostPort": 80}),
+        expect=(
+            "containers[web].ports[0].containerPort: must be between 1 and 65535, got 0",
+            "containers[web].ports[2]: host port *:80/TCP is published twice",
+        ),
+    ),
+    case(
+        "same port name twice after an invalid port -> the repeat at its own index",
+        ports(
+            {"containerPort": 0},
+            {"name": "http", "containerPort": 80},
+            {"name": "http", "containerPort": 8080},
+        ),
+        expect=(
+            "containers[web].ports[0].containerPort: must be between 1 and 65535, got 0",
+            "containers[web].ports[2].name: port name 'http' is not unique",
+        ),
+    ),
     # ports: bindings across containers
     case(
         "host port of web claimed again by db -> also published",
         add_container(
             name="db", image="postgres:16", ports=[{"containerPort": 5432, "hostPort": 80}]
         ),
-        expect="containers[db].ports: host port *:80/TCP is also published by container 'web'",
+        expect="containers[db].ports[0]: host port *:80/TCP is also published by container 'web'",
+    ),
+    case(
+        "the second port of db on the port of web -> also published, at its index",
+        add_container(
+            name="db",
+            image="postgres:16",
+            ports=[{"containerPort": 5432}, {"containerPort": 8080, "hostPort": 80}],
+        ),
+        expect="containers[db].ports[1]: host port *:80/TCP is also published by container 'web'",
+    ),
+    case(
+        "a port of the second of two containers named db -> at the container's index",
+        add_container(name="db", image="postgres:16"),
+        add_container(name="db", image="postgres:16", ports=[{"containerPort": 80}]),
+        expect=(
+            "containers[2].name: container name 'db' is not unique",
+            "containers[2].ports[0]: host port *:80/TCP is also published by container 'web'",
+        ),
     ),
     case(
         "specific IP in db on the wildcard port of web -> also published",
         add_container(
             name="db", image="postgres:16", ports=[{"containerPort": 80, "hostIp": "10.0.0.1"}]
         ),
-        expect="containers[db].ports: host port 10.0.0.1:80/TCP is also published by "
+        expect="containers[db].ports[0]: host port 10.0.0.1:80/TCP is also published by "
         "container 'web'",
     ),
     case(
@@ -471,15 +530,15 @@ REFUSED = [
             ports=[{"containerPort": 80}, {"containerPort": 5432}],
         ),
         expect=(
-            "containers[cache].ports: host port *:80/TCP is also published by container 'web'",
-            "containers[cache].ports: host port *:5432/TCP is also published by container 'db'",
+            "containers[cache].ports[0]: host port *:80/TCP is also published by container 'web'",
+            "containers[cache].ports[1]: host port *:5432/TCP is also published by container 'db'",
         ),
     ),
     case(
         "wildcard in db on a specific-IP port of web -> also published",
         port(hostIp="10.0.0.1"),
         add_container(name="db", image="postgres:16", ports=[{"containerPort": 80}]),
-        expect="containers[db].ports: host port *:80/TCP is also published by container 'web'",
+        expect="containers[db].ports[0]: host port *:80/TCP is also published by container 'web'",
     ),
     # volumeMounts
     case(
@@ -551,6 +610,14 @@ REFUSED = [
         expect="containers[web].volumeMounts[1].path: mount path '/data' is not unique",
     ),
     case(
+        "mount of an undeclared volume after an invalid mount -> at its own index",
+        web(volumeMounts=[{"name": "data"}, {"name": "logs", "path": "/logs"}]),
+        expect=(
+            "containers[web].volumeMounts[0].path: is required",
+            "containers[web].volumeMounts[1].name: names no declared volume: 'logs'",
+        ),
+    ),
+    case(
         "mount name in upper case -> RFC 1035",
         mount(name="Data", path="/data"),
         expect=f"containers[web].volumeMounts[0].name: {rfc1035('Data')}",
@@ -581,38 +648,82 @@ REFUSED = [
     case(
         "env without a value -> required",
         env({"key": "MODE"}),
+        expect="containers[web].env[MODE].value: is required",
+    ),
+    case(
+        "env entry with a valid key -> named by its key",
+        env({"key": "MODE", "value": "prod"}, {"key": "TOKEN"}),
+        expect="containers[web].env[TOKEN].value: is required",
+    ),
+    case(
+        "env entry with a valid key given as name -> named by its key",
+        env({"name": "TOKEN", "value": 1}),
+        expect="containers[web].env[TOKEN].value: must be a string, got an integer",
+    ),
+    case(
+        "env key of 65 characters -> named by its index",
+        env({"key": "K" * 65}),
         expect="containers[web].env[0].value: is required",
+    ),
+    case(
+        "env key that is no string -> named by its index",
+        env({"key": 7}),
+        expect=(
+            "containers[web].env[0].key: must be a string, got 7 (an integer)",
+            "containers[web].env[0].value: is required",
+        ),
     ),
     case(
         "env value as an integer -> must be a string",
         env({"key": "WORKERS", "value": 4}),
-        expect="containers[web].env[0].value: must be a string, got an integer",
+        expect="containers[web].env[WORKERS].value: must be a string, got an integer",
     ),
     case(
         "env value true -> must be a string, the value not shown",
         env({"key": "DEBUG", "value": True}),
-        expect="containers[web].env[0].value: must be a string, got a boolean",
+        expect="containers[web].env[DEBUG].value: must be a string, got a boolean",
     ),
     case(
         "env value as a float -> must be a string, the value not shown",
         env({"key": "PIN", "value": 1234.5}),
-        expect="containers[web].env[0].value: must be a string, got a number",
+        expect="containers[web].env[PIN].value: must be a string, got a number",
     ),
     case(
         "env value with a lone surrogate -> refused",
         env({"key": "MODE", "value": "\udcff"}),
-        expect="containers[web].env[0].value: must be valid Unicode (it holds a lone surrogate "
+        expect="containers[web].env[MODE].value: must be valid Unicode (it holds a lone surrogate "
         "code point)",
     ),
     case(
         "env value with a NUL -> refused",
         env({"key": "MODE", "value": "a\x00b"}),
-        expect="containers[web].env[0].value: must not contain a NUL character",
+        expect="containers[web].env[MODE].value: must not contain a NUL character",
     ),
     case(
         "same env key twice, once as name -> not unique",
         env({"key": "MODE", "value": "prod"}, {"name": "MODE", "value": "dev"}),
         expect="containers[web].env[1].key: env key 'MODE' is not unique",
+    ),
+    case(
+        "same env key twice -> each entry named by its index, not by the key they share",
+        env({"key": "MODE", "value": 1}, {"key": "MODE"}),
+        expect=(
+            "containers[web].env[0].value: must be a string, got an integer",
+            "containers[web].env[1].value: is required",
+        ),
+    ),
+    case(
+        "same env key twice after an invalid entry -> the repeat at its own index",
+        env(
+            {"key": "1MODE", "value": "a"},
+            {"key": "MODE", "value": "prod"},
+            {"name": "MODE", "value": "dev"},
+        ),
+        expect=(
+            "containers[web].env[0].key: must be a C identifier (letters, digits, '_'), "
+            "got '1MODE'",
+            "containers[web].env[2].key: env key 'MODE' is not unique",
+        ),
     ),
     # volumes
     case(
@@ -701,8 +812,8 @@ REFUSED = [
         "unknown env field -> did you mean",
         env({"key": "MODE", "vaule": "prod"}),
         expect=(
-            'containers[web].env[0].vaule: unknown field, did you mean "value"?',
-            "containers[web].env[0].value: is required",
+            'containers[web].env[MODE].vaule: unknown field, did you mean "value"?',
+            "containers[web].env[MODE].value: is required",
         ),
     ),
     case(
@@ -804,6 +915,90 @@ REFUSED = [
 def test_refused(changes: tuple[Change, ...], expected: str | tuple[str, ...]) -> None:
     lines = (expected,) if isinstance(expected, str) else expected
     assert errors_of(manifest_with(*changes)) == [f"{SOURCE}: {line}" for line in lines]
+
+
+# --- across files: BASE as shop.yaml, then other.yaml, merged (agent.load.merge) ----------
+
+OTHER = "other.yaml"
+
+
+def other(*containers: dict[str, Any]) -> dict[str, Any]:
+    """A manifest of ``containers`` alone, to merge after ``BASE``."""
+    return {"version": "v1beta1", "containers": list(containers)}
+
+
+ACROSS_FILES = [
+    pytest.param(
+        other({"name": "web", "image": "redis"}),
+        "containers[web].name: 'web' is also defined in shop.yaml",
+        id="a container name of shop.yaml again -> also defined",
+    ),
+    pytest.param(
+        other({"name": "api", "image": "api", "ports": [{"containerPort": 80}]}),
+        "containers[api].ports[0]: host port *:80/TCP is also published by container 'web' "
+        "in shop.yaml",
+        id="the host port of web again -> also published, at the port's index",
+    ),
+    pytest.param(
+        other(
+            {
+                "name": "api",
+                "image": "api",
+                "ports": [{"containerPort": 443}, {"containerPort": 80, "hostIp": "::1"}],
+            }
+        ),
+        "containers[api].ports[1]: host port [::1]:80/TCP is also published by container "
+        "'web' in shop.yaml",
+        id="a specific IP on the wildcard port of web, as a second port -> at index 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), ACROSS_FILES)
+def test_refused_across_files(data: dict[str, Any], expected: str) -> None:
+    manifests = [parse_manifest(BASE, SOURCE), parse_manifest(data, OTHER)]
+    with pytest.raises(MultiSourceError) as caught:
+        merge(manifests)
+    assert str(caught.value).splitlines() == [f"{OTHER}: {expected}"]
+
+
+def test_the_same_host_port_on_another_protocol_merges_across_files() -> None:
+    data = other(
+        {"name": "dns", "image": "dns", "ports": [{"containerPort": 80, "protocol": "UDP"}]}
+    )
+    merged = merge([parse_manifest(BASE, SOURCE), parse_manifest(data, OTHER)])
+    assert [c.name for c in merged.containers] == ["web", "dns"]
+
+
+# --- the host-port rule: one index that answers as every pair would ----------------------
+
+CLAIMED = [
+    Port(80, host_port, protocol, host_ip)
+    for host_port in (80, 81)
+    for protocol in ("TCP", "UDP")
+    for host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "127.0.0.2", "::1")
+]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_host_claims_find_the_first_earlier_owner_port_conflict_finds(seed: int) -> None:
+    """Owners claim ports in a shuffled order, several each; each lookup, skipping the
+    port's own owner, names the owner of the first earlier port it conflicts with."""
+    ports = CLAIMED * 2
+    random.Random(seed).shuffle(ports)
+    owners = [index % 3 for index in range(len(ports))]
+    claims: HostClaims[int] = HostClaims()
+    for index, (port, owner) in enumerate(zip(ports, owners, strict=True)):
+        expected = next(
+            (
+                owners[i]
+                for i, earlier in enumerate(ports[:index])
+                if owners[i] != owner and port_conflict(port, earlier)
+            ),
+            None,
+        )
+        assert claims.first_conflict(port, other_than=owner) == expected, (index, port)
+        claims.add(port, owner)
 
 
 # --- accepted: each case states one value of the built models ------------------------------

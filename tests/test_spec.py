@@ -12,8 +12,8 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.documents import parse_document
 from agent.manifest import Container, EnvVar, Manifest, Port, VolumeMount
+from agent.parse import parse_document
 from agent.spec import (
     LABEL_HASH,
     LABEL_NAME,

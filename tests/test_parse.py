@@ -1,4 +1,4 @@
-"""agent.documents.parse_document as two tables of sentences: what it reads, what it refuses.
+"""agent.parse.parse_document as two tables of sentences: what it reads, what it refuses.
 
 A refused document raises one ManifestError naming the file, with one message
 and no field path; the message is stated in full. The limits are tested at
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from agent import documents
-from agent.documents import MAX_BYTES, MAX_DEPTH, MAX_VALUES, parse_document
+from agent import parse as parsing
 from agent.errors import FieldError, ManifestError
+from agent.parse import MAX_BYTES, MAX_DEPTH, MAX_VALUES, parse_document
 
 SOURCE = "shop.yaml"
 
@@ -469,8 +469,8 @@ EDGES = [
 def test_limits_at_their_edges(
     raw: bytes, json_only: bool, refused: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(documents, "MAX_VALUES", 10)
-    monkeypatch.setattr(documents, "MAX_DEPTH", 4)
+    monkeypatch.setattr(parsing, "MAX_VALUES", 10)
+    monkeypatch.setattr(parsing, "MAX_DEPTH", 4)
     if refused is None:
         parse_document(raw, SOURCE, json_only=json_only)
         return
@@ -508,13 +508,13 @@ PURE_PYTHON = [
 def test_pure_python_loader_keeps_every_check(
     raw: bytes, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(documents, "_Loader", documents._PyLoader)
-    monkeypatch.setattr(documents, "MAX_VALUES", 1000)
+    monkeypatch.setattr(parsing, "_Loader", parsing._PyLoader)
+    monkeypatch.setattr(parsing, "MAX_VALUES", 1000)
     with pytest.raises(ManifestError) as caught:
         parse_document(raw, SOURCE)
     assert caught.value.errors == (FieldError("", message),)
 
 
 def test_pure_python_loader_reads_a_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "_Loader", documents._PyLoader)
+    monkeypatch.setattr(parsing, "_Loader", parsing._PyLoader)
     assert parse_document(ANCHORS_YAML, SOURCE) == ANCHORS_DATA

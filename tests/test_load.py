@@ -1,4 +1,4 @@
-"""Manifest sources on disk: agent.loader (files, directories, globs, stdin, merging) and
+"""Manifest sources on disk: agent.load (files, directories, globs, stdin, merging) and
 agent.sources.SourceSet (what a running agent keeps in force when files change).
 
 Every test works in its own temporary directory, made the current one, so that
@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.loader import DesiredSet, MultiSourceError, expand_sources, load_sources
+from agent.errors import MultiSourceError
+from agent.load import DesiredSet, expand_sources, load_sources
 from agent.manifest import Manifest
 from agent.sources import SourceSet
 
@@ -194,7 +195,7 @@ def test_host_port_in_two_files_names_both() -> None:
     write("conf/a.yaml", manifest_text("web", host_port=8080))
     write("conf/b.yaml", manifest_text("api", host_port=8080))
     assert error_lines(["conf"]) == [
-        "conf/b.yaml: containers[api].ports: host port *:8080/TCP is also published by "
+        "conf/b.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
         "container 'web' in conf/a.yaml"
     ]
 
@@ -220,7 +221,7 @@ def test_errors_of_every_bad_file_are_reported_together() -> None:
     assert str(caught.value).splitlines() == [
         "conf/b.yaml: version: is required",
         'conf/c.json: contianers: unknown field, did you mean "containers"?',
-        "conf/d.yaml: containers[api].ports: host port *:8080/TCP is also published by "
+        "conf/d.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
         "container 'web' in conf/a.yaml",
     ]
 
@@ -243,7 +244,7 @@ def test_stdin_with_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_stdin(monkeypatch, manifest_text("web", host_port=8080))
     write("conf/api.yaml", manifest_text("api", host_port=8080))
     assert error_lines(["-", "conf/api.yaml"]) == [
-        "conf/api.yaml: containers[api].ports: host port *:8080/TCP is also published by "
+        "conf/api.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
         "container 'web' in <stdin>"
     ]
 
@@ -281,7 +282,7 @@ def test_a_file_that_turns_invalid_keeps_its_last_content_and_logs_once(
     for force in (False, False, True, False):
         desired = sources.refresh(force=force)
         assert images(desired) == ["nginx:1.25"]
-        assert sources.complete
+        assert desired.complete
     assert records(logs, logging.ERROR) == [
         f"invalid manifest (its last valid content stays in force):\nconf/web.yaml: {INVALID_ERROR}"
     ]
@@ -310,8 +311,9 @@ def test_a_file_that_becomes_valid_again_is_used(logs: pytest.LogCaptureFixture)
     write("conf/web.yaml", INVALID)
     sources.refresh()
     write("conf/web.yaml", manifest_text("web", image="nginx:1.27"))
-    assert images(sources.refresh()) == ["nginx:1.27"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert images(desired) == ["nginx:1.27"]
+    assert desired.complete
     assert records(logs, logging.INFO) == ["conf/web.yaml: valid again"]
 
 
@@ -338,8 +340,9 @@ def test_a_deleted_file_drops_its_containers(logs: pytest.LogCaptureFixture) -> 
     os.remove("conf/web.yaml")
     assert names(sources.refresh()) == ["api", "web"], "kept at the first look: a save by rename"
     assert records(logs, logging.WARNING) == []
-    assert names(sources.refresh()) == ["api"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert names(desired) == ["api"]
+    assert desired.complete
     assert records(logs, logging.WARNING) == [
         "conf/web.yaml: file is gone; its containers will be removed"
     ]
@@ -352,8 +355,9 @@ def test_a_deleted_named_file_drops_its_containers() -> None:
     assert names(sources.refresh()) == ["web", "api"]
     os.remove("conf/web.yaml")
     sources.refresh()
-    assert names(sources.refresh()) == ["api"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert names(desired) == ["api"]
+    assert desired.complete
 
 
 def test_a_file_saved_by_rename_keeps_its_containers() -> None:
@@ -373,14 +377,16 @@ def test_a_file_that_never_loaded_makes_the_set_incomplete(
     write("conf/api.yaml", manifest_text("api"))
     write("conf/web.yaml", INVALID)
     sources = SourceSet(["conf"])
-    assert names(sources.refresh()) == ["api"]
-    assert not sources.complete
+    desired = sources.refresh()
+    assert names(desired) == ["api"]
+    assert not desired.complete
     assert records(logs, logging.ERROR) == [
         f"invalid manifest (nothing loaded):\nconf/web.yaml: {INVALID_ERROR}"
     ]
     write("conf/web.yaml", manifest_text("web"))
-    assert names(sources.refresh()) == ["api", "web"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert names(desired) == ["api", "web"]
+    assert desired.complete
 
 
 def test_two_conflicting_files_refuse_the_later_one(logs: pytest.LogCaptureFixture) -> None:
@@ -388,14 +394,16 @@ def test_two_conflicting_files_refuse_the_later_one(logs: pytest.LogCaptureFixtu
     write("conf/b.yaml", manifest_text("web", image="redis"))
     sources = SourceSet(["conf"])
     for _ in range(3):
-        assert images(sources.refresh()) == ["nginx:1.25"]
-        assert not sources.complete
+        desired = sources.refresh()
+        assert images(desired) == ["nginx:1.25"]
+        assert not desired.complete
     assert records(logs, logging.ERROR) == [
         "conf/b.yaml: containers[web].name: 'web' is also defined in conf/a.yaml"
     ]
     write("conf/b.yaml", manifest_text("cache", image="redis"))
-    assert images(sources.refresh()) == ["nginx:1.25", "redis"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert images(desired) == ["nginx:1.25", "redis"]
+    assert desired.complete
 
 
 def test_a_conflict_that_comes_back_is_logged_again(logs: pytest.LogCaptureFixture) -> None:
@@ -414,8 +422,9 @@ def test_stdin_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_stdin(monkeypatch, manifest_text("web"))
     sources = SourceSet(["-"])
     assert names(sources.refresh()) == ["web"]
-    assert names(sources.refresh(force=True)) == ["web"]
-    assert sources.complete
+    desired = sources.refresh(force=True)
+    assert names(desired) == ["web"]
+    assert desired.complete
 
 
 def test_a_directory_without_manifests_is_an_error_not_an_empty_set() -> None:
@@ -427,9 +436,10 @@ def test_a_directory_without_manifests_is_an_error_not_an_empty_set() -> None:
 def test_a_directory_that_empties_blocks_removals() -> None:
     write("conf/web.yaml", manifest_text("web"))
     sources = SourceSet(["conf"])
-    assert names(sources.refresh()) == ["web"]
-    assert sources.complete
+    desired = sources.refresh()
+    assert names(desired) == ["web"]
+    assert desired.complete
     os.remove("conf/web.yaml")
     sources.refresh()
-    sources.refresh()
-    assert not sources.complete
+    desired = sources.refresh()
+    assert not desired.complete

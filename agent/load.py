@@ -1,4 +1,5 @@
-"""Manifest sources: files, directories, globs and standard input, merged into one desired set."""
+"""Loading manifests: the files that sources name, each read and validated, merged into one
+desired set with the checks across files."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from agent.documents import MAX_BYTES, parse_document
-from agent.errors import FieldError, ManifestError
-from agent.manifest import Container, Manifest, Port
-from agent.schema import describe_binding, port_conflict
+from agent.errors import FieldError, ManifestError, MultiSourceError
+from agent.manifest import Container, Manifest
+from agent.parse import MAX_BYTES, parse_document
+from agent.ports import HostClaims, Publisher, also_published
 
 __all__ = [
     "STDIN",
@@ -30,9 +31,16 @@ MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 @attrs.frozen
 class DesiredSet:
-    """Every desired container, from every source, checked against each other."""
+    """Every desired container, from every source, checked against each other.
+
+    ``complete`` is false when some source could not be read validly (a running
+    agent keeps the last valid content of a file that turned bad, but a source
+    that never loaded contributes nothing): a plan for an incomplete set removes
+    nothing, so that a file the agent cannot read never costs a container.
+    """
 
     manifests: tuple[Manifest, ...] = ()
+    complete: bool = True
 
     @property
     def containers(self) -> tuple[Container, ...]:
@@ -139,40 +147,23 @@ def load_sources(sources: Sequence[str]) -> DesiredSet:
     return desired
 
 
-class MultiSourceError(ManifestError):
-    """Problems in several sources, each reported with its own file name."""
-
-    def __init__(self, problems: Sequence[ManifestError]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(problems[0].source, [e for p in problems for e in p.errors])
-
-    def __str__(self) -> str:
-        return "\n".join(str(problem) for problem in self.problems)
-
-
 def _conflicts(manifest: Manifest, accepted: Sequence[Manifest]) -> Iterable[FieldError]:
-    """What ``manifest`` claims that an accepted one claims already: names and host ports,
-    looked up by name and by (host port, protocol), not pair by pair."""
+    """What ``manifest`` claims that an accepted one claims already: container names, looked
+    up by name, and host ports, looked up in the claims of every accepted container."""
     names = {c.name: m.source for m in accepted for c in m.containers}
-    ports: dict[tuple[int, str], list[tuple[Port, str, str]]] = {}
+    claims: HostClaims[Publisher] = HostClaims()
     for other in accepted:
         for theirs in other.containers:
-            for p in theirs.ports:
-                ports.setdefault((p.host_port, p.protocol), []).append(
-                    (p, theirs.name, other.source)
-                )
+            publisher = Publisher(theirs.name, other.source)
+            for port in theirs.ports:
+                claims.add(port, publisher)
     for container in manifest.containers:
         where = f"containers[{container.name}]"
         if container.name in names:
             yield FieldError(
                 f"{where}.name", f"{container.name!r} is also defined in {names[container.name]}"
             )
-        for port in container.ports:
-            for theirs_port, owner, source in ports.get((port.host_port, port.protocol), []):
-                if port_conflict(port, theirs_port):
-                    yield FieldError(
-                        f"{where}.ports",
-                        f"host port {describe_binding(port)} is also published by "
-                        f"container {owner!r} in {source}",
-                    )
-                    break
+        for index, port in enumerate(container.ports):
+            owner = claims.first_conflict(port)
+            if owner is not None:
+                yield FieldError(f"{where}.ports[{index}]", also_published(port, owner))

@@ -1,0 +1,143 @@
+"""How one agent runs: every setting with its default, its check and its help, in one place.
+
+The command line makes its options from these fields (``--volumes-root`` is
+``volumes_root``), so a library caller gets the same defaults and the same
+checks as ``agent`` does.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import attrs
+
+from agent.backoff import CRASH_LOOP, Backoff
+from agent.errors import SettingsError
+from agent.planner import PlanOptions
+from agent.schema import is_rfc1035_name
+
+__all__ = ["MAX_NAMESPACE_LENGTH", "Settings", "default_state_dir", "help_of"]
+
+MAX_NAMESPACE_LENGTH = 40
+
+
+def default_state_dir() -> str:
+    """Root's agent keeps its state in /var/lib; a user's (rootless engines) in its home."""
+    if os.geteuid() == 0:
+        return "/var/lib/container-agent"
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(base, "container-agent")
+
+
+def _namespace(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not is_rfc1035_name(value) or len(value) > MAX_NAMESPACE_LENGTH:
+        raise SettingsError(
+            attribute.name,
+            f"must be an RFC 1035 name of {MAX_NAMESPACE_LENGTH} characters at most: {value!r}",
+        )
+
+
+def _volumes_root(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    # The root becomes part of every --mount option: a comma or a quote would end it.
+    if any(c in value for c in ',"') or not value.isprintable():
+        raise SettingsError(
+            attribute.name,
+            f"must not hold a comma, a quote or a control character: {value!r}",
+        )
+
+
+def _seconds(minimum: float, strict: bool) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SettingsError(attribute.name, f"must be a number of seconds, got {value!r}")
+        if value < minimum or (strict and value == minimum):
+            bound = "more than" if strict else "at least"
+            raise SettingsError(attribute.name, f"must be {bound} {minimum:g}, got {value:g}")
+
+    return check
+
+
+def _not_below_initial(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
+    if value < instance.backoff_initial:
+        raise SettingsError(
+            attribute.name,
+            f"must not be less than --backoff-initial ({instance.backoff_initial:g}), "
+            f"got {value:g}",
+        )
+
+
+def _setting(default: Any, help: str, *validators: Any, converter: Any = None) -> Any:
+    return attrs.field(
+        default=default,
+        validator=list(validators),
+        converter=converter,
+        metadata={"help": help},
+    )
+
+
+@attrs.frozen
+class Settings:
+    """How one agent runs its containers. Every field is checked when it is made."""
+
+    namespace: str = _setting(
+        "container-agent", "label value that marks this agent's containers", _namespace
+    )
+    volumes_root: str = _setting(
+        "/export",
+        "host directory holding the volumes: volume x is DIR/x",
+        _volumes_root,
+        converter=os.path.abspath,
+    )
+    stop_timeout: int = _setting(
+        10, "seconds a container gets to stop before it is killed", _seconds(0, strict=False)
+    )
+    backoff_initial: float = _setting(
+        CRASH_LOOP.initial,
+        "the back-off before the second restart of a crash loop",
+        _seconds(0, strict=True),
+    )
+    backoff_max: float = _setting(
+        CRASH_LOOP.max, "the longest back-off", _seconds(0, strict=True), _not_below_initial
+    )
+    backoff_reset: float = _setting(
+        CRASH_LOOP.reset,
+        "seconds of running after which a crash starts a fresh back-off",
+        _seconds(0, strict=True),
+    )
+    state_dir: str | None = _setting(
+        None,
+        "where the restart counts of the crash-loop back-off and the namespace lock are kept "
+        "(a library's default: none, the counts are kept in memory)",
+    )
+    reload: float = _setting(5.0, "seconds between passes of the daemon", _seconds(0, True))
+    pull_interval: float = _setting(
+        300.0,
+        "seconds between pulls of imagePullPolicy: Always images by the daemon",
+        _seconds(0, strict=False),
+    )
+
+    @property
+    def backoff(self) -> Backoff:
+        """The crash-loop back-off these settings give."""
+        return Backoff(self.backoff_initial, self.backoff_max, self.backoff_reset)
+
+    def plan_options(self, allow_removals: bool = True) -> PlanOptions:
+        return PlanOptions(self.namespace, allow_removals, self.backoff)
+
+    @property
+    def restarts_path(self) -> str | None:
+        """The file of this namespace's restart counts, or None to keep them in memory."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.restarts.json")
+
+
+def help_of(name: str) -> str:
+    """The help text of a setting, with its default."""
+    field = attrs.fields_dict(Settings)[name]
+    default = field.default
+    shown = f"{default:g}" if isinstance(default, float) else default
+    return f"{field.metadata['help']} (default: {shown})"

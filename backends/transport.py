@@ -1,0 +1,54 @@
+"""The HTTP transport's failures (requests, urllib3), which the two SDK backends share.
+
+An engine that did not answer (a refused or missing socket, a time-out) becomes
+:class:`~backends.errors.EngineUnreachable`, with the innermost OS-level reason.
+"""
+
+from __future__ import annotations
+
+from backends.errors import EngineUnreachable
+
+__all__ = ["transport_cause", "unreachable"]
+
+
+def unreachable(exc: BaseException, address: str, timeout: float) -> EngineUnreachable:
+    """The error for an engine that did not answer: refused, missing socket, timed out ..."""
+    import requests
+    import urllib3
+
+    cause = transport_cause(exc) or exc
+    timeouts = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
+    if isinstance(cause, timeouts) or isinstance(getattr(cause, "reason", None), timeouts):
+        return EngineUnreachable(
+            f"no answer from the engine at {address} within {timeout:g}s", address
+        )
+    return EngineUnreachable(f"cannot reach the engine at {address}: {_reason(cause)}", address)
+
+
+def transport_cause(exc: BaseException) -> BaseException | None:
+    """The first OSError (requests and urllib3 errors included) in ``exc``'s chain."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost OS-level reason ("No such file or directory") in a transport error."""
+    pending: list[object] = [exc]
+    seen: set[int] = set()
+    while pending:
+        item = pending.pop(0)
+        if id(item) in seen or not isinstance(item, BaseException):
+            continue
+        seen.add(id(item))
+        if isinstance(item, OSError) and item.strerror:
+            return item.strerror
+        pending.extend(
+            [*item.args, getattr(item, "reason", None), item.__cause__, item.__context__]
+        )
+    return str(exc)

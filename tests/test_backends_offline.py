@@ -1,0 +1,310 @@
+"""The backends' shared parts without an engine: the row readers, the kinds of error,
+``--backend auto`` over the registered entry points, and the read-only view of a dry run."""
+
+from __future__ import annotations
+
+import inspect
+import stat
+import sys
+import textwrap
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from mypy import api as mypy_api
+
+import backends.auto
+from agent.load import DesiredSet
+from agent.manifest import Container, Manifest
+from agent.reconcile import plan_for
+from agent.settings import Settings
+from backends.base import ENTRY_POINT_GROUP, BackendOptions, EngineReader, ReadOnly
+from backends.docker_cli import DockerCLIBackend
+from backends.docker_rows import observed_from_docker, with_run_times
+from backends.errors import (
+    BackendError,
+    Conflict,
+    EngineUnreachable,
+    ImageUnavailable,
+    NotFound,
+    kind_of,
+)
+from backends.libpod_rows import observed_from_libpod
+from tests.fakes import FakeBackend
+
+REPO = Path(__file__).resolve().parents[1]
+LABELS = {
+    "io.container-agent.namespace": "ns",
+    "io.container-agent.name": "web",
+    "io.container-agent.hash": "ab" * 32,
+    "io.container-agent.image-id": "sha256:1234",
+}
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def test_a_docker_row_reads_the_same_from_the_api_and_the_cli() -> None:
+    api = {
+        "Id": "c0ffee",
+        "Names": ["/ns-web-abababab", "/other/link"],
+        "State": "exited",
+        "Status": "Exited (137) 5 seconds ago",
+        "Image": "localhost/web:1",
+        "Labels": LABELS,
+    }
+    cli = {**api, "Names": ["ns-web-abababab"]}  # `docker ps` prints names without '/'
+    seen = observed_from_docker(api)
+    assert seen == observed_from_docker(cli)
+    assert (seen.engine_name, seen.name, seen.hash, seen.state, seen.exit_code) == (
+        "ns-web-abababab",
+        "web",
+        "ab" * 32,
+        "exited",
+        137,
+    )
+    assert seen.image_id == "sha256:1234"
+    timed = with_run_times(
+        seen,
+        {"State": {"StartedAt": "2026-12-01T10:00:00Z", "FinishedAt": "2026-12-01T10:00:02.5Z"}},
+    )
+    assert timed.finished_at is not None and timed.started_at is not None
+    assert timed.finished_at - timed.started_at == 2.5
+
+
+def test_a_row_without_the_agents_labels_has_no_name_or_hash() -> None:
+    seen = observed_from_docker({"Id": "x", "Names": [], "State": "running", "Status": "Up"})
+    assert (seen.namespace, seen.name, seen.hash, seen.exit_code) == ("", "", "", None)
+
+
+@pytest.mark.parametrize(
+    ("libpod", "state"),
+    [
+        ("configured", "created"),
+        ("stopped", "exited"),
+        ("stopping", "running"),
+        ("paused", "paused"),
+    ],
+)
+def test_libpod_states_read_as_dockers(libpod: str, state: str) -> None:
+    row = {"Id": "x", "Names": ["n"], "State": libpod, "Labels": LABELS, "ExitCode": 3}
+    seen = observed_from_libpod(row)
+    assert seen.state == state
+    assert seen.exit_code == (3 if state == "exited" else None)
+
+
+# --- kinds of error --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "kind"),
+    [
+        (404, "no such container", NotFound),
+        (409, "name in use", Conflict),
+        (500, "Internal Server Error", BackendError),
+        (500, 'the container name "web" is already in use by 1f', Conflict),
+        (None, "boom", BackendError),
+    ],
+    ids=["404", "409", "500", "podman 4.3's 500 for a name in use", "no status"],
+)
+def test_an_http_failure_is_of_the_kind_its_status_or_words_say(
+    status: int | None, message: str, kind: type[BackendError]
+) -> None:
+    assert kind_of(message, status) is kind
+
+
+CLI_FAILURES = [
+    pytest.param(
+        "Cannot connect to the Docker daemon at unix:///x.sock. Is the docker daemon running?",
+        EngineUnreachable,
+        id="docker: no daemon",
+    ),
+    pytest.param(
+        "Cannot connect to Podman. Please verify your connection to the Linux system",
+        EngineUnreachable,
+        id="podman: no service",
+    ),
+    pytest.param("Error: No such container: c0ffee", NotFound, id="docker: no such container"),
+    pytest.param(
+        'Error: no container with name or ID "c0ffee" found: no such container',
+        NotFound,
+        id="podman: no such container",
+    ),
+    pytest.param(
+        "Error: inspecting object: web:1: image not known", NotFound, id="podman: no image"
+    ),
+    pytest.param(
+        'Error response from daemon: Conflict. The container name "/web" is already in use',
+        Conflict,
+        id="docker: name in use",
+    ),
+    pytest.param(
+        'Error: creating container storage: the container name "web" is already in use by 1f',
+        Conflict,
+        id="podman: name in use",
+    ),
+    pytest.param("Error: port is already allocated", BackendError, id="anything else"),
+]
+
+
+def _stand_in(tmp_path: Path, stderr: str) -> str:
+    """A ``docker`` that answers ``--version`` and fails everything else with ``stderr``."""
+    fake = tmp_path / "docker"
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "if sys.argv[1:] == ['--version']:\n    print('Docker version 28.2.2'); sys.exit(0)\n"
+        f"sys.stderr.write({stderr!r})\nsys.exit(1)\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return str(fake)
+
+
+@pytest.mark.parametrize(("stderr", "kind"), CLI_FAILURES)
+def test_a_cli_failure_is_of_the_kind_its_words_say(
+    tmp_path: Path, stderr: str, kind: type[BackendError]
+) -> None:
+    backend = DockerCLIBackend(_stand_in(tmp_path, stderr))
+    with pytest.raises(BackendError) as caught:
+        backend.start("c0ffee")
+    assert type(caught.value) is kind
+    assert caught.value.message == stderr
+
+
+def test_a_cli_image_that_is_missing_is_none_and_a_failed_pull_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    assert DockerCLIBackend(_stand_in(tmp_path, "Error: No such image: x")).image_id("x") is None
+    refused = DockerCLIBackend(_stand_in(tmp_path, "Error response from daemon: denied"))
+    with pytest.raises(ImageUnavailable):
+        refused.pull("x", None)
+
+
+def test_a_missing_binary_is_an_unreachable_engine(tmp_path: Path) -> None:
+    with pytest.raises(EngineUnreachable, match="not found; is it installed"):
+        DockerCLIBackend(str(tmp_path / "no-docker")).version()
+
+
+# --- auto over the entry points --------------------------------------------------------------
+
+
+class _Recording(FakeBackend):
+    tried: ClassVar[list[str]] = []
+    answers: ClassVar[bool] = True
+
+    @classmethod
+    def from_options(cls, options: BackendOptions) -> FakeBackend:
+        cls.tried.append(cls.name)
+        return cls()
+
+    def version(self) -> str:
+        if not self.answers:
+            raise EngineUnreachable(f"{self.name} does not answer")
+        return "1"
+
+
+class Early(_Recording):
+    name = "early"
+    auto_order = 5
+    answers = False
+
+
+class ThirdParty(_Recording):
+    name = "third-party"
+    auto_order = 15
+
+
+class Never(_Recording):
+    name = "never"
+    auto_order = None
+
+
+def _entry_points(*names: str) -> list[EntryPoint]:
+    module = __name__
+    values = {"early": "Early", "third-party": "ThirdParty", "never": "Never"}
+    points = [EntryPoint("auto", "backends.auto:AutoBackend", ENTRY_POINT_GROUP)]
+    points += [
+        EntryPoint(n, f"{module}:{values.get(n, 'Missing')}", ENTRY_POINT_GROUP) for n in names
+    ]
+    return points
+
+
+def _registered(monkeypatch: pytest.MonkeyPatch, *names: str) -> None:
+    monkeypatch.setattr(backends.auto, "entry_points", lambda group: _entry_points(*names))
+    monkeypatch.setattr(_Recording, "tried", [])
+
+
+def test_auto_tries_every_registered_backend_in_its_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    _registered(monkeypatch, "third-party", "never", "early")
+    chosen = backends.auto.AutoBackend.from_options(BackendOptions())
+    assert isinstance(chosen, ThirdParty)
+    assert _Recording.tried == ["early", "third-party"], "never is not for auto"
+
+
+def test_auto_lists_every_attempt_and_a_backend_that_cannot_be_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _registered(monkeypatch, "early", "broken")
+    with pytest.raises(EngineUnreachable) as caught:
+        backends.auto.AutoBackend.from_options(BackendOptions())
+    lines = str(caught.value).splitlines()
+    assert lines[0] == "no container engine answered; tried:"
+    assert lines[1] == "  early at its default address: early does not answer"
+    assert lines[2].startswith("  backend 'broken': cannot be loaded: ")
+
+
+def test_the_built_in_backends_are_tried_in_the_documented_order() -> None:
+    host = "unix:///nowhere/engine.sock"
+    found = backends.auto.candidates(BackendOptions(host=host))
+    assert [c.description for c in found] == [
+        f"Docker SDK at {host}",
+        f"podman-py at {host}",
+        f"docker CLI at {host}",
+    ]
+
+
+# --- a dry run cannot change anything ---------------------------------------------------------
+
+MUTATING = ("pull", "create", "start", "stop", "remove")
+
+
+def test_the_read_only_view_has_no_method_that_changes_the_engine() -> None:
+    view = FakeBackend().reader()
+    assert isinstance(view, ReadOnly)
+    assert not any(hasattr(view, name) for name in MUTATING)
+    assert not any(hasattr(EngineReader, name) for name in MUTATING)
+
+
+def test_a_dry_run_through_the_view_only_lists() -> None:
+    fake = FakeBackend()
+    desired = DesiredSet((Manifest("v1beta1", (Container("web", "nginx:1"),)),))
+    through_view = plan_for(desired, fake.reader(), Settings(namespace="ns"), 0.0)
+    assert fake.calls == [("list", "ns")]
+    assert through_view == plan_for(desired, fake, Settings(namespace="ns"), 0.0)
+    assert [a.verb for a in through_view.actions] == ["start"]
+
+
+def test_the_planning_path_takes_a_reader() -> None:
+    assert inspect.signature(plan_for).parameters["engine"].annotation == "EngineReader"
+
+
+def test_the_type_checker_refuses_a_change_on_the_planning_path(tmp_path: Path) -> None:
+    snippet = tmp_path / "dry_run.py"
+    snippet.write_text(
+        textwrap.dedent(
+            """
+            from backends.base import EngineReader
+
+
+            def dry_run(engine: EngineReader) -> None:
+                engine.list("ns")
+                engine.remove("c0ffee")
+            """
+        )
+    )
+    out, _, status = mypy_api.run(
+        [str(snippet), "--strict", "--no-error-summary", f"--cache-dir={tmp_path / 'cache'}"]
+    )
+    assert status == 1
+    assert out.strip().splitlines() == [
+        f'{snippet}:7: error: "EngineReader" has no attribute "remove"  [attr-defined]'
+    ]
