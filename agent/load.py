@@ -118,12 +118,14 @@ def merge(manifests: Iterable[Manifest]) -> DesiredSet:
     """Merge manifests, refusing a container name or host port claimed in two of them."""
     accepted: list[Manifest] = []
     problems: list[ManifestError] = []
+    claimed = _Claimed()
     for manifest in manifests:
-        errors = list(_conflicts(manifest, accepted))
+        errors = list(claimed.conflicts(manifest))
         if errors:
             problems.append(ManifestError(manifest.source, errors))
         else:
             accepted.append(manifest)
+            claimed.add(manifest)
     if problems:
         raise MultiSourceError(problems)
     return DesiredSet(tuple(accepted))
@@ -147,23 +149,38 @@ def load_sources(sources: Sequence[str]) -> DesiredSet:
     return desired
 
 
-def _conflicts(manifest: Manifest, accepted: Sequence[Manifest]) -> Iterable[FieldError]:
-    """What ``manifest`` claims that an accepted one claims already: container names, looked
-    up by name, and host ports, looked up in the claims of every accepted container."""
-    names = {c.name: m.source for m in accepted for c in m.containers}
-    claims: HostClaims[Publisher] = HostClaims()
-    for other in accepted:
-        for theirs in other.containers:
-            publisher = Publisher(theirs.name, other.source)
-            for port in theirs.ports:
-                claims.add(port, publisher)
-    for container in manifest.containers:
-        where = f"containers[{container.name}]"
-        if container.name in names:
-            yield FieldError(
-                f"{where}.name", f"{container.name!r} is also defined in {names[container.name]}"
-            )
-        for index, port in enumerate(container.ports):
-            owner = claims.first_conflict(port)
-            if owner is not None:
-                yield FieldError(f"{where}.ports[{index}]", also_published(port, owner))
+class _Claimed:
+    """What the manifests accepted so far claim: container names, and host ports.
+
+    Each accepted manifest is added once, so that merging is linear in the containers
+    of all the files, however many files there are.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}  # container name -> source
+        # By container name: a name is in one accepted source only, so it stands for the
+        # Publisher of that name and source.
+        self.ports: HostClaims[str] = HostClaims()
+
+    def add(self, manifest: Manifest) -> None:
+        for container in manifest.containers:
+            self.names[container.name] = manifest.source
+            for port in container.ports:
+                self.ports.add(port, container.name)
+
+    def conflicts(self, manifest: Manifest) -> Iterable[FieldError]:
+        """What ``manifest`` claims that an accepted one claims already: container names,
+        looked up by name, and host ports, looked up in the claims of every accepted
+        container."""
+        for container in manifest.containers:
+            where = f"containers[{container.name}]"
+            if container.name in self.names:
+                yield FieldError(
+                    f"{where}.name",
+                    f"{container.name!r} is also defined in {self.names[container.name]}",
+                )
+            for index, port in enumerate(container.ports):
+                owner = self.ports.first_conflict(port)
+                if owner is not None:
+                    by = Publisher(owner, self.names[owner])
+                    yield FieldError(f"{where}.ports[{index}]", also_published(port, by))

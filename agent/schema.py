@@ -25,7 +25,6 @@ the list has it. A repeated name or key is reported at its index
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -43,7 +42,7 @@ from agent.manifest import (
     Volume,
     VolumeMount,
 )
-from agent.ports import HostClaims, Publisher, also_published, published_twice
+from agent.ports import HostClaims, Publisher, also_published, normal_address, published_twice
 
 __all__ = [
     "MAX_ERRORS",
@@ -58,6 +57,7 @@ _QUOTED_LENGTH = 256
 _LABEL_LENGTH = 64
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # what _text_problem finds a problem in
 _NOT_IN_PATHS = re.compile('[,"\x00-\x1f\x7f]')
 _RFC1035 = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?\Z")
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -148,29 +148,41 @@ class _Reader:
             raise _TooManyErrors
 
     def typed(self, value: Any, kind: type[_T], path: str, secret: bool = False) -> _T | None:
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        if type(value) is kind or (
+            isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+        ):
             return value
         self.error(path, f"must be {_TYPE_NAMES[kind]}, got {_describe(value, secret)}")
         return None
 
     def mapping(
-        self, value: Any, path: str, fields: Sequence[str], aliases: Mapping[str, str] = {}
+        self,
+        value: Any,
+        path: str,
+        fields: frozenset[str],
+        aliases: Mapping[str, str] = {},
     ) -> dict[str, Any] | None:
         """A mapping with known fields only; aliases are folded into their field."""
         data = self.typed(value, dict, path)
         if data is None:
             return None
+        if data.keys() <= fields:
+            return data  # known fields (strings, each once), none by an alias: as it is
         result: dict[str, Any] = {}
         spelled: dict[str, str] = {}
         for key, item in data.items():
+            field = aliases.get(key, key) if aliases else key
+            if type(key) is str and field in fields and field not in result:
+                result[field] = item
+                spelled[field] = key
+                continue
             if not isinstance(key, str):
                 self.error(path, f"keys must be strings, got {_describe(key)}")
                 continue
             where = _field_path(path, key)
-            field = aliases.get(key, key)
             if field not in fields:
                 hint = (
-                    difflib.get_close_matches(key, [*fields, *aliases], n=1)
+                    difflib.get_close_matches(key, sorted([*fields, *aliases]), n=1)
                     if len(key) < 64
                     else []
                 )
@@ -187,7 +199,10 @@ class _Reader:
         """An optional list field: absent means empty, anything else must be a list."""
         if key not in data:
             return []
-        return self.typed(data[key], list, f"{path}.{key}" if path else key) or []
+        value = data[key]
+        if type(value) is list:
+            return value
+        return self.typed(value, list, f"{path}.{key}" if path else key) or []
 
     def text(
         self,
@@ -197,20 +212,27 @@ class _Reader:
         required: bool = True,
         secret: bool = False,
     ) -> str | None:
-        where = f"{path}.{key}" if path else key
         if key not in data:
             if required:
-                self.error(where, "is required")
+                self.error(f"{path}.{key}" if path else key, "is required")
             return None
-        value = self.typed(data[key], str, where, secret)
-        problem = _text_problem(value) if value is not None else None
-        if problem:
-            self.error(where, problem)
-            return None
+        value: str | None = data[key]
+        if type(value) is not str:
+            value = self.typed(value, str, f"{path}.{key}" if path else key, secret)
+            if value is None:
+                return None
+        if _NOT_TEXT.search(value):
+            problem = _text_problem(value)
+            if problem:
+                self.error(f"{path}.{key}" if path else key, problem)
+                return None
         return value
 
     def number(self, data: Mapping[str, Any], key: str, path: str) -> int | None:
-        value = self.typed(data[key], int, f"{path}.{key}")
+        value = data[key]
+        if type(value) is int and 1 <= value <= 65535:
+            return value
+        value = self.typed(value, int, f"{path}.{key}")
         if value is not None and not 1 <= value <= 65535:
             shown = value if value.bit_length() <= 64 else "a very large integer"
             self.error(f"{path}.{key}", f"must be between 1 and 65535, got {shown}")
@@ -220,11 +242,13 @@ class _Reader:
     def choice(
         self, data: Mapping[str, Any], key: str, path: str, choices: Sequence[str], default: str
     ) -> str:
-        where = f"{path}.{key}" if path else key
+        if key not in data:
+            return default
         value = self.text(data, key, path, required=False)
         if value is None:
             return default
         if value not in choices:
+            where = f"{path}.{key}" if path else key
             self.error(where, f"must be one of {', '.join(choices)}, got {_quote(value)}")
             return default
         return value
@@ -244,9 +268,15 @@ class _Reader:
 
     def absolute_path(self, data: Mapping[str, Any], key: str, path: str) -> str | None:
         value = self.text(data, key, path)
-        where = f"{path}.{key}"
         if value is None:
             return None
+        if (
+            value.startswith("/")
+            and len(value) <= MAX_PATH_LENGTH
+            and not _NOT_IN_PATHS.search(value)
+        ):
+            return value
+        where = f"{path}.{key}"
         if not value.startswith("/"):
             self.error(where, f"must be an absolute path, got {_quote(value)}")
         elif len(value) > MAX_PATH_LENGTH:
@@ -263,6 +293,8 @@ class _Reader:
 
     def unique(self, names: list[tuple[str, str]], what: str) -> None:
         """Report every (path, name) whose name was already seen."""
+        if len({value for _, value in names}) == len(names):
+            return
         seen: set[str] = set()
         for where, value in names:
             if value in seen:
@@ -284,8 +316,7 @@ def parse_manifest(data: Any, source: str = "<manifest>") -> Manifest:
 
 
 def _manifest(reader: _Reader, data: Any, source: str) -> Manifest | None:
-    fields = ("version", "id", "containers", "volumes", "restartPolicy")
-    top = reader.mapping(data, "", fields)
+    top = reader.mapping(data, "", _MANIFEST_FIELDS)
     if top is None:
         return None
     version = reader.text(top, "version", "")
@@ -320,7 +351,14 @@ def _item_paths(
 
     A label is always a valid name or key, so that it reads as is and never as an index.
     """
-    labels = [label(item) if label else None for item in items]
+    if label is None:
+        return [f"{path}[{index}]" for index in range(len(items))]
+    labels = [label(item) for item in items]
+    if len(set(labels)) == len(labels):  # each label once: no need to count them
+        return [
+            f"{path}[{index}]" if name is None else f"{path}[{name}]"
+            for index, name in enumerate(labels)
+        ]
     counts = Counter(labels)
     return [
         f"{path}[{name}]" if name is not None and counts[name] == 1 else f"{path}[{index}]"
@@ -338,11 +376,20 @@ def _each(
 ) -> dict[int, _T]:
     """The optional list field ``key``, each item read at its path (see :func:`_item_paths`):
     the items that are valid, by their index in the list."""
+    if key not in data:
+        return {}
     items = reader.items(data, key, path)
-    paths = _item_paths(items, f"{path}.{key}" if path else key, label)
+    where = f"{path}.{key}" if path else key
     results: dict[int, _T] = {}
-    for index, (item, where) in enumerate(zip(items, paths, strict=True)):
-        result = read(reader, item, where)
+    if label is None:  # each item at its index: the paths of _item_paths, made one by one
+        for index, item in enumerate(items):
+            result = read(reader, item, f"{where}[{index}]")
+            if result is not None:
+                results[index] = result
+        return results
+    paths = _item_paths(items, where, label)
+    for index, item in enumerate(items):
+        result = read(reader, item, paths[index])
         if result is not None:
             results[index] = result
     return results
@@ -355,7 +402,7 @@ def _volumes(reader: _Reader, top: Mapping[str, Any]) -> list[Volume]:
 
 
 def _volume(reader: _Reader, raw: Any, path: str) -> Volume | None:
-    data = reader.mapping(raw, path, ("name",))
+    data = reader.mapping(raw, path, _VOLUME_FIELDS)
     name = reader.name(data, "name", path) if data is not None else None
     return Volume(name) if name is not None else None
 
@@ -388,28 +435,37 @@ def _container_label(raw: Any) -> str | None:
 def _check_host_ports(reader: _Reader, containers: Sequence[tuple[str, Container]]) -> None:
     """(hostIp, hostPort, protocol) may be claimed by one container of a file only; a claim
     again is reported at the port, naming the first container that claimed it."""
-    claims: HostClaims[Publisher] = HostClaims()
+    claims: HostClaims[str] = HostClaims()  # by container name, as Publisher(name) would be
     for path, container in containers:
-        publisher = Publisher(container.name)
+        name = container.name
         for i, port in enumerate(container.ports):
-            owner = claims.first_conflict(port, other_than=publisher)
+            owner = claims.first_conflict(port, other_than=name)
             if owner is not None:
-                reader.error(f"{path}.ports[{i}]", also_published(port, owner))
+                reader.error(f"{path}.ports[{i}]", also_published(port, Publisher(owner)))
         for port in container.ports:
-            claims.add(port, publisher)
+            claims.add(port, name)
 
 
-_CONTAINER_FIELDS = (
-    "name",
-    "image",
-    "command",
-    "workingDir",
-    "ports",
-    "volumeMounts",
-    "env",
-    "imagePullPolicy",
-    "restartPolicy",
+_MANIFEST_FIELDS = frozenset({"version", "id", "containers", "volumes", "restartPolicy"})
+_VOLUME_FIELDS = frozenset({"name"})
+_CONTAINER_FIELDS = frozenset(
+    {
+        "name",
+        "image",
+        "command",
+        "workingDir",
+        "ports",
+        "volumeMounts",
+        "env",
+        "imagePullPolicy",
+        "restartPolicy",
+    }
 )
+_PORT_FIELDS = frozenset({"name", "containerPort", "hostPort", "hostIp", "protocol"})
+_MOUNT_FIELDS = frozenset({"name", "path", "readOnly"})
+_MOUNT_ALIASES = {"mountPath": "path"}
+_ENV_FIELDS = frozenset({"key", "value"})
+_ENV_ALIASES = {"name": "key"}
 
 
 class _Fields(NamedTuple):
@@ -479,15 +535,18 @@ def _image(reader: _Reader, data: Mapping[str, Any], path: str) -> str | None:
 def _check_unique_items(reader: _Reader, path: str, fields: _Fields) -> None:
     """Port names, mount paths and env keys are unique in a container; a repeat is reported
     at its index (its name or key would be the path of the first one too)."""
-    reader.unique(
-        [(f"{path}.ports[{i}].name", p.name) for i, p in fields.ports.items() if p.name],
-        "port name",
-    )
-    reader.unique(
-        [(f"{path}.volumeMounts[{i}].path", m.path) for i, m in fields.mounts.items()],
-        "mount path",
-    )
-    reader.unique([(f"{path}.env[{i}].key", e.key) for i, e in fields.env.items()], "env key")
+    if len(fields.ports) > 1:
+        reader.unique(
+            [(f"{path}.ports[{i}].name", p.name) for i, p in fields.ports.items() if p.name],
+            "port name",
+        )
+    if len(fields.mounts) > 1:
+        reader.unique(
+            [(f"{path}.volumeMounts[{i}].path", m.path) for i, m in fields.mounts.items()],
+            "mount path",
+        )
+    if len(fields.env) > 1:
+        reader.unique([(f"{path}.env[{i}].key", e.key) for i, e in fields.env.items()], "env key")
 
 
 def _check_mounts_declared(
@@ -502,6 +561,8 @@ def _check_mounts_declared(
 
 def _check_published_once(reader: _Reader, path: str, ports: Mapping[int, Port]) -> None:
     """No two ports of one container claim the same host address, port and protocol."""
+    if len(ports) < 2:
+        return  # a port conflicts only with an earlier one
     claims: HostClaims[int] = HostClaims()
     for i, port in ports.items():
         if claims.first_conflict(port) is not None:
@@ -510,6 +571,8 @@ def _check_published_once(reader: _Reader, path: str, ports: Mapping[int, Port])
 
 
 def _string_item(reader: _Reader, value: Any, path: str) -> str | None:
+    if type(value) is str and not _NOT_TEXT.search(value):
+        return value
     text = reader.typed(value, str, path)
     problem = _text_problem(text) if text is not None else None
     if problem:
@@ -519,7 +582,7 @@ def _string_item(reader: _Reader, value: Any, path: str) -> str | None:
 
 
 def _port(reader: _Reader, raw: Any, path: str) -> Port | None:
-    data = reader.mapping(raw, path, ("name", "containerPort", "hostPort", "hostIp", "protocol"))
+    data = reader.mapping(raw, path, _PORT_FIELDS)
     if data is None:
         return None
     before = len(reader.errors)
@@ -535,7 +598,7 @@ def _port(reader: _Reader, raw: Any, path: str) -> Port | None:
         try:
             if "%" in host_ip:
                 raise ValueError(host_ip)
-            host_ip = str(ipaddress.ip_address(host_ip))
+            host_ip = normal_address(host_ip)
         except ValueError:
             reader.error(
                 f"{path}.hostIp", f"must be an IPv4 or IPv6 address, got {_quote(host_ip)}"
@@ -549,7 +612,7 @@ def _port(reader: _Reader, raw: Any, path: str) -> Port | None:
 
 
 def _mount(reader: _Reader, raw: Any, path: str) -> VolumeMount | None:
-    data = reader.mapping(raw, path, ("name", "path", "readOnly"), {"mountPath": "path"})
+    data = reader.mapping(raw, path, _MOUNT_FIELDS, _MOUNT_ALIASES)
     if data is None:
         return None
     name = reader.name(data, "name", path)
@@ -563,7 +626,7 @@ def _mount(reader: _Reader, raw: Any, path: str) -> VolumeMount | None:
 
 
 def _env(reader: _Reader, raw: Any, path: str) -> EnvVar | None:
-    data = reader.mapping(raw, path, ("key", "value"), {"name": "key"})
+    data = reader.mapping(raw, path, _ENV_FIELDS, _ENV_ALIASES)
     if data is None:
         return None
     key = reader.text(data, "key", path)

@@ -99,8 +99,11 @@ def spec_hash(effective: dict[str, Any]) -> str:
     ``namespace-name`` strings coincide (``prod`` + ``web-api``, ``prod-web`` + ``api``)
     never get the same engine name.
     """
-    canonical = json.dumps(effective, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(effective).encode("ascii")).hexdigest()
+
+
+# One encoder for every hash: json.dumps would make one of these for each call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def build_specs(
@@ -129,8 +132,8 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         "command": list(container.command),
         "workingDir": container.working_dir,
         "env": sorted([list(pair) for pair in env]),
-        "ports": sorted((attrs.asdict(port) for port in ports), key=_port_key),
-        "mounts": sorted((attrs.asdict(mount) for mount in mounts), key=lambda m: m["target"]),
+        "ports": sorted(map(_as_dict, ports), key=_port_key),
+        "mounts": sorted(map(_as_dict, mounts), key=lambda m: m["target"]),
     }
     return RunSpec(
         namespace=namespace,
@@ -145,6 +148,14 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         image_pull_policy=container.image_pull_policy,
         restart_policy=container.restart_policy,
     )
+
+
+# Their fields by name: what attrs.asdict gives for these flat classes, without its walk.
+_FIELDS = {cls: tuple(field.name for field in attrs.fields(cls)) for cls in (PortBinding, Mount)}
+
+
+def _as_dict(value: PortBinding | Mount) -> dict[str, Any]:
+    return {name: getattr(value, name) for name in _FIELDS[type(value)]}
 
 
 def _port_key(port: dict[str, Any]) -> tuple[str, int, str, int]:

@@ -11,7 +11,10 @@ field path (only document-level errors have none). Nothing else is ever raised.
 A valid manifest reads the same from its JSON and its YAML.
 
 A second property throws token soup (anchors, tags, flow and block syntax,
-numbers and dates) at the YAML reader.
+numbers and dates) at the YAML reader. A third one holds the one pass of
+agent.parse, which builds a document from the parser's events, to what PyYAML's
+composer and constructor build from the same text, on token soup and on data
+that yaml.dump writes in each of its styles.
 
 Profiles: ``fast`` (the default, a few hundred examples each, for CI) and
 ``long`` (100,000 examples each)::
@@ -30,6 +33,7 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from agent import parse as parsing
 from agent.actions import Start
 from agent.errors import ManifestError
 from agent.manifest import Manifest
@@ -38,6 +42,7 @@ from agent.planner import PlanOptions, plan
 from agent.render import render_json, render_text
 from agent.spec import build_specs
 from backends.docker_cli import create_args
+from tests.test_parse import same
 
 settings.register_profile(
     "fast",
@@ -304,3 +309,88 @@ def test_yaml_token_soup_is_read_or_refused(text: str) -> None:
     manifest = read_file(text.encode("utf-8", "surrogatepass"), json_only=False)
     if manifest is not None:
         check_plans(manifest)
+
+
+# --- the one pass of agent.parse builds what PyYAML composes and constructs -------------------
+
+MORE_TOKENS = [
+    *("0b101", "017", "+12", "-0", "1.5e+3", ".5", "190:20:30.15", "null", "Null", "NULL"),
+    *("off", "On", "y", "n", "=", "<<", "2002-12-14", "2001-12-14 21:59:43.10 -5", "''", '""'),
+    *("&x [1, 2]", "&y {a: 1}", "!!seq ", "!!map ", "? [a]", "1.0", "True", "12345678901234567890"),
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=8),
+    st.dates(),
+    st.datetimes(),
+)
+trees = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.one_of(st.text(max_size=6), st.integers(), st.none()), inner, max_size=4
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@st.composite
+def dumped(draw: st.DrawFn) -> str:
+    """Data as yaml.dump writes it, in one of its styles, sometimes with an alias or two."""
+    value = draw(trees)
+    shared = draw(st.lists(st.integers(0, 3), max_size=2))
+    if shared and isinstance(value, list):
+        value = [*value, *(value[:1] * len(shared))]  # the same object twice: an alias
+    style = draw(st.sampled_from([None, "'", '"']))
+    flow = draw(st.sampled_from([None, True, False]))
+    return yaml.dump(value, Dumper=yaml.SafeDumper, default_style=style, default_flow_style=flow)
+
+
+def one_pass_and_reference(text: str, loader: type[Any]) -> tuple[Any, Any] | None:
+    """What the one pass builds, and what PyYAML composes and constructs, where the one pass
+    builds anything at all (else None: it refused, or left the document to PyYAML)."""
+    try:
+        reader = loader(text)  # the pure-Python reader refuses control characters here
+    except yaml.YAMLError:
+        return None
+    try:
+        built = parsing._read_events(reader)
+    except (yaml.YAMLError, parsing._Refused):
+        return None
+    finally:
+        reader.dispose()
+    if built is parsing._UNUSUAL:
+        return None
+    reader = loader(text)
+    try:
+        return built, reader.construct_document(reader.get_single_node())
+    finally:
+        reader.dispose()
+
+
+def loaders() -> list[type[Any]]:
+    return sorted({parsing._Loader, parsing._PyLoader}, key=str)
+
+
+@FUZZ
+@given(
+    st.one_of(
+        st.lists(st.sampled_from(TOKENS + MORE_TOKENS), max_size=40).map("".join),
+        dumped(),
+    )
+)
+def test_the_one_pass_builds_what_pyyaml_builds(text: str) -> None:
+    manifest = read_file(text.encode("utf-8", "surrogatepass"), json_only=False)
+    if manifest is not None:
+        check_plans(manifest)
+    for loader in loaders():
+        found = one_pass_and_reference(text, loader)
+        event(f"{loader.__name__}: {'built in one pass' if found else 'left to PyYAML'}")
+        if found is not None:
+            built, reference = found
+            assert same(built, reference), (built, reference)

@@ -326,6 +326,24 @@ REFUSED = [
         id="!!bool (whose constructor fails on a bad value)",
     ),
     pytest.param(
+        b"a: !!map b\n",
+        False,
+        "invalid YAML: line 1: expected a mapping node, but found scalar",
+        id="!!map on a scalar",
+    ),
+    pytest.param(
+        b"a: !!map [b]\n",
+        False,
+        "invalid YAML: line 1: expected a mapping node, but found sequence",
+        id="!!map on a list",
+    ),
+    pytest.param(
+        b"a: !!seq b\n",
+        False,
+        "invalid YAML: line 1: expected a sequence node, but found scalar",
+        id="!!seq on a scalar",
+    ),
+    pytest.param(
         b"%TAG !e! tag:example.com,2000:\n--- !e!x a\n",
         False,
         "invalid YAML: line 1: %TAG directives are not allowed",
@@ -518,3 +536,120 @@ def test_pure_python_loader_keeps_every_check(
 def test_pure_python_loader_reads_a_manifest(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parsing, "_Loader", parsing._PyLoader)
     assert parse_document(ANCHORS_YAML, SOURCE) == ANCHORS_DATA
+
+
+# --- one pass: the document built from the parser's events, as PyYAML would build it -------
+
+
+def composed(raw: bytes, loader: type[Any] = parsing._Loader) -> Any:
+    """The document as PyYAML's composer and the strict constructor build it: the reference."""
+    text = raw.decode("utf-8")
+    reader = loader(text)
+    try:
+        return reader.construct_document(reader.get_single_node())
+    finally:
+        reader.dispose()
+
+
+def read_in_one_pass(raw: bytes, loader: type[Any] = parsing._Loader) -> Any:
+    reader = loader(raw.decode("utf-8"))
+    try:
+        return parsing._read_events(reader)
+    finally:
+        reader.dispose()
+
+
+def same(built: Any, reference: Any, shared: dict[int, int] | None = None) -> bool:
+    """Equal, of the same types all the way down (``1``, ``1.0`` and ``True`` differ; NaN is
+    NaN), with the same lists and mappings shared (an alias is the object it names)."""
+    shared = {} if shared is None else shared
+    if type(built) is not type(reference):
+        return False
+    if isinstance(built, (list, dict)):
+        if id(built) in shared or id(reference) in shared.values():
+            return shared.get(id(built)) == id(reference)
+        shared[id(built)] = id(reference)
+        if len(built) != len(reference):
+            return False
+        if isinstance(built, dict):
+            pairs = zip(built.items(), reference.items(), strict=True)
+            return all(same(k, rk, shared) and same(v, rv, shared) for (k, v), (rk, rv) in pairs)
+        return all(same(b, r, shared) for b, r in zip(built, reference, strict=True))
+    if isinstance(built, float) and built != built:
+        return bool(reference != reference)
+    return bool(built == reference)
+
+
+BUILT_IN_ONE_PASS = [
+    pytest.param(MANIFEST_YAML, id="a manifest"),
+    pytest.param(ANCHORS_YAML, id="anchors and aliases: the same objects"),
+    pytest.param(
+        b"ints: [0, 7, 10, -3, +4, 0b101, 0x1F, 017, 1_000, 190:20:30, 12345678901234567890]\n",
+        id="ints in every base, signs, underscores, sexagesimal, long",
+    ),
+    pytest.param(
+        b"floats: [1.5, -0.5, .5, 1.0e+3, 6.8523015e+5, 190:20:30.15, .inf, -.Inf, .NaN]\n",
+        id="floats, infinities and NaN",
+    ),
+    pytest.param(
+        b"bools: [true, False, yes, No, on, OFF, y, n]\nnulls: [~, null, Null, NULL, ]\nnone:\n",
+        id="YAML 1.1 booleans and nulls (y and n are strings)",
+    ),
+    pytest.param(
+        b"dates: [2024-01-31, 2001-12-14t21:59:43.10-05:00, 2001-12-14 21:59:43.10 -5, "
+        b"2001-12-15T02:59:43.1Z, 2002-12-14]\n",
+        id="dates and timestamps",
+    ),
+    pytest.param(
+        b"quoted: ['1', \"true\", '~', '']\nblock: |\n  1\nfolded: >-\n  2024-01-31\n",
+        id="quoted and block scalars are strings",
+    ),
+    pytest.param(b"a: !!str 1\nb: !!seq [1]\nc: !!map {1: 2}\nd: !!str\n", id="the allowed tags"),
+    pytest.param(
+        b"1: int\n1.5: float\nnull: none\n2024-01-31: date\nfalse: bool\n? x\n: y\n",
+        id="keys of every scalar kind",
+    ),
+    pytest.param(b"&k key: &v [&w {a: *k}]\nother: *v\nthird: *w\n", id="anchors on keys"),
+    pytest.param(b"- - - []\n  - {}\n- [[], {a: [{}]}]\n", id="nested and empty collections"),
+    pytest.param(b"--- 1\n...\n", id="a scalar document"),
+    pytest.param(b"---\n", id="a null document"),
+    pytest.param(b"{a: 1, b: [x, y], c: {d: e}}", id="flow style"),
+    pytest.param(b"'=': 1\n'<<': 2\n", id="quoted = and <<, plain strings"),
+]
+
+
+@pytest.mark.parametrize("loader", sorted({parsing._Loader, parsing._PyLoader}, key=str))
+@pytest.mark.parametrize("raw", BUILT_IN_ONE_PASS)
+def test_one_pass_builds_what_pyyaml_composes_and_constructs(raw: bytes, loader: type[Any]) -> None:
+    built = read_in_one_pass(raw, loader)
+    assert built is not parsing._UNUSUAL
+    assert same(built, composed(raw, loader))
+    assert same(parse_document(raw, SOURCE), composed(raw))
+
+
+LEFT_TO_PYYAML = [
+    pytest.param(b"base: &b {a: 1}\nweb:\n  <<: *b\n  c: 2\n", id="a merge key"),
+    pytest.param(b"a: 1\n= : 2\n", id="the value key '='"),
+    pytest.param(b"a: =\n", id="'=' as a value"),
+    pytest.param(b"a: 1\na: 2\n", id="a key twice"),
+    pytest.param(b"1: a\n1.0: b\n", id="a key twice, as an int and as a float"),
+    pytest.param(b"? [a]\n: b\n", id="a list as a key"),
+    pytest.param(b"a: &l [1]\n? *l\n: b\n", id="an alias of a list as a key"),
+    pytest.param(b"a: 2024-02-30\n", id="a date that does not exist"),
+    pytest.param(b"a: " + b"1" * 5000 + b"\n", id="an int Python will not read"),
+    pytest.param(b"a: !!seq b\n", id="!!seq on a scalar"),
+    pytest.param(b"a: !!str [b]\n", id="!!str on a list"),
+    pytest.param(b"a: !!map [b]\n", id="!!map on a list"),
+    pytest.param(b"a: 1\n---\nb: 2\n", id="two documents"),
+    pytest.param(b"# no document\n", id="no document"),
+]
+
+
+@pytest.mark.parametrize("loader", sorted({parsing._Loader, parsing._PyLoader}, key=str))
+@pytest.mark.parametrize("raw", LEFT_TO_PYYAML)
+def test_one_pass_leaves_what_the_constructor_must_do_to_pyyaml(
+    raw: bytes, loader: type[Any]
+) -> None:
+    """Merge keys and every problem the constructor reports: checked in the one pass, but
+    composed and constructed by PyYAML, which gives its own value or its own message."""
+    assert read_in_one_pass(raw, loader) is parsing._UNUSUAL

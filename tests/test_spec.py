@@ -14,6 +14,7 @@ import pytest
 
 from agent.manifest import Container, EnvVar, Manifest, Port, VolumeMount
 from agent.parse import parse_document
+from agent.ports import Binding, HostClaims, describe_binding, port_conflict
 from agent.spec import (
     LABEL_HASH,
     LABEL_NAME,
@@ -272,3 +273,73 @@ def test_specs_keep_manifest_order_and_policies() -> None:
         ("a", "Always", "IfNotPresent"),
     ]
     assert specs[0].hash != specs[1].hash, "the name is part of the hash"
+
+
+# --- the host-port rule over the bindings the engine is asked for ---------------------------
+
+BINDINGS = [
+    PortBinding(80, host_port, protocol, host_ip)
+    for host_port in (80, 81)
+    for protocol in ("tcp", "udp")
+    for host_ip in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "0:0::1")
+]
+
+
+def as_port(binding: PortBinding) -> Port:
+    return Port(
+        binding.container_port, binding.host_port, binding.protocol.upper(), binding.host_ip
+    )
+
+
+@pytest.mark.parametrize("a", BINDINGS, ids=str)
+def test_bindings_conflict_as_the_manifest_ports_they_are_built_from(a: PortBinding) -> None:
+    for b in BINDINGS:
+        expected = port_conflict(as_port(a), as_port(b))
+        assert port_conflict(a, b) == expected, b
+        assert port_conflict(a, as_port(b)) == expected, "tcp and TCP are one protocol"
+
+
+def test_bindings_conflict_on_the_same_address_spelled_otherwise_and_on_the_wildcard() -> None:
+    loopback = PortBinding(80, 8080, "tcp", "::1")
+    assert port_conflict(loopback, PortBinding(81, 8080, "tcp", "0:0::1"))
+    assert port_conflict(loopback, PortBinding(81, 8080, "tcp", "::"))
+    assert port_conflict(PortBinding(80, 8080, "tcp", ""), PortBinding(80, 8080, "tcp", "10.0.0.1"))
+    assert not port_conflict(loopback, PortBinding(80, 8080, "udp", "::1"))
+    assert not port_conflict(loopback, PortBinding(80, 8081, "tcp", "::1"))
+    assert not port_conflict(loopback, PortBinding(80, 8080, "tcp", "127.0.0.1"))
+
+
+def test_a_built_spec_binding_conflicts_with_its_manifest_port() -> None:
+    port = Port(8080, 18080, "UDP", "127.0.0.1")
+    (spec,) = build_specs([Container("web", "nginx", ports=(port,))], NS, ROOT)
+    (binding,) = spec.ports
+    assert binding.protocol == "udp"
+    assert port_conflict(binding, port) and port_conflict(port, binding)
+
+
+def test_host_claims_take_bindings_and_ports_alike() -> None:
+    claims: HostClaims[str] = HostClaims()
+    claims.add(PortBinding(80, 8080, "tcp", "127.0.0.1"), "web")
+    claims.add(Port(53, 53, "UDP"), "dns")
+    assert claims.first_conflict(Port(80, 8080, "TCP", "127.0.0.1")) == "web"
+    assert claims.first_conflict(PortBinding(80, 8080, "tcp", "")) == "web"
+    assert claims.first_conflict(PortBinding(53, 53, "udp", "::1")) == "dns"
+    assert claims.first_conflict(PortBinding(53, 53, "tcp", "::1")) is None
+    assert claims.first_conflict(PortBinding(80, 8080, "tcp"), other_than="web") is None
+
+
+@pytest.mark.parametrize(
+    ("binding", "text"),
+    [
+        (PortBinding(80, 8080, "tcp", "127.0.0.1"), "127.0.0.1:8080/TCP"),
+        (PortBinding(53, 53, "udp", "::1"), "[::1]:53/UDP"),
+        (PortBinding(80, 80, "tcp"), "*:80/TCP"),
+    ],
+)
+def test_a_binding_reads_as_a_manifest_port_does(binding: PortBinding, text: str) -> None:
+    assert describe_binding(binding) == text == describe_binding(as_port(binding))
+
+
+def test_ports_and_bindings_are_bindings_to_the_type_checker() -> None:
+    bindings: list[Binding] = [Port(80, 80), PortBinding(80, 80)]
+    assert [b.protocol for b in bindings] == ["TCP", "tcp"]
