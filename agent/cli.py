@@ -92,6 +92,7 @@ def _common(
     _option(agent, "namespace")
     _option(agent, "volumes_root")
     _option(agent, "stop_timeout", int)
+    _option(agent, "parallel", int)
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),

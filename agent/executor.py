@@ -1,16 +1,24 @@
 """The executor: the only code that calls a backend.
 
-It carries out a plan's actions in order, one failure never stopping the
-others, and returns one result per action. Each action is logged with its
-reason, and each failure with the engine's message. An engine that stops
-answering is the exception: the actions after it are left for a later pass.
+It carries out a plan's actions, one failure never stopping the others, and
+returns one result per action, in the plan's order. Each action is logged with
+its reason, and each failure with the engine's message.
+
+Actions run on a pool of ``parallel`` worker threads. The images of the
+containers to start are fetched first, each once; then every action starts as
+soon as a worker is free and the earlier actions it waits for
+(:func:`agent.schedule.dependencies`) are done, in the plan's order otherwise.
+Results, their log lines and the restart ledger are handled on the calling
+thread. With one worker the actions run one after another, in the plan's order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import attrs
 
@@ -18,6 +26,7 @@ from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.errors import AgentError, VolumeError
 from agent.images import Images
 from agent.restarts import RestartLedger
+from agent.schedule import dependencies
 from backends.base import Backend
 from backends.errors import BackendError, EngineUnreachable
 
@@ -53,62 +62,156 @@ def execute(
     cancelled: Callable[[], bool] = lambda: False,
     images: Images | None = None,
     ledger: RestartLedger | None = None,
+    parallel: int = 1,
 ) -> tuple[ActionResult, ...]:
-    """Carry out every action of ``plan``; a failed one is reported, the rest go on,
-    unless the engine did not answer (the rest are then left for a later pass).
+    """Carry out every action of ``plan``; a failed one is reported, the rest go on
+    (one the engine did not answer says so: ``result.unreachable``).
 
-    ``cancelled`` is asked before each action: once it says yes, the remaining
-    actions are left for a later pass. ``images`` is the pass's image cache (a
-    fresh one by default), so that an image is pulled at most once a pass.
-    ``ledger`` records each restart, for the planner's back-off. A ``Wait`` is
-    no action: it gets no result.
+    ``cancelled`` is asked before each action is started: once it says yes, no
+    more start. ``images`` is the pass's image cache (a fresh one by default), so
+    that an image is pulled at most once a pass. ``ledger`` records each restart,
+    for the planner's back-off. ``parallel`` is how many actions run at once (1:
+    one after another, in the plan's order). A ``Wait`` is no action: it gets no
+    result.
     """
-    images = images or Images(backend)
-    missing = _missing_images(plan, images)
-    results: list[ActionResult] = []
-    for index, action in enumerate(plan.actions):
-        if isinstance(action, Wait):
-            log.debug("%s (%s): %s", action.name, action.engine_name, action.reason)
-            continue
-        if cancelled():
-            left = sum(not isinstance(a, Wait) for a in plan.actions[index:])
-            log.info("stopping: %d action(s) left for later", left)
-            break
-        if isinstance(action, Remove) and action.name in missing:
-            message = f"kept: the image of its replacement is not at hand ({missing[action.name]})"
-            log.error("remove %s skipped: %s", action.name, message)
-            results.append(ActionResult(action, error=message))
-            continue
-        log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
-        try:
-            container_id = _apply(action, backend, stop_timeout, images)
-        except AgentError as exc:
-            message = _message(exc)
-            log.error("%s %s failed: %s", action.verb, action.name, message)
-            results.append(ActionResult(action, error=message, failure=exc))
-            if isinstance(exc, EngineUnreachable):
-                left = sum(not isinstance(a, Wait) for a in plan.actions[index + 1 :])
-                if left:
-                    log.info("engine unreachable: %d action(s) left for later", left)
-                break
-        else:
-            results.append(ActionResult(action, container_id=container_id))
-            if ledger is not None and isinstance(action, Restart):
-                ledger.record(action.container.id, action.attempt)
-    return tuple(results)
+    shared = _SharedImages(images or Images(backend))
+
+    def carry_out(action: Start | Restart | Remove) -> ActionResult:
+        return _outcome(action, backend, stop_timeout, shared)
+
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
+        missing = _missing_images(plan, shared, pool)
+        run = _Run(plan, missing, parallel, cancelled, ledger)
+        return run.through(lambda action: pool.submit(carry_out, action))
 
 
-def _missing_images(plan: Plan, images: Images) -> dict[str, str]:
+class _SharedImages:
+    """The pass's images, each fetched under a lock of its own: actions running at once
+    never pull the same image twice, and different images are pulled side by side."""
+
+    def __init__(self, images: Images) -> None:
+        self._images = images
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def ensure(self, image: str, policy: str) -> str:
+        """:meth:`Images.ensure`, one caller at a time for each image."""
+        with self._locks_guard:
+            lock = self._locks.setdefault(image, threading.Lock())
+        with lock:
+            return self._images.ensure(image, policy)
+
+
+_Submit = Callable[[Start | Restart | Remove], Future[ActionResult]]
+"""Hands an action to a worker."""
+
+
+class _Run:
+    """One execution of a plan: the actions not started yet, those in flight, the results.
+
+    Only the calling thread touches it: workers carry actions out and return results.
+    """
+
+    def __init__(
+        self,
+        plan: Plan,
+        missing: dict[str, str],
+        parallel: int,
+        cancelled: Callable[[], bool],
+        ledger: RestartLedger | None,
+    ) -> None:
+        self.missing = missing
+        self.parallel = parallel
+        self.cancelled = cancelled
+        self.ledger = ledger
+        self.waits_for = dependencies(plan)
+        self.pending = dict(enumerate(plan.actions))
+        self.done: set[int] = set()
+        self.in_flight: dict[Future[ActionResult], int] = {}
+        self.stopped = False
+        self._results: dict[int, ActionResult] = {}
+
+    def through(self, submit: _Submit) -> tuple[ActionResult, ...]:
+        """Start actions as they get ready and take in their results until none is in
+        flight; the results, in the plan's order."""
+        while True:
+            self.start_ready(submit)
+            if not self.in_flight:
+                return tuple(self._results[index] for index in sorted(self._results))
+            finished, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=self.in_flight.__getitem__):
+                self.settle(future)
+
+    def start_ready(self, submit: _Submit) -> None:
+        """Start, in the plan's order, every pending action whose dependencies are done,
+        while a worker is free and the run has not been stopped."""
+        for index, action in list(self.pending.items()):
+            if self.stopped or len(self.in_flight) >= self.parallel:
+                return
+            if isinstance(action, Wait):
+                log.debug("%s (%s): %s", action.name, action.engine_name, action.reason)
+                del self.pending[index]
+                continue
+            if not self.waits_for[index] <= self.done:
+                continue
+            if self.cancelled():
+                log.info("stopping: %d action(s) left for later", self._left())
+                self.stopped = True
+                return
+            del self.pending[index]
+            if isinstance(action, Remove) and action.name in self.missing:
+                self._keep(index, action)
+                continue
+            log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
+            self.in_flight[submit(action)] = index
+
+    def settle(self, future: Future[ActionResult]) -> None:
+        """Take in the result of an action that finished."""
+        index = self.in_flight.pop(future)
+        result = future.result()
+        self._finish(index, result)
+        action = result.action
+        if result.error is not None:
+            log.error("%s %s failed: %s", action.verb, action.name, result.error)
+        elif self.ledger is not None and isinstance(action, Restart):
+            self.ledger.record(action.container.id, action.attempt)
+
+    def _keep(self, index: int, action: Remove) -> None:
+        message = f"kept: the image of its replacement is not at hand ({self.missing[action.name]})"
+        log.error("remove %s skipped: %s", action.name, message)
+        self._finish(index, ActionResult(action, error=message))
+
+    def _finish(self, index: int, result: ActionResult) -> None:
+        self._results[index] = result
+        self.done.add(index)
+
+    def _left(self) -> int:
+        """How many actions have not been started."""
+        return sum(not isinstance(action, Wait) for action in self.pending.values())
+
+
+def _missing_images(plan: Plan, images: _SharedImages, pool: ThreadPoolExecutor) -> dict[str, str]:
     """The images of the containers to start, fetched before anything is removed: a
     container is replaced only once its new image is at hand. Name -> the error."""
+    starts = [action for action in plan.actions if isinstance(action, Start)]
+    wanted = dict.fromkeys((s.spec.image, s.spec.image_pull_policy) for s in starts)
+    fetches = {pair: pool.submit(images.ensure, *pair) for pair in wanted}
     missing: dict[str, str] = {}
-    for action in plan.actions:
-        if isinstance(action, Start):
-            try:
-                images.ensure(action.spec.image, action.spec.image_pull_policy)
-            except AgentError as exc:
-                missing[action.name] = _message(exc)
+    for start in starts:
+        error = _fetch_error(fetches[(start.spec.image, start.spec.image_pull_policy)])
+        if error is not None:
+            missing[start.name] = error
     return missing
+
+
+def _fetch_error(fetch: Future[str]) -> str | None:
+    """Why an image could not be had, or None when it is at hand."""
+    error = fetch.exception()
+    if error is None:
+        return None
+    if isinstance(error, AgentError):
+        return _message(error)
+    raise error
 
 
 def _message(exc: AgentError) -> str:
@@ -116,8 +219,19 @@ def _message(exc: AgentError) -> str:
     return exc.message if isinstance(exc, BackendError) else str(exc)
 
 
+def _outcome(
+    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
+) -> ActionResult:
+    """Carry out one action (on a worker): how it went."""
+    try:
+        container_id = _apply(action, backend, stop_timeout, images)
+    except AgentError as exc:
+        return ActionResult(action, error=_message(exc), failure=exc)
+    return ActionResult(action, container_id=container_id)
+
+
 def _apply(
-    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: Images
+    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
 ) -> str:
     if isinstance(action, Remove):
         backend.stop(action.container.id, stop_timeout)
@@ -129,7 +243,7 @@ def _apply(
     return _start(action, backend, images)
 
 
-def _start(action: Start, backend: Backend, images: Images) -> str:
+def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     """Create and start; a container that fails to start is removed again, leaving nothing."""
     spec = action.spec
     spec = attrs.evolve(spec, image_id=images.ensure(spec.image, spec.image_pull_policy))

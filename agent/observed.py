@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["ObservedContainer"]
+from agent.spec import PortBinding
+
+__all__ = ["ContainerEvent", "ObservedContainer"]
 
 
 @attrs.frozen
@@ -16,8 +18,11 @@ class ObservedContainer:
     come from the agent's labels and are empty on containers it did not make;
     so is ``image_id``, the id of the image when the agent created the container.
     ``started_at`` and ``finished_at`` (of the last run, seconds since the epoch)
-    are given for containers that exited. How often the agent restarted a
-    container is not observed but kept by the agent: see :mod:`agent.restarts`.
+    are given for containers that exited. ``ports`` are the host ports the
+    container publishes, as the engine lists them (a container that does not run
+    holds none of them); None where the listing does not say. How often the agent
+    restarted a container is not observed but kept by the agent: see
+    :mod:`agent.restarts`.
     """
 
     id: str
@@ -31,7 +36,23 @@ class ObservedContainer:
     image: str = ""
     image_id: str = ""
     started_at: float | None = None
+    ports: tuple[PortBinding, ...] | None = None
 
     @property
     def running(self) -> bool:
         return self.state in ("running", "paused", "restarting")
+
+
+@attrs.frozen
+class ContainerEvent:
+    """Something the engine reports that happened to one of the agent's containers.
+
+    ``action`` is in Docker's words (``die``, ``oom``, ``stop``, ``kill``,
+    ``destroy``, ``start``, ``create``, ...); ``name`` is the agent's name label;
+    ``time`` is when it happened (seconds since the epoch).
+    """
+
+    id: str
+    name: str
+    action: str
+    time: float

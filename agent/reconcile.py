@@ -54,12 +54,15 @@ def converge(
     cancelled: Callable[[], bool] = lambda: False,
     ledger: RestartLedger | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
-    """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out."""
+    """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
+    ``settings.parallel`` actions at a time."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
     the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
-    results = execute(the_plan, backend, settings.stop_timeout, cancelled, images, ledger)
+    results = execute(
+        the_plan, backend, settings.stop_timeout, cancelled, images, ledger, settings.parallel
+    )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results
 

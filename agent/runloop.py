@@ -1,8 +1,11 @@
 """``agent run``: converge again every few seconds and as soon as a manifest changes.
 
-Manifest files are watched (inotify, see :mod:`agent.watch`) with the periodic
-pass kept as a safety net. SIGHUP re-reads every file; SIGTERM and SIGINT let
-the action in flight finish and exit 0, leaving the containers running. An
+Manifest files are watched (inotify, see :mod:`agent.watch`) and the engine's
+events followed (:mod:`agent.events`), so that an edit or a container that dies
+is acted on at once; the periodic pass is kept as a safety net. A burst of
+changes costs at most one pass per :data:`DEBOUNCE`. SIGHUP re-reads every file;
+SIGTERM and SIGINT let the actions in flight finish (none starts after them) and
+exit 0, leaving the containers running. An
 engine that stops answering (:class:`~backends.errors.EngineUnreachable`), or a
 pass that fails otherwise, is retried with back-off, and never ends the loop.
 """
@@ -17,6 +20,7 @@ from types import FrameType
 from agent.actions import Wait
 from agent.backoff import Backoff
 from agent.errors import AgentError
+from agent.events import EventFollower
 from agent.reconcile import converge
 from agent.restarts import RestartLedger
 from agent.settings import Settings
@@ -25,11 +29,13 @@ from agent.watch import Watcher
 from backends.base import Backend
 from backends.errors import EngineUnreachable
 
-__all__ = ["OUTAGE_MAX_DELAY", "RunLoop"]
+__all__ = ["DEBOUNCE", "OUTAGE_MAX_DELAY", "RunLoop"]
 
 log = logging.getLogger("agent.run")
 
 OUTAGE_MAX_DELAY = 60.0
+DEBOUNCE = 0.1
+"""The shortest time between the starts of two passes, however many events come."""
 
 
 class RunLoop:
@@ -44,6 +50,7 @@ class RunLoop:
         # After failed passes: the reload interval, doubling up to a minute.
         self.outage = Backoff(self.reload, max(self.reload, OUTAGE_MAX_DELAY))
         self.ledger = RestartLedger(settings.restarts_path)
+        self.follower = EventFollower(backend, settings.namespace, self.watcher.wake)
         self.stopping = False
         self._force = False
         self._last_pull: float | None = None
@@ -64,14 +71,18 @@ class RunLoop:
             self.reload,
             "yes" if self.watcher.native else "no (inotify unavailable; polling)",
         )
+        self.follower.start()
         try:
             while not self.stopping:
+                started = time.monotonic()
                 self.run_once()
                 if not self.stopping:
                     self.watcher.wait(self._delay())
+                    time.sleep(max(0.0, started + DEBOUNCE - time.monotonic()))
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.follower.close()
             self.watcher.close()
         log.info("agent stopped; containers keep running")
         return 0

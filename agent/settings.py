@@ -60,6 +60,11 @@ def _seconds(minimum: float, strict: bool) -> Any:
     return check
 
 
+def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SettingsError(attribute.name, f"must be a whole number, 1 or more, got {value!r}")
+
+
 def _not_below_initial(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
     if value < instance.backoff_initial:
         raise SettingsError(
@@ -94,6 +99,9 @@ class Settings:
     stop_timeout: int = _setting(
         10, "seconds a container gets to stop before it is killed", _seconds(0, strict=False)
     )
+    parallel: int = _setting(
+        8, "how many actions run at once (1: one after another, in the plan's order)", _count
+    )
     backoff_initial: float = _setting(
         CRASH_LOOP.initial,
         "the back-off before the second restart of a crash loop",
@@ -112,7 +120,12 @@ class Settings:
         "where the restart counts of the crash-loop back-off and the namespace lock are kept "
         "(a library's default: none, the counts are kept in memory)",
     )
-    reload: float = _setting(5.0, "seconds between passes of the daemon", _seconds(0, True))
+    reload: float = _setting(
+        30.0,
+        "seconds between the daemon's periodic passes, the safety net of file watching and "
+        "engine events",
+        _seconds(0, True),
+    )
     pull_interval: float = _setting(
         300.0,
         "seconds between pulls of imagePullPolicy: Always images by the daemon",

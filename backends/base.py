@@ -19,10 +19,13 @@ from typing import ClassVar
 
 import attrs
 
-from agent.observed import ObservedContainer
+from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import RunSpec
 from backends.credentials import RegistryAuth
-from backends.errors import BackendError  # re-exported: third-party backends raise it
+from backends.errors import (
+    BackendError,  # re-exported: third-party backends raise it
+    Unsupported,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -30,6 +33,7 @@ __all__ = [
     "BackendError",
     "BackendOptions",
     "EngineReader",
+    "EventStream",
     "ReadOnly",
     "available_backends",
     "load_backend",
@@ -70,6 +74,21 @@ class EngineReader(abc.ABC):
         """The id of the local image ``image`` names, or None when it is not present."""
 
 
+class EventStream(abc.ABC):
+    """The engine's events of one namespace's containers, as they happen.
+
+    Iterating blocks until the next event; it ends, or raises a BackendError
+    (``EngineUnreachable`` when the engine went away), only when the stream breaks.
+    :meth:`close`, from any thread, ends it: the iteration then stops quietly.
+    """
+
+    @abc.abstractmethod
+    def __iter__(self) -> Iterator[ContainerEvent]: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+
 class Backend(EngineReader):
     """One engine API: the reading calls and the ones that change the engine."""
 
@@ -91,6 +110,11 @@ class Backend(EngineReader):
     def reader(self) -> ReadOnly:
         """This backend seen through its reading calls only, for a dry run."""
         return ReadOnly(self)
+
+    def events(self, namespace: str) -> EventStream:
+        """Follow the events of the containers labelled with ``namespace``; a backend
+        without an event stream raises :class:`~backends.errors.Unsupported`."""
+        raise Unsupported(f"the {self.name} backend follows no events", self.address)
 
     @abc.abstractmethod
     def pull(self, image: str, auth: RegistryAuth | None) -> None:

@@ -16,16 +16,18 @@ import attrs
 
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendOptions
+from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth, docker_config_path
 from backends.docker_rows import (
     DOCKER_PS_FORMAT,
     DOCKER_TIMES_FORMAT,
+    event_from_docker,
     observed_from_docker,
     with_run_times,
 )
 from backends.errors import EngineUnreachable, NotFound, kind_of, pulling
-from backends.libpod_rows import observed_from_libpod
+from backends.libpod_rows import event_from_podman_cli, observed_from_libpod
+from backends.streams import ProcessEvents
 
 __all__ = ["DockerCLIBackend", "create_args"]
 
@@ -114,6 +116,15 @@ class DockerCLIBackend(Backend):
         with pulling():
             self._run(*args, "--", image, env=env)
 
+    def events(self, namespace: str) -> EventStream:
+        """``docker events`` (or ``podman events``) of the namespace, one JSON object a line."""
+        filters = ["--filter=type=container", f"--filter=label={LABEL_NAMESPACE}={namespace}"]
+        if self.is_podman:
+            argv, read = [*filters, "--format=json"], event_from_podman_cli
+        else:
+            argv, read = [*filters, "--format={{json .}}"], event_from_docker
+        return ProcessEvents(self._argv("events", *argv), read, self.address)
+
     def create(self, spec: RunSpec) -> str:
         return self._run(*create_args(spec)).strip()
 
@@ -126,11 +137,14 @@ class DockerCLIBackend(Backend):
     def remove(self, container_id: str) -> None:
         self._run("rm", "--force", "--", container_id)
 
-    def _run(self, *args: str, local: bool = False, env: dict[str, str] | None = None) -> str:
+    def _argv(self, *args: str, local: bool = False) -> builtins.list[str]:
         argv = [self.command]
         if self.host and not local:
             argv.append(f"--url={self.host}" if self.is_podman else f"--host={self.host}")
-        argv.extend(args)
+        return [*argv, *args]
+
+    def _run(self, *args: str, local: bool = False, env: dict[str, str] | None = None) -> str:
+        argv = self._argv(*args, local=local)
         try:
             done = subprocess.run(
                 argv,

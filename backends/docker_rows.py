@@ -1,9 +1,11 @@
-"""Docker's container rows as observed containers, for the Docker SDK and the docker CLI.
+"""Docker's container rows and events as observed state, for the Docker SDK and the docker CLI
+(and for podman-py: libpod's event API speaks Docker's format).
 
 The Engine API lists a container as a row of ``GET /containers/json``;
 ``docker ps`` prints the same fields with :data:`DOCKER_PS_FORMAT`. Neither has
 start or finish times: inspect's ``State`` gives them (``docker inspect`` with
-:data:`DOCKER_TIMES_FORMAT`, or the API's ``GET /containers/{id}/json``).
+:data:`DOCKER_TIMES_FORMAT`, or the API's ``GET /containers/{id}/json``). An event
+of ``GET /events`` is what ``docker events --format '{{json .}}'`` prints.
 """
 
 from __future__ import annotations
@@ -14,11 +16,17 @@ from typing import Any
 
 import attrs
 
-from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE
+from agent.observed import ContainerEvent, ObservedContainer
+from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, PortBinding
 from backends.timestamps import parse_rfc3339
 
-__all__ = ["DOCKER_PS_FORMAT", "DOCKER_TIMES_FORMAT", "observed_from_docker", "with_run_times"]
+__all__ = [
+    "DOCKER_PS_FORMAT",
+    "DOCKER_TIMES_FORMAT",
+    "event_from_docker",
+    "observed_from_docker",
+    "with_run_times",
+]
 
 _EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
 _LABELS = ",".join(
@@ -27,8 +35,16 @@ _LABELS = ",".join(
 )
 DOCKER_PS_FORMAT = (
     '{"Id":{{json .ID}},"Names":{{json (split .Names ",")}},"State":{{json .State}},'
-    '"Status":{{json .Status}},"Image":{{json .Image}},"Labels":{' + _LABELS + "}}"
+    '"Status":{{json .Status}},"Image":{{json .Image}},"Ports":{{json .Ports}},'
+    '"Labels":{' + _LABELS + "}}"
 )
+# How `docker ps` prints a published port: "127.0.0.1:8080->80/tcp", "[::1]:53->53/udp",
+# "0.0.0.0:8000-8001->8000-8001/tcp"; an exposed port alone ("80/tcp") holds no host port.
+_PRINTED_PORT = re.compile(
+    r"(?:\[?(?P<ip>[0-9a-fA-F.:]*?)\]?:)?(?P<first>\d+)(?:-(?P<last>\d+))?->"
+    r"(?P<inside>\d+)(?:-\d+)?/(?P<protocol>\w+)"
+)
+_MAX_RANGE = 1024
 DOCKER_TIMES_FORMAT = (
     '{"Id":{{json .Id}},"State":{"StartedAt":{{json .State.StartedAt}},'
     '"FinishedAt":{{json .State.FinishedAt}}}}'
@@ -51,7 +67,36 @@ def observed_from_docker(row: Mapping[str, Any]) -> ObservedContainer:
         exit_code=int(exited.group(1)) if exited else None,
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
+        ports=_ports(row.get("Ports")),
     )
+
+
+def _ports(listed: Any) -> tuple[PortBinding, ...] | None:
+    """The host ports of a row: the API's list of bindings, or the string ``docker ps``
+    prints. None when the row has neither."""
+    if isinstance(listed, str):
+        found: list[PortBinding] = []
+        for match in _PRINTED_PORT.finditer(listed):
+            first = int(match["first"])
+            last = min(int(match["last"] or first), first + _MAX_RANGE)
+            inside, protocol, ip = int(match["inside"]), match["protocol"], match["ip"] or ""
+            found += [
+                PortBinding(inside + offset, port, protocol, ip)
+                for offset, port in enumerate(range(first, last + 1))
+            ]
+        return tuple(found)
+    if isinstance(listed, list):
+        return tuple(
+            PortBinding(
+                int(p.get("PrivatePort") or 0),
+                int(p["PublicPort"]),
+                p.get("Type") or "tcp",
+                p.get("IP") or "",
+            )
+            for p in listed
+            if isinstance(p, dict) and p.get("PublicPort")
+        )
+    return None
 
 
 def with_run_times(container: ObservedContainer, inspected: Mapping[str, Any]) -> ObservedContainer:
@@ -61,4 +106,24 @@ def with_run_times(container: ObservedContainer, inspected: Mapping[str, Any]) -
         container,
         started_at=parse_rfc3339(state.get("StartedAt", "")),
         finished_at=parse_rfc3339(state.get("FinishedAt", "")),
+    )
+
+
+# libpod's API answers in Docker's format with some of its own words.
+_ACTIONS = {"died": "die", "remove": "destroy"}
+
+
+def event_from_docker(row: Mapping[str, Any]) -> ContainerEvent | None:
+    """A container event of Docker's format; None for anything else."""
+    actor = row.get("Actor") or {}
+    if row.get("Type") != "container" or not actor.get("ID"):
+        return None
+    action = str(row.get("Action") or row.get("status") or "")
+    nanoseconds = row.get("timeNano")
+    when = nanoseconds / 1e9 if isinstance(nanoseconds, int) else float(row.get("time") or 0)
+    labels = actor.get("Attributes") or {}
+    # "exec_start: sh -c ...", "health_status: healthy": the first word is the action.
+    action = action.split(":", 1)[0].strip()
+    return ContainerEvent(
+        actor["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when
     )

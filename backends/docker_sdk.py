@@ -6,23 +6,30 @@ made on first use, not when the backend is built: the SDK asks the engine for it
 API version as it makes a client, and an engine that is down when the agent starts
 must not stop the agent. Every SDK, requests and urllib3 error becomes a
 :class:`BackendError` with the engine's own message and the engine's address.
+
+One backend serves many threads (the executor's workers, the event follower):
+the SDK's client is made once under a lock, and its connection pool is shared.
+The listing has no run times: each exited container is inspected once per exit,
+and the times are kept until it runs again.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from agent.observed import ObservedContainer
+from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendOptions
+from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
-from backends.docker_rows import observed_from_docker, with_run_times
+from backends.docker_rows import event_from_docker, observed_from_docker, with_run_times
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.sockets import docker_address
+from backends.streams import RowEvents
 from backends.transport import transport_cause, unreachable
 
 if TYPE_CHECKING:
@@ -54,6 +61,8 @@ class DockerSDKBackend(Backend):
         self._sdk = docker
         self.timeout = timeout
         self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+        self._exits: dict[str, ObservedContainer] = {}
         self._address = host or docker_address()
         with self._engine_errors():
             self._client_kwargs: dict[str, Any] = docker.utils.kwargs_from_env()
@@ -81,13 +90,25 @@ class DockerSDKBackend(Backend):
         label = f"{LABEL_NAMESPACE}={namespace}"
         with self._engine_errors():
             rows = self._api().containers(all=True, filters={"label": label})
-            found = [observed_from_docker(row) for row in rows]
-            # The list gives no start or finish time: an inspect of each exited container
-            # (only when one exited) gives them, for the crash-loop back-off.
-            return [
-                with_run_times(c, self._api().inspect_container(c.id)) if c.state == "exited" else c
-                for c in found
-            ]
+            return [self._with_run_times(observed_from_docker(row)) for row in rows]
+
+    def _with_run_times(self, container: ObservedContainer) -> ObservedContainer:
+        """An exited container with the times of its last run (an inspect, once per exit)."""
+        if container.state != "exited":
+            self._forget(container.id)
+            return container
+        with self._lock:
+            known = self._exits.get(container.id)
+        if known is None or known.exit_code != container.exit_code:
+            known = with_run_times(container, self._api().inspect_container(container.id))
+            with self._lock:
+                self._exits[container.id] = known
+        return attrs.evolve(container, started_at=known.started_at, finished_at=known.finished_at)
+
+    def _forget(self, container_id: str) -> None:
+        """The container runs again (or is gone): its last exit is over."""
+        with self._lock:
+            self._exits.pop(container_id, None)
 
     def image_id(self, image: str) -> str | None:
         with self._engine_errors():
@@ -135,8 +156,22 @@ class DockerSDKBackend(Backend):
             return str(created["Id"])
 
     def start(self, container_id: str) -> None:
+        self._forget(container_id)
         with self._engine_errors():
             self._api().start(container_id)
+
+    def events(self, namespace: str) -> EventStream:
+        filters = {"type": "container", "label": [f"{LABEL_NAMESPACE}={namespace}"]}
+        with self._engine_errors():
+            stream = self._api().events(filters=filters, decode=True)
+
+        def read(row: Mapping[str, Any]) -> ContainerEvent | None:
+            event = event_from_docker(row)
+            if event is not None and event.action in ("start", "destroy"):
+                self._forget(event.id)
+            return event
+
+        return RowEvents(stream, read, stream.close, self._engine_errors)
 
     def stop(self, container_id: str, timeout: int = 10) -> None:
         with self._engine_errors():
@@ -144,14 +179,16 @@ class DockerSDKBackend(Backend):
 
     def remove(self, container_id: str) -> None:
         """Kill and remove; a container that is gone already is fine, as with ``docker rm -f``."""
+        self._forget(container_id)
         with self._engine_errors(), contextlib.suppress(self._sdk.errors.NotFound):
             self._api().remove_container(container_id, force=True)
 
     def _api(self) -> Any:
         """The SDK's low-level client, made on first use (the SDK asks the engine's API version)."""
-        if self._client is None:
-            self._client = self._sdk.DockerClient(**self._client_kwargs, timeout=self.timeout)
-        return self._client.api
+        with self._lock:
+            if self._client is None:
+                self._client = self._sdk.DockerClient(**self._client_kwargs, timeout=self.timeout)
+            return self._client.api
 
     @contextlib.contextmanager
     def _engine_errors(self) -> Iterator[None]:

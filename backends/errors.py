@@ -21,6 +21,7 @@ __all__ = [
     "EngineUnreachable",
     "ImageUnavailable",
     "NotFound",
+    "Unsupported",
     "kind_of",
     "pulling",
 ]
@@ -48,6 +49,10 @@ class NotFound(BackendError):
 
 class ImageUnavailable(BackendError):
     """An image that could not be had: the registry refused or failed its pull."""
+
+
+class Unsupported(BackendError):
+    """The backend cannot do what was asked (follow events, for instance)."""
 
 
 class Conflict(BackendError):

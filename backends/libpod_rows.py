@@ -1,7 +1,9 @@
-"""Podman's container rows as observed containers, for podman-py and the podman CLI.
+"""Podman's container rows as observed containers, for podman-py and the podman CLI, and
+the events ``podman events --format json`` prints.
 
 libpod lists a container as a row of ``GET /libpod/containers/json``, and
 ``podman ps --format json`` prints the same rows; both carry the run times.
+(libpod's event API speaks Docker's format: see :mod:`backends.docker_rows`.)
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agent.observed import ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE
+from agent.observed import ContainerEvent, ObservedContainer
+from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, PortBinding
+from backends.timestamps import parse_rfc3339
 
-__all__ = ["observed_from_libpod"]
+__all__ = ["event_from_podman_cli", "observed_from_libpod"]
 
+_MAX_RANGE = 1024
 # Podman's states in Docker's words (ObservedContainer.state); the others are the same.
 _STATES = {
     "configured": "created",
@@ -42,4 +46,36 @@ def observed_from_libpod(row: Mapping[str, Any]) -> ObservedContainer:
         started_at=float(started) if exited and started and started > 0 else None,
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
+        ports=_ports(row.get("Ports")),
     )
+
+
+def _ports(listed: Any) -> tuple[PortBinding, ...] | None:
+    """libpod's port mappings (``host_port`` and ``range`` ports from it), as bindings."""
+    if not isinstance(listed, list):
+        return None
+    found: list[PortBinding] = []
+    for mapping in listed:
+        if not isinstance(mapping, dict) or not mapping.get("host_port"):
+            continue
+        first, inside = int(mapping["host_port"]), int(mapping.get("container_port") or 0)
+        count = max(1, min(int(mapping.get("range") or 1), _MAX_RANGE))
+        protocol, ip = mapping.get("protocol") or "tcp", mapping.get("host_ip") or ""
+        for offset in range(count):
+            for each in protocol.split(","):
+                found.append(PortBinding(inside + offset, first + offset, each, ip))
+    return tuple(found)
+
+
+# Podman's event words in Docker's.
+_ACTIONS = {"died": "die", "remove": "destroy"}
+
+
+def event_from_podman_cli(row: Mapping[str, Any]) -> ContainerEvent | None:
+    """A container event as ``podman events --format json`` prints it; None for others."""
+    if row.get("Type") != "container" or not row.get("ID"):
+        return None
+    action = str(row.get("Status") or "")
+    labels = row.get("Attributes") or {}
+    when = parse_rfc3339(str(row.get("Time") or "")) or 0.0
+    return ContainerEvent(row["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when)

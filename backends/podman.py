@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,11 +26,13 @@ import attrs
 
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
-from backends.base import Backend, BackendOptions
+from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
+from backends.docker_rows import event_from_docker
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.libpod_rows import observed_from_libpod
 from backends.sockets import may_answer, podman_address, podman_addresses
+from backends.streams import RowEvents, interrupt, json_lines
 from backends.transport import unreachable
 
 if TYPE_CHECKING:
@@ -62,6 +65,7 @@ class PodmanBackend(Backend):
         self.timeout = timeout
         self._address = host or podman_address()
         self._client: podman.PodmanClient | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> PodmanBackend:
@@ -156,15 +160,31 @@ class PodmanBackend(Backend):
                 if report.get("Err"):
                     raise BackendError(report["Err"], self.address)
 
-    def _connect(self) -> podman.PodmanClient:
-        """The client for the service's API version, made on first use."""
-        if self._client is None:
-            with self._sdk.PodmanClient(base_url=self._address, timeout=self.timeout) as probe:
-                info = probe.system.version()
-            self._client = self._sdk.PodmanClient(
-                base_url=self._address, version=_api_version(info), timeout=self.timeout
+    def events(self, namespace: str) -> EventStream:
+        """libpod's event stream (in Docker's format), with no read time-out: it may be
+        quiet for hours."""
+        filters = {"type": ["container"], "label": [f"{LABEL_NAMESPACE}={namespace}"]}
+        with self._engine_errors():
+            response = self._connect().api.get(
+                "/events",
+                params={"stream": True, "filters": json.dumps(filters)},
+                stream=True,
+                timeout=(self.timeout, None),
             )
-        return self._client
+            response.raise_for_status()
+        rows = json_lines(response.iter_lines())
+        return RowEvents(rows, event_from_docker, lambda: interrupt(response), self._engine_errors)
+
+    def _connect(self) -> podman.PodmanClient:
+        """The client for the service's API version, made once, on first use."""
+        with self._lock:
+            if self._client is None:
+                with self._sdk.PodmanClient(base_url=self._address, timeout=self.timeout) as probe:
+                    info = probe.system.version()
+                self._client = self._sdk.PodmanClient(
+                    base_url=self._address, version=_api_version(info), timeout=self.timeout
+                )
+            return self._client
 
     @contextlib.contextmanager
     def _engine_errors(self) -> Iterator[None]:

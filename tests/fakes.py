@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
 from backends.errors import BackendError
 
-__all__ = ["Call", "FakeBackend"]
+__all__ = ["Call", "FakeBackend", "Span"]
 
 Call = tuple[str, ...]
+Span = tuple[Call, float, float]
+"""A call, with the monotonic times it started and ended."""
+
+HOLD_TIMEOUT = 5.0
+"""Seconds a held call waits for its release before it fails the test."""
 
 
 class FakeBackend(Backend):
@@ -25,6 +33,11 @@ class FakeBackend(Backend):
     set, a mapping of the images present; ``pull`` copies an image from
     :attr:`remote` into it. Image look-ups are counted in :attr:`lookups`, not
     recorded as calls.
+
+    Concurrency: every recorded call also goes to :attr:`spans` when it ends, with
+    the times it started and ended; it takes :attr:`delay` seconds (none by
+    default), and :attr:`most_busy` is the most calls that were ever in flight at
+    once. :meth:`hold` makes the calls on one target wait for an event.
     """
 
     name = "fake"
@@ -37,6 +50,12 @@ class FakeBackend(Backend):
         self.remote: dict[str, str] = {}
         self.lookups = 0
         self.pull_auth: list[RegistryAuth | None] = []
+        self.delay = 0.0
+        self.spans: list[Span] = []
+        self.most_busy = 0
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+        self._holds: dict[str, threading.Event] = {}
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> FakeBackend:
@@ -56,12 +75,37 @@ class FakeBackend(Backend):
         """Let every call succeed again."""
         self._failures.clear()
 
+    def hold(self, target: str) -> threading.Event:
+        """Make every later call on ``target`` wait until the event returned is set."""
+        return self._holds.setdefault(target, threading.Event())
+
     def _record(self, method: str, target: str, *rest: str) -> None:
-        self.calls.append((method, target, *rest))
+        call = (method, target, *rest)
+        self.calls.append(call)
+        started = time.monotonic()
+        self._count_busy(+1)
+        try:
+            self._take_time(target)
+        finally:
+            self._count_busy(-1)
+            self.spans.append((call, started, time.monotonic()))
         failure = self._failures.get((method, target))
         if failure is not None:
             message, kind = failure
             raise kind(message, self.address)
+
+    def _count_busy(self, change: int) -> None:
+        with self._busy_lock:
+            self._busy += change
+            self.most_busy = max(self.most_busy, self._busy)
+
+    def _take_time(self, target: str) -> None:
+        """Wait for the release of a held target, then for :attr:`delay`."""
+        held = self._holds.get(target)
+        if held is not None and not held.wait(HOLD_TIMEOUT):
+            raise AssertionError(f"calls on {target} were held and never released")
+        if self.delay:
+            time.sleep(self.delay)
 
     def version(self) -> str:
         self._record("version", "")

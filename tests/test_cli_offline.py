@@ -283,7 +283,7 @@ def test_bare_form_runs_with_its_options(runs: list[argparse.Namespace]) -> None
     assert cli.main(["--namespace", "x", "file.yaml"]) == cli.EXIT_OK
     [args] = runs
     assert (args.command, args.namespace, args.manifests) == ("run", "x", ["file.yaml"])
-    assert (args.reload, args.stop_timeout, args.backend) == (5.0, 10, "auto")
+    assert (args.reload, args.stop_timeout, args.backend) == (30.0, 10, "auto")
 
 
 def test_namespace_of_40_characters_is_accepted(runs: list[argparse.Namespace]) -> None:

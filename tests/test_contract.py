@@ -11,6 +11,7 @@ import socket
 import subprocess
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +287,48 @@ def test_a_pass_with_nothing_to_do_costs_one_engine_call(
     assert len(calls) == 1, calls
 
 
+def test_exited_containers_cost_a_bounded_number_of_calls_a_pass(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"x{i}" for i in range(4)]
+    items = "".join(
+        f"""
+          - name: {name}
+            image: IMAGE
+            restartPolicy: Never
+            command: [sh, -c, 'exit 3']"""
+        for name in names
+    )
+    ws.write(manifest(f"\ncontainers:{items}\n"))
+    ws.apply()
+    wait_for(lambda: len(ws.containers()) == 4 and not ws.running_names(), what="all exited")
+    backend = ws.target.backend()
+    desired = load_sources([str(ws.manifest)])
+    converge(desired, backend, ws.settings, time.time())  # the exits are new to this backend
+
+    calls: list[str] = []
+    real_run, real_send = subprocess.run, requests.Session.send
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        calls.append(f"exec {args[0][1:3]}")
+        return real_run(*args, **kwargs)
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        calls.append(f"{request.method} {request.path_url}")
+        return real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(requests.Session, "send", send)
+    plan, results = converge(desired, backend, ws.settings, time.time())
+    monkeypatch.undo()
+    assert plan.actions == () and results == ()
+    # The listing; the docker CLI adds one inspect of every exited container; the SDK
+    # inspected each once, at its exit; libpod's listing has the run times.
+    docker_cli = (ws.target.backend_name, ws.target.engine.kind) == ("docker-cli", "docker")
+    expected = 2 if docker_cli else 1
+    assert len(calls) == expected, calls
+
+
 def test_an_engine_that_goes_away_is_reported_and_the_next_pass_recovers(ws: Workspace) -> None:
     proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
     proxy.start()
@@ -428,3 +471,34 @@ def test_a_dry_run_through_the_read_only_view_plans_as_apply_would(ws: Workspace
         "a",
         "b",
     ]
+
+
+def test_one_backend_serves_many_threads_at_once(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    names = [f"t{i}" for i in range(12)]
+    ws.write(sleeper(*names))
+    specs = build_specs(load_sources([str(ws.manifest)]).containers, ws.namespace, "/x")
+    backend = ws.target.backend()  # fresh: its client is made by whichever thread comes first
+    made: list[str] = []
+    sdk = getattr(backend, "_sdk", None)
+    if sdk is not None:
+        client_name = "DockerClient" if hasattr(sdk, "DockerClient") else "PodmanClient"
+        real = getattr(sdk, client_name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            made.append(client_name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(sdk, client_name, counting)
+    with ThreadPoolExecutor(len(specs)) as pool:
+        ids = list(pool.map(backend.create, specs))
+        list(pool.map(backend.start, ids))
+        listings = list(pool.map(lambda _: backend.list(ws.namespace), range(len(specs))))
+    assert all(sorted(c.id for c in listing) == sorted(ids) for listing in listings)
+    assert ws.running_names() == sorted(names)
+    with ThreadPoolExecutor(len(specs)) as pool:
+        list(pool.map(backend.remove, ids))
+    assert backend.list(ws.namespace) == []
+    # One client for all the threads (podman-py's is made after a probe of the version).
+    assert len(made) == {"docker": 1, "podman": 2}.get(ws.target.backend_name, 0), made

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterable
+from itertools import pairwise
 from pathlib import Path
 
+import attrs
 import pytest
 
 from agent.actions import Plan, Remove, Restart, Start
@@ -12,9 +16,10 @@ from agent.executor import ActionResult, execute
 from agent.images import Images
 from agent.manifest import Container, Port, VolumeMount
 from agent.observed import ObservedContainer
-from agent.spec import RunSpec, build_specs
+from agent.restarts import RestartLedger
+from agent.spec import PortBinding, RunSpec, build_specs
 from backends.errors import EngineUnreachable, NotFound
-from tests.fakes import FakeBackend
+from tests.fakes import Call, FakeBackend
 
 NS = "ns"
 PORT_IN_USE = "Bind for 0.0.0.0:8080 failed: port is already allocated"
@@ -284,3 +289,261 @@ def test_any_other_failure_lets_the_rest_go_on(web: RunSpec) -> None:
     failed, started = execute(the_plan, backend)
     assert isinstance(failed.failure, NotFound) and not failed.unreachable
     assert started.ok
+
+
+# --- in parallel --------------------------------------------------------------------------
+# A slow fake makes overlaps observable; orderings are asserted on the recorded start and end
+# of each call, never on how long anything took.
+
+DELAY = 0.02
+"""Seconds each call of a slow fake takes."""
+
+
+def slow() -> FakeBackend:
+    fake = FakeBackend()
+    fake.delay = DELAY
+    return fake
+
+
+def holding(name: str, *host_ports: int, ports_known: bool = True) -> ObservedContainer:
+    """A running container of the agent's that holds ``host_ports`` (unknown ones unless
+    ``ports_known``)."""
+    ports = tuple(PortBinding(80, port) for port in host_ports) if ports_known else None
+    return attrs.evolve(observed(name), ports=ports)
+
+
+def start(root: Path, name: str, *host_ports: int, image: str = "", policy: str = "") -> Start:
+    container = Container(
+        name,
+        image or f"{name}:1",
+        ports=tuple(Port(80, port) for port in host_ports),
+        image_pull_policy=policy or "IfNotPresent",
+    )
+    return Start(build_specs([container], NS, str(root))[0], "missing")
+
+
+def began(fake: FakeBackend, call: Call) -> float:
+    return next(started for made, started, _ in fake.spans if made == call)
+
+
+def ended(fake: FakeBackend, call: Call) -> float:
+    return next(finished for made, _, finished in fake.spans if made == call)
+
+
+def overlap(fake: FakeBackend, first: Call, second: Call) -> bool:
+    return began(fake, first) < ended(fake, second) and began(fake, second) < ended(fake, first)
+
+
+def verbs(results: Iterable[ActionResult]) -> list[tuple[str, str, bool]]:
+    return [(r.action.verb, r.action.name, r.ok) for r in results]
+
+
+def test_a_start_never_overlaps_the_removals_it_waits_for(root: Path, web: RunSpec) -> None:
+    fake = slow()
+    queue = start(root, "queue", 9000)
+    the_plan = Plan(
+        (
+            Remove(holding("web", 8080), "spec changed"),
+            Remove(holding("cache", 9000), "not in the manifest any more"),
+            Start(web, "replaces a changed container"),
+            queue,
+            start(root, "api"),
+        )
+    )
+    results = execute(the_plan, fake, parallel=4)
+    assert all(r.ok for r in results)
+    assert ended(fake, ("remove", "id-web")) <= began(fake, ("create", web.engine_name))
+    assert ended(fake, ("remove", "id-cache")) <= began(fake, ("create", queue.engine_name))
+
+
+def test_independent_actions_overlap(root: Path) -> None:
+    fake = slow()
+    api = start(root, "api")
+    execute(Plan((Remove(observed("cache"), "dead"), api)), fake, parallel=2)
+    assert overlap(fake, ("stop", "id-cache", "10"), ("create", api.engine_name))
+
+
+def test_at_most_parallel_actions_are_in_flight() -> None:
+    fake = slow()
+    the_plan = Plan(tuple(Restart(observed(f"c{n}", "exited"), "exited 1") for n in range(8)))
+    results = execute(the_plan, fake, parallel=3)
+    assert len(results) == 8 and all(r.ok for r in results)
+    assert 1 < fake.most_busy <= 3
+
+
+def test_with_one_worker_the_plan_runs_in_order_one_call_at_a_time(
+    root: Path, web: RunSpec
+) -> None:
+    fake = slow()
+    api = start(root, "api")
+    the_plan = Plan(
+        (
+            Remove(observed("cache"), "dead"),
+            Remove(observed("old"), "dead"),
+            Restart(observed("db", "exited"), "exited 1"),
+            Start(web, "missing"),
+            api,
+        )
+    )
+    execute(the_plan, fake, parallel=1)
+    assert fake.calls == [
+        ("stop", "id-cache", "10"),
+        ("remove", "id-cache"),
+        ("stop", "id-old", "10"),
+        ("remove", "id-old"),
+        ("start", "id-db"),
+        ("create", web.engine_name),
+        ("start", "new-web"),
+        ("create", api.engine_name),
+        ("start", "new-api"),
+    ]
+    assert [call for call, _, _ in fake.spans] == fake.calls
+    assert all(before[2] <= after[1] for before, after in pairwise(fake.spans)), (
+        "one call at a time"
+    )
+    assert fake.most_busy == 1
+
+
+def test_a_failure_does_not_stop_the_others_in_parallel(root: Path, web: RunSpec) -> None:
+    fake = slow()
+    fake.fail("stop", "id-web", "cannot stop")
+    fake.fail("start", "id-db", "cannot start")
+    the_plan = Plan(
+        (
+            Remove(holding("web", 8080), "spec changed"),
+            Restart(observed("db", "exited"), "exited 1"),
+            Start(web, "replaces a changed container"),
+            start(root, "api"),
+        )
+    )
+    results = execute(the_plan, fake, parallel=4)
+    assert verbs(results) == [
+        ("remove", "web", False),
+        ("restart", "db", False),
+        ("start", "web", True),
+        ("start", "api", True),
+    ]
+    assert ended(fake, ("stop", "id-web", "10")) <= began(fake, ("create", web.engine_name))
+
+
+def test_results_come_back_in_plan_order_whatever_finishes_first() -> None:
+    fake = FakeBackend()
+    first = fake.hold("id-a")
+    asked: list[bool] = []
+
+    def release_the_first_once_the_second_is_done() -> bool:
+        # Asked before each action is started: the third action starts after the second.
+        asked.append(False)
+        if len(asked) == 3:
+            first.set()
+        return False
+
+    the_plan = Plan(tuple(Restart(observed(name, "exited"), "exited 1") for name in "abc"))
+    results = execute(
+        the_plan, fake, cancelled=release_the_first_once_the_second_is_done, parallel=2
+    )
+    assert ended(fake, ("start", "id-b")) < ended(fake, ("start", "id-a"))
+    assert [r.action for r in results] == list(the_plan.actions)
+
+
+def test_cancelled_midway_starts_no_more_and_lets_those_in_flight_finish(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake = slow()
+    in_flight = fake.hold("id-b")
+    asked: list[bool] = []
+
+    def sigterm_on_the_third_question() -> bool:
+        asked.append(len(asked) >= 2)
+        if asked[-1]:
+            in_flight.set()
+        return asked[-1]
+
+    the_plan = Plan(tuple(Remove(observed(name, "exited"), "dead") for name in "abcd"))
+    caplog.set_level(logging.INFO, logger="agent.executor")
+    results = execute(the_plan, fake, cancelled=sigterm_on_the_third_question, parallel=2)
+    assert verbs(results) == [("remove", "a", True), ("remove", "b", True)]
+    assert {call[1] for call in fake.calls} == {"id-a", "id-b"}
+    assert ("remove", "id-b") in fake.calls, "the action in flight finished"
+    assert "stopping: 2 action(s) left for later" in caplog.messages
+    assert asked == [False, False, True], "not asked again once it said yes"
+
+
+def test_an_unreachable_engine_fails_its_action_and_the_others_still_run(
+    root: Path, web: RunSpec
+) -> None:
+    fake = slow()
+    fake.fail("stop", "id-cache", "cannot reach the engine", EngineUnreachable)
+    the_plan = Plan(
+        (
+            Remove(holding("cache", ports_known=False), "not in the manifest any more"),
+            start(root, "api"),
+            Restart(observed("db", "exited"), "exited 1"),
+            Start(web, "missing"),
+        )
+    )
+    removed, started, restarted, web_started = execute(the_plan, fake, parallel=4)
+    assert removed.unreachable and started.ok and restarted.ok and web_started.ok
+    assert ("start", "id-db") in fake.calls
+    assert ("create", web.engine_name) in fake.calls
+
+
+def test_each_image_is_pulled_once_however_many_starts_want_it(root: Path) -> None:
+    fake = slow()
+    fake.local = {}
+    fake.remote = {"shared:1": "sha256:shared", "other:1": "sha256:other"}
+    starts = [
+        start(root, f"s{n}", image="shared:1", policy=policy)
+        for n, policy in enumerate(["IfNotPresent", "Always", "IfNotPresent", "Always"])
+    ]
+    starts += [start(root, f"o{n}", image="other:1") for n in range(2)]
+    results = execute(Plan(tuple(starts)), fake, parallel=4)
+    assert all(r.ok for r in results)
+    assert sorted(call for call in fake.calls if call[0] == "pull") == [
+        ("pull", "other:1"),
+        ("pull", "shared:1"),
+    ]
+    assert overlap(fake, ("pull", "shared:1"), ("pull", "other:1")), "side by side"
+
+
+def test_a_container_is_kept_in_parallel_while_its_replacements_image_is_not_at_hand(
+    root: Path, web: RunSpec
+) -> None:
+    fake = FakeBackend()
+    fake.local = {"api:1": "sha256:api"}
+    the_plan = Plan(
+        (
+            Remove(holding("web", 8080), "spec changed"),
+            Start(web, "replaces a changed container"),
+            start(root, "api"),
+        )
+    )
+    results = execute(the_plan, fake, images=Images(fake, sleep=lambda _: None), parallel=4)
+    assert verbs(results) == [
+        ("remove", "web", False),
+        ("start", "web", False),
+        ("start", "api", True),
+    ]
+    assert not [call for call in fake.calls if call[1] == "id-web"], "no stop, no remove"
+
+
+def test_the_ledger_records_each_restart_on_the_calling_thread() -> None:
+    threads: list[threading.Thread] = []
+
+    class Ledger(RestartLedger):
+        def record(self, container_id: str, attempt: int) -> None:
+            threads.append(threading.current_thread())
+            super().record(container_id, attempt)
+
+    fake = slow()
+    fake.fail("start", "id-b", "cannot start")
+    ledger = Ledger()
+    the_plan = Plan(
+        tuple(
+            Restart(observed(name, "exited"), "exited 1", attempt=attempt)
+            for name, attempt in [("a", 2), ("b", 1), ("c", 3)]
+        )
+    )
+    execute(the_plan, fake, ledger=ledger, parallel=3)
+    assert ledger.counts() == {"id-a": 2, "id-c": 3}
+    assert threads == [threading.current_thread()] * 2

@@ -99,7 +99,7 @@ def test_help_shows_each_settings_default(capsys: pytest.CaptureFixture[str]) ->
     for text in (
         "label value that marks this agent's containers (default: container-agent)",
         "the longest back-off (default: 300)",
-        "seconds between passes of the daemon (default: 5)",
+        "engine events (default: 30)",
     ):
         assert text in out
 
