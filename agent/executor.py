@@ -2,8 +2,7 @@
 
 It carries out a plan's actions in order, one failure never stopping the
 others, and returns one result per action. Each action is logged with its
-reason, and each failure with the engine's message. An engine that stops
-answering is the exception: the actions after it are left for a later pass.
+reason, and each failure with the engine's message.
 """
 
 from __future__ import annotations
@@ -54,8 +53,7 @@ def execute(
     images: Images | None = None,
     ledger: RestartLedger | None = None,
 ) -> tuple[ActionResult, ...]:
-    """Carry out every action of ``plan``; a failed one is reported, the rest go on,
-    unless the engine did not answer (the rest are then left for a later pass).
+    """Carry out every action of ``plan``; a failed one is reported, the rest go on.
 
     ``cancelled`` is asked before each action: once it says yes, the remaining
     actions are left for a later pass. ``images`` is the pass's image cache (a
@@ -86,11 +84,6 @@ def execute(
             message = _message(exc)
             log.error("%s %s failed: %s", action.verb, action.name, message)
             results.append(ActionResult(action, error=message, failure=exc))
-            if isinstance(exc, EngineUnreachable):
-                left = sum(not isinstance(a, Wait) for a in plan.actions[index + 1 :])
-                if left:
-                    log.info("engine unreachable: %d action(s) left for later", left)
-                break
         else:
             results.append(ActionResult(action, container_id=container_id))
             if ledger is not None and isinstance(action, Restart):
