@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.backoff import CRASH_LOOP, Backoff
-from agent.errors import AgentError, FieldError, ManifestError, SettingsError
+from agent.errors import (
+    AgentError,
+    FieldError,
+    ImageNotPresent,
+    ManifestError,
+    MultiSourceError,
+    SettingsError,
+    VolumeError,
+)
 from agent.load import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
 from agent.observed import ObservedContainer
@@ -50,8 +58,10 @@ __all__ = [
     "DesiredSet",
     "EnvVar",
     "FieldError",
+    "ImageNotPresent",
     "Manifest",
     "ManifestError",
+    "MultiSourceError",
     "ObservedContainer",
     "Plan",
     "PlanOptions",
@@ -63,6 +73,7 @@ __all__ = [
     "SettingsError",
     "Start",
     "Volume",
+    "VolumeError",
     "VolumeMount",
     "Wait",
     "__version__",

@@ -11,26 +11,44 @@ import math
 
 import attrs
 
-__all__ = ["CRASH_LOOP", "Backoff"]
+__all__ = ["CRASH_LOOP", "Backoff", "BackoffError"]
+
+
+class BackoffError(ValueError):
+    """A back-off that cannot work; ``field`` names the number that is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field} {problem}")
+
+
+def _not_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise BackoffError(attribute.name, f"must be at least 0, got {value!r}")
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not value > 0:
-        raise ValueError(f"{attribute.name} must be more than 0, got {value!r}")
+        raise BackoffError(attribute.name, f"must be more than 0, got {value!r}")
 
 
 @attrs.frozen
 class Backoff:
     """Wait ``initial`` seconds after the first failure, doubling after each one up to
-    ``max``. A success that lasted ``reset`` seconds starts the count afresh."""
+    ``max``. A success that lasted ``reset`` seconds starts the count afresh. An
+    ``initial`` of 0 backs off not at all."""
 
-    initial: float = attrs.field(validator=_positive)
+    initial: float = attrs.field(validator=_not_negative)
     max: float = attrs.field(validator=_positive)
     reset: float = attrs.field(default=math.inf, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.max < self.initial:
-            raise ValueError(f"max ({self.max:g}) must not be less than initial ({self.initial:g})")
+            raise BackoffError(
+                "max",
+                f"must not be less than the initial back-off ({self.initial:g}), got {self.max:g}",
+            )
 
     def delay(self, failures: int) -> float:
         """The wait after ``failures`` failures in a row: none after none."""

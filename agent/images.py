@@ -19,7 +19,7 @@ from agent.errors import ImageNotPresent
 from agent.reference import registry_of
 from backends.base import Backend
 from backends.credentials import docker_config_path, lookup
-from backends.errors import BackendError, EngineUnreachable, ImageUnavailable
+from backends.errors import BackendError, ImageUnavailable
 
 __all__ = ["PULL_ATTEMPTS", "PULL_BACKOFF", "Images"]
 
@@ -97,12 +97,9 @@ class Images:
                             f" (no credentials for {registry_of(image)} in {docker_config_path()})"
                         )
                     )
-                    kind = (
-                        EngineUnreachable
-                        if isinstance(exc, EngineUnreachable)
-                        else ImageUnavailable
-                    )
-                    raise kind(
+                    # Of the kind the backend said (backends.errors.pulling): unavailable,
+                    # or an engine that cannot be reached.
+                    raise type(exc)(
                         f"pull of {image} failed after {attempt} attempts: {exc.message}{hint}",
                         exc.engine,
                     ) from exc

@@ -14,7 +14,7 @@ from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.spec import build_specs
 from backends.base import Backend, EngineReader
-from backends.errors import BackendError, EngineUnreachable
+from backends.errors import BackendError
 
 log = logging.getLogger("agent.reconcile")
 
@@ -69,15 +69,12 @@ def converge(
 
 def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:
     """Pull the images of ``imagePullPolicy: Always`` containers, so that a new push under
-    the same tag is planned as a change. A failed pull is logged; an engine that does
-    not answer ends the pass."""
+    the same tag is planned as a change. A failed pull is logged; the pass goes on."""
     current: dict[str, str] = {}
     always = {c.image for c in desired.containers if c.image_pull_policy == "Always"}
     for image in sorted(always):
         try:
             current[image] = images.pull(image)
-        except EngineUnreachable:
-            raise
         except BackendError as exc:
             log.error("%s", exc.message)
     return current

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from agent.backoff import CRASH_LOOP, Backoff
+from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.planner import PlanOptions
 from agent.schema import is_rfc1035_name
@@ -40,7 +40,14 @@ def _namespace(instance: Any, attribute: attrs.Attribute[str], value: str) -> No
         )
 
 
+def _absolute(value: Any) -> Any:
+    """A path made absolute; anything else is left for the check to refuse."""
+    return os.path.abspath(value) if isinstance(value, str) else value
+
+
 def _volumes_root(instance: Any, attribute: attrs.Attribute[str], value: str) -> None:
+    if not isinstance(value, str):
+        raise SettingsError(attribute.name, f"must be a path, got {value!r}")
     # The root becomes part of every --mount option: a comma or a quote would end it.
     if any(c in value for c in ',"') or not value.isprintable():
         raise SettingsError(
@@ -65,13 +72,9 @@ def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
         raise SettingsError(attribute.name, f"must be a whole number, 1 or more, got {value!r}")
 
 
-def _not_below_initial(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < instance.backoff_initial:
-        raise SettingsError(
-            attribute.name,
-            f"must not be less than --backoff-initial ({instance.backoff_initial:g}), "
-            f"got {value:g}",
-        )
+def _whole(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(attribute.name, f"must be a whole number of seconds, got {value!r}")
 
 
 def _setting(default: Any, help: str, *validators: Any, converter: Any = None) -> Any:
@@ -94,26 +97,28 @@ class Settings:
         "/export",
         "host directory holding the volumes: volume x is DIR/x",
         _volumes_root,
-        converter=os.path.abspath,
+        converter=_absolute,
     )
     stop_timeout: int = _setting(
-        10, "seconds a container gets to stop before it is killed", _seconds(0, strict=False)
+        10,
+        "seconds a container gets to stop before it is killed",
+        _whole,
+        _seconds(0, strict=False),
     )
     parallel: int = _setting(
         8, "how many actions run at once (1: one after another, in the plan's order)", _count
     )
+    # Each back-off number is a number here; whether they make a back-off is Backoff's rule.
     backoff_initial: float = _setting(
         CRASH_LOOP.initial,
-        "the back-off before the second restart of a crash loop",
-        _seconds(0, strict=True),
+        "the back-off before the second restart of a crash loop (0: none)",
+        _seconds(0, strict=False),
     )
-    backoff_max: float = _setting(
-        CRASH_LOOP.max, "the longest back-off", _seconds(0, strict=True), _not_below_initial
-    )
+    backoff_max: float = _setting(CRASH_LOOP.max, "the longest back-off", _seconds(0, False))
     backoff_reset: float = _setting(
         CRASH_LOOP.reset,
         "seconds of running after which a crash starts a fresh back-off",
-        _seconds(0, strict=True),
+        _seconds(0, strict=False),
     )
     state_dir: str | None = _setting(
         None,
@@ -131,6 +136,12 @@ class Settings:
         "seconds between pulls of imagePullPolicy: Always images by the daemon",
         _seconds(0, strict=False),
     )
+
+    def __attrs_post_init__(self) -> None:
+        try:
+            self.backoff  # noqa: B018 -- made once to check it
+        except BackoffError as exc:
+            raise SettingsError(f"backoff_{exc.field}", exc.problem) from None
 
     @property
     def backoff(self) -> Backoff:

@@ -176,8 +176,6 @@ class Watcher:
         the files created in this wait that have not been closed yet."""
         try:
             events = inotify.read(timeout=0)  # what is queued now: never blocks
-        except BlockingIOError:
-            return False
         except OSError as exc:
             self._fall_back(exc)
             return False

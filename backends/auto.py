@@ -57,11 +57,13 @@ def candidates(options: BackendOptions) -> list[Candidate]:
         if tried and loaded.auto_order is not None:
             found.append(loaded)
     found.sort(key=lambda backend: (backend.auto_order or 0, backend.name))
-    ordered = [
-        Candidate(description, backend, engine)
-        for backend in found
-        for description, engine in backend.auto_candidates(options)
-    ]
+    ordered: list[Candidate] = []
+    for backend in found:
+        try:
+            ordered += [Candidate(d, backend, e) for d, e in backend.auto_candidates(options)]
+        except Exception as exc:  # a third party's, again
+            problem = f"cannot name its engines: {exc}"
+            broken.append(Candidate(f"backend {backend.name!r}", None, options, problem))
     return ordered + broken
 
 

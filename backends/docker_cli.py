@@ -25,7 +25,7 @@ from backends.docker_rows import (
     observed_from_docker,
     with_run_times,
 )
-from backends.errors import EngineUnreachable, NotFound, kind_of, pulling
+from backends.errors import BackendError, EngineUnreachable, NotFound, kind_of, pulling
 from backends.libpod_rows import event_from_podman_cli, observed_from_libpod
 from backends.streams import ProcessEvents
 
@@ -159,10 +159,12 @@ class DockerCLIBackend(Backend):
             raise EngineUnreachable(
                 f"{self.command!r} not found; is it installed?", self.address
             ) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise EngineUnreachable(
+        except subprocess.TimeoutExpired as exc:  # slow, not gone: a pull may take this long
+            raise BackendError(
                 f"'{args[0]}' took longer than {self.timeout:g}s", self.address
             ) from exc
+        except OSError as exc:  # E2BIG for an argument list too long, EACCES, ...
+            raise BackendError(f"{exc.strerror}: {argv[0]}", self.address) from exc
         if done.returncode != 0:
             message = done.stderr or done.stdout or f"exit code {done.returncode}"
             raise kind_of(message)(message, self.address)

@@ -65,13 +65,15 @@ _WORDS: tuple[tuple[re.Pattern[str], type[BackendError]], ...] = (
     (
         re.compile(
             r"cannot connect to the docker daemon|error during connect"
+            r"|while trying to connect to the docker daemon"
             r"|cannot connect to podman|unable to connect to podman",
             re.IGNORECASE,
         ),
         EngineUnreachable,
     ),
-    (re.compile(r"no such (container|image|object)|not known", re.IGNORECASE), NotFound),
-    (re.compile(r"\bconflict\b|already in use", re.IGNORECASE), Conflict),
+    (re.compile(r"no such (container|image|object)|image not known", re.IGNORECASE), NotFound),
+    # A name in use; not "address already in use", which is a port another process holds.
+    (re.compile(r"\bconflict\b|name \S+ is already in use", re.IGNORECASE), Conflict),
 )
 
 

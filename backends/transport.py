@@ -1,22 +1,29 @@
 """The HTTP transport's failures (requests, urllib3), which the two SDK backends share.
 
-An engine that did not answer (a refused or missing socket, a time-out) becomes
-:class:`~backends.errors.EngineUnreachable`, with the innermost OS-level reason.
+An engine that cannot be reached (a refused or missing socket, a connection that
+times out) becomes :class:`~backends.errors.EngineUnreachable`, with the innermost
+OS-level reason. An answer that is slow to come (a read time-out: a long pull, a
+container slow to stop) is a plain :class:`~backends.errors.BackendError`: the
+engine is there.
 """
 
 from __future__ import annotations
 
-from backends.errors import EngineUnreachable
+from backends.errors import BackendError, EngineUnreachable
 
 __all__ = ["transport_cause", "unreachable"]
 
 
-def unreachable(exc: BaseException, address: str, timeout: float) -> EngineUnreachable:
-    """The error for an engine that did not answer: refused, missing socket, timed out ..."""
+def unreachable(exc: BaseException, address: str, timeout: float) -> BackendError:
+    """The error for a transport failure: an engine that cannot be reached (refused,
+    missing socket, a connection timed out), or one whose answer is late."""
     import requests
     import urllib3
 
     cause = transport_cause(exc) or exc
+    reads = (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
+    if isinstance(cause, reads) or isinstance(getattr(cause, "reason", None), reads):
+        return BackendError(f"no answer from the engine at {address} within {timeout:g}s", address)
     timeouts = (TimeoutError, requests.exceptions.Timeout, urllib3.exceptions.TimeoutError)
     if isinstance(cause, timeouts) or isinstance(getattr(cause, "reason", None), timeouts):
         return EngineUnreachable(

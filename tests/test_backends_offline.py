@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import stat
 import sys
 import textwrap
@@ -15,6 +16,7 @@ import pytest
 from mypy import api as mypy_api
 
 import backends.auto
+import backends.sockets
 from agent.load import DesiredSet
 from agent.manifest import Container, Manifest
 from agent.reconcile import plan_for
@@ -143,6 +145,24 @@ CLI_FAILURES = [
         Conflict,
         id="podman: name in use",
     ),
+    pytest.param(
+        "Error: rootlessport listen tcp 127.0.0.1:8080: bind: address already in use",
+        BackendError,
+        id="a port another process holds is no name conflict",
+    ),
+    pytest.param(
+        "Error: initializing source docker://nowhere.example/x:1: pinging container registry "
+        "nowhere.example: Get https://nowhere.example/v2/: dial tcp: lookup nowhere.example: "
+        "Name or service not known",
+        BackendError,
+        id="a registry host not known is no missing image",
+    ),
+    pytest.param(
+        "permission denied while trying to connect to the Docker daemon socket at "
+        "unix:///var/run/docker.sock",
+        EngineUnreachable,
+        id="docker: a socket it may not use",
+    ),
     pytest.param("Error: port is already allocated", BackendError, id="anything else"),
 ]
 
@@ -182,6 +202,24 @@ def test_a_cli_image_that_is_missing_is_none_and_a_failed_pull_is_unavailable(
 def test_a_missing_binary_is_an_unreachable_engine(tmp_path: Path) -> None:
     with pytest.raises(EngineUnreachable, match="not found; is it installed"):
         DockerCLIBackend(str(tmp_path / "no-docker")).version()
+
+
+def test_a_binary_that_cannot_run_is_an_engine_error_not_a_crash(tmp_path: Path) -> None:
+    with pytest.raises(BackendError) as caught:
+        DockerCLIBackend(str(tmp_path)).start("c0ffee")  # a directory: EACCES
+    assert caught.value.message == f"Permission denied: {tmp_path}"
+
+
+def test_a_pull_slower_than_the_timeout_is_an_image_not_had_not_an_outage(tmp_path: Path) -> None:
+    slow = tmp_path / "docker"
+    slow.write_text(
+        f"#!{sys.executable}\nimport sys, time\n"
+        "if sys.argv[1:] == ['--version']:\n    print('Docker version 28.2.2'); sys.exit(0)\n"
+        "time.sleep(5)\n"
+    )
+    slow.chmod(slow.stat().st_mode | stat.S_IXUSR)
+    with pytest.raises(ImageUnavailable, match=re.escape("'pull' took longer than 0.3s")):
+        DockerCLIBackend(str(slow), timeout=0.3).pull("busybox", None)
 
 
 # --- auto over the entry points --------------------------------------------------------------
@@ -250,6 +288,25 @@ def test_auto_lists_every_attempt_and_a_backend_that_cannot_be_loaded(
     assert lines[0] == "no container engine answered; tried:"
     assert lines[1] == "  early at its default address: early does not answer"
     assert lines[2].startswith("  backend 'broken': cannot be loaded: ")
+
+
+def test_without_an_address_auto_tries_the_default_sockets_and_both_binaries(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for variable in ("DOCKER_HOST", "CONTAINER_HOST"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    (tmp_path / "podman").mkdir()
+    (tmp_path / "podman" / "podman.sock").touch()  # only sockets that exist are tried
+    monkeypatch.setattr(backends.sockets, "PODMAN_ROOT_SOCKET", f"unix://{tmp_path}/none.sock")
+    found = backends.auto.candidates(BackendOptions())
+    assert [c.description for c in found] == [
+        "Docker SDK at unix:///var/run/docker.sock",
+        f"podman-py at unix://{tmp_path}/podman/podman.sock",
+        "the docker binary",
+        "the podman binary",
+    ]
+    assert [c.options.docker_cmd for c in found[2:]] == ["docker", "podman"]
 
 
 def test_the_built_in_backends_are_tried_in_the_documented_order() -> None:

@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from agent import cli
-from agent.backoff import CRASH_LOOP, Backoff
+from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.images import PULL_BACKOFF
 from agent.planner import PlanOptions
@@ -42,14 +42,25 @@ REFUSED = [
         {"stop_timeout": -1}, "stop_timeout must be at least 0, got -1", id="a negative timeout"
     ),
     pytest.param(
-        {"backoff_initial": 0},
-        "backoff_initial must be more than 0, got 0",
-        id="no initial back-off",
+        {"stop_timeout": 2.5},
+        "stop_timeout must be a whole number of seconds, got 2.5",
+        id="a stop timeout in fractions",
+    ),
+    pytest.param(
+        {"volumes_root": 7}, "volumes_root must be a path, got 7", id="a volumes root of 7"
+    ),
+    pytest.param(
+        {"backoff_initial": -1},
+        "backoff_initial must be at least 0, got -1",
+        id="a negative initial back-off",
     ),
     pytest.param(
         {"backoff_initial": 20, "backoff_max": 10},
-        "backoff_max must not be less than --backoff-initial (20), got 10",
+        "backoff_max must not be less than the initial back-off (20), got 10",
         id="a longest back-off below the first",
+    ),
+    pytest.param(
+        {"backoff_max": 0}, "backoff_max must be more than 0, got 0", id="no longest back-off"
     ),
     pytest.param(
         {"reload": 0}, "reload must be more than 0, got 0", id="a reload interval of nothing"
@@ -86,10 +97,26 @@ def test_the_command_line_takes_every_default_from_the_settings() -> None:
     assert cli._settings(args).backoff == CRASH_LOOP
 
 
-def test_the_command_line_names_the_option_of_a_refused_setting() -> None:
-    with pytest.raises(SettingsError) as caught:
-        Settings(volumes_root="/a,b")
-    assert caught.value.option == "--volumes-root"
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--volumes-root", "/a,b"],
+            "--volumes-root must not hold a comma, a quote or a control character: '/a,b'",
+        ),
+        (
+            ["--backoff-initial", "20", "--backoff-max", "10"],
+            "--backoff-max must not be less than the initial back-off (20), got 10",
+        ),
+    ],
+)
+def test_the_command_line_names_the_option_of_a_refused_setting(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["validate", *argv, "x.yaml"])
+    assert caught.value.code == cli.EXIT_INVALID
+    assert capsys.readouterr().err.splitlines()[-1].endswith(f": error: {message}")
 
 
 def test_help_shows_each_settings_default(capsys: pytest.CaptureFixture[str]) -> None:
@@ -126,14 +153,19 @@ def test_a_very_long_run_of_failures_stays_at_the_cap() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"initial": 0, "max": 1}, "initial must be more than 0, got 0"),
-        ({"initial": 2, "max": 1}, "max (1) must not be less than initial (2)"),
+        ({"initial": -1, "max": 1}, "initial must be at least 0, got -1"),
+        ({"initial": 2, "max": 1}, "max must not be less than the initial back-off (2), got 1"),
         ({"initial": 1, "max": 1, "reset": -1}, "reset must be more than 0, got -1"),
     ],
 )
 def test_a_backoff_that_cannot_work_is_refused(fields: dict[str, float], message: str) -> None:
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(BackoffError) as caught:
         Backoff(**fields)
+    assert str(caught.value) == message
+
+
+def test_an_initial_back_off_of_nothing_restarts_at_once_every_time() -> None:
+    assert [Settings(backoff_initial=0).backoff.delay(n) for n in range(4)] == [0, 0, 0, 0]
 
 
 def test_the_planner_and_the_settings_share_the_crash_loop_numbers() -> None:
