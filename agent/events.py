@@ -1,29 +1,35 @@
 """Follow the engine's events in a thread and wake the run loop when one of the namespace's
 containers dies, is OOM-killed, stopped, killed or removed by someone else.
 
-Events are for speed only, never for correctness: the periodic pass stays the
-safety net. When the stream breaks (the engine restarted, its socket is gone), the
-break is logged once, the follower reconnects with back-off, and every reconnect
-wakes a pass, since events may have been missed meanwhile.
+Engines send an event a little before their listing shows it (dockerd 20.10
+reports a container that died as running for another 100-150 ms), so a waking
+event wakes the loop at once and again :data:`RECHECKS` later, each at most once
+however many events come meanwhile. Events are for speed only, never for
+correctness: the periodic pass stays the safety net. When the stream breaks (the
+engine restarted, its socket is gone), the break is logged once, the follower
+reconnects with back-off, and every reconnect wakes a pass, since events may
+have been missed meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from agent.backoff import Backoff
 from backends.base import Backend, EventStream
 from backends.errors import BackendError, Unsupported
 
-__all__ = ["RECONNECT", "WAKING_ACTIONS", "EventFollower"]
+__all__ = ["RECHECKS", "RECONNECT", "WAKING_ACTIONS", "EventFollower"]
 
 log = logging.getLogger("agent.events")
 
 WAKING_ACTIONS = frozenset({"die", "oom", "stop", "kill", "destroy"})
 """Docker's words for what ends or removes a container."""
 RECONNECT = Backoff(initial=1.0, max=30.0)
+RECHECKS = (0.25, 1.0)
+"""Seconds after a waking event at which the loop is woken again."""
 
 
 class EventFollower:
@@ -36,17 +42,20 @@ class EventFollower:
         namespace: str,
         wake: Callable[[], None],
         reconnect: Backoff = RECONNECT,
+        rechecks: Sequence[float] = RECHECKS,
     ) -> None:
         self.backend = backend
         self.namespace = namespace
         self.wake = wake
         self.reconnect = reconnect
+        self.rechecks = tuple(rechecks)
         self.events = 0
         self._stopping = threading.Event()
         self._stream: EventStream | None = None
         self._opened = False
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._follow, name="agent-events", daemon=True)
+        self._rechecks: dict[float, threading.Timer] = {}
 
     @property
     def connected(self) -> bool:
@@ -61,6 +70,8 @@ class EventFollower:
         self._stopping.set()
         with self._lock:
             stream = self._stream
+            for timer in self._rechecks.values():
+                timer.cancel()
         if stream is not None:
             stream.close()
         if self._thread.is_alive():
@@ -90,6 +101,18 @@ class EventFollower:
                 log.debug("engine events still lost (%s); retrying in %gs", problem, delay)
             self._stopping.wait(delay)
 
+    def _recheck(self) -> None:
+        """Wake the loop again at each of RECHECKS from now, unless one is pending already."""
+        with self._lock:
+            for delay in self.rechecks:
+                pending = self._rechecks.get(delay)
+                if self._stopping.is_set() or (pending is not None and pending.is_alive()):
+                    continue
+                timer = threading.Timer(delay, self.wake)
+                timer.daemon = True
+                timer.start()
+                self._rechecks[delay] = timer
+
     def _read_stream(self, reconnected: bool) -> None:
         stream = self.backend.events(self.namespace)
         with self._lock:
@@ -109,6 +132,7 @@ class EventFollower:
                     self.events += 1
                     log.debug("event: %s %s (%s)", event.action, event.name, event.id[:12])
                     self.wake()
+                    self._recheck()
         finally:
             with self._lock:
                 self._stream = None

@@ -124,6 +124,7 @@ class RunLoop:
             self._last_pull = now
         dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
         self._next_due = min(dues) if dues else None
+        log.debug("pass done: %d action(s), %d waiting", len(results), len(dues))
 
     def _failed(self, what: str, error: str) -> None:
         """Log a failed pass once while its error lasts; the loop then backs off."""

@@ -30,7 +30,7 @@ from backends.docker_rows import event_from_docker, observed_from_docker, with_r
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.sockets import docker_address
 from backends.streams import RowEvents
-from backends.transport import transport_cause, unreachable
+from backends.transport import CONNECTIONS, transport_cause, unreachable
 
 if TYPE_CHECKING:
     import docker
@@ -187,7 +187,9 @@ class DockerSDKBackend(Backend):
         """The SDK's low-level client, made on first use (the SDK asks the engine's API version)."""
         with self._lock:
             if self._client is None:
-                self._client = self._sdk.DockerClient(**self._client_kwargs, timeout=self.timeout)
+                self._client = self._sdk.DockerClient(
+                    **self._client_kwargs, timeout=self.timeout, max_pool_size=CONNECTIONS
+                )
             return self._client.api
 
     @contextlib.contextmanager

@@ -33,7 +33,7 @@ from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.libpod_rows import observed_from_libpod
 from backends.sockets import may_answer, podman_address, podman_addresses
 from backends.streams import RowEvents, interrupt, json_lines
-from backends.transport import unreachable
+from backends.transport import CONNECTIONS, unreachable
 
 if TYPE_CHECKING:
     import podman
@@ -182,7 +182,10 @@ class PodmanBackend(Backend):
                 with self._sdk.PodmanClient(base_url=self._address, timeout=self.timeout) as probe:
                     info = probe.system.version()
                 self._client = self._sdk.PodmanClient(
-                    base_url=self._address, version=_api_version(info), timeout=self.timeout
+                    base_url=self._address,
+                    version=_api_version(info),
+                    timeout=self.timeout,
+                    max_pool_size=CONNECTIONS,
                 )
             return self._client
 

@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from backends.errors import BackendError, EngineUnreachable
 
-__all__ = ["transport_cause", "unreachable"]
+__all__ = ["CONNECTIONS", "transport_cause", "unreachable"]
+
+CONNECTIONS = 64
+"""Connections an SDK client keeps to its engine: enough for the executor's workers and the
+event stream at once (past its pool, urllib3 makes and drops connections, logging each)."""
 
 
 def unreachable(exc: BaseException, address: str, timeout: float) -> BackendError:

@@ -1,61 +1,108 @@
-"""Converge N containers with container-agent and with its peers, on this machine's real engines.
+"""Bring N containers up, change them and watch the idle daemon, with container-agent and with
+its peers, on this machine's real engines: rows 1, 2, 3 and 6 of ``benchmarks/run.py``, and the
+measuring and set-up helpers that its other rows use too.
 
-    python benchmarks/converge.py [--containers N] [--repeat R]
+    python benchmarks/run.py [--containers N] [--repeat R]       # the documented command
+    python benchmarks/converge.py [--containers N] [--repeat R]  # the same, rows 1, 2, 3, 6 only
 
-Every tool brings up the same N containers from nothing: ``/bin/sleep 600`` from the locally
-imported busybox image (``kube play`` does not give a container the image's PATH), each with its
-own port published on 127.0.0.1 (container port 8080) and an env var. The rows are ``agent
-apply`` with each backend (docker-cli and the Docker SDK on dockerd, podman-py and the podman CLI
-on the Podman service), ``docker-compose up -d`` (Debian's 1.29) on dockerd, and ``podman kube
-play`` on the Podman service. Then, with everything converged, the no-op pass of each tool is
-timed. Each figure is the median of R repeats; between repeats everything is removed, so that
-every cold run starts from nothing.
+The workload: N containers of ``/bin/sleep 600`` from the locally imported busybox image (as
+PID 1, busybox's sleep ignores SIGTERM, so a stop waits the whole stop timeout; ``kube play``
+does not give a container the image's PATH, hence the absolute path), each with its own port
+published on 127.0.0.1 (container port 8080) and two env vars, ``BENCH_INDEX`` and
+``BENCH_GEN`` (the generation: raising it is the change that replaces a container).
+
+The subjects, each with its own names and ports:
+
+- ``agent apply`` with each backend (docker-cli and the Docker SDK on dockerd, podman-py and
+  the podman CLI on the Podman service), with the defaults of ``agent`` (``--parallel``,
+  ``--stop-timeout``);
+- the parallel floor of each engine: the same N ``run -d`` (create and start, with the same
+  port and env), issued directly and all at once, one thread and one CLI process each;
+- ``docker-compose up -d`` (Debian's 1.29) on dockerd, ``network_mode: bridge`` as the agent's
+  containers (compose would otherwise make a network per project);
+- ``podman kube play`` of N pods of one container each (each keeps its own network namespace and
+  port, published by the pod with hostPort on hostIP 127.0.0.1).
+
+A repeat of a subject, from nothing: the cold converge (row 1); the no-op pass, ``agent plan``
+and ``agent run --reload 0.5`` over the converged set for a few seconds (row 6); a change of one
+container's env, applied with the stop timeout at 0 (``--stop-timeout 0``, ``up -d -t 0``: the
+tool's own work, not the 10 s the process ignores SIGTERM for; row 3); a change of every
+container's env, applied with the default stop timeout (row 2); then everything is removed.
 
 Peak memory is the largest resident size of the tool's own process (``VmHWM`` in
-``/proc/PID/status``, sampled every 10 ms until it exits); for the agent's CLI backends the
-peak of its ``docker``/``podman`` subprocesses (``ru_maxrss`` from ``wait4``) is given too.
+``/proc/PID/status``, sampled every 10 ms until it exits); for the CLI backends the peak of the
+``docker``/``podman`` subprocesses (``ru_maxrss`` from ``wait4``) is kept too. The idle daemon's
+CPU time comes from ``/proc/PID/stat`` (utime+stime, and cutime+cstime of the subprocesses it
+reaped), divided by the passes counted in the window.
 
-Engines are started or reused with tests/engines.py and only the ones started here are stopped.
+Engines are started or reused with tests/engines.py; only the ones started here are stopped.
 Missing Debian packages that a peer needs (``docker-compose``; ``catatonit``, without which
-Podman cannot build the pause image of a pod) are installed with apt-get, and the script says
-so. Everything created here (containers, pods, compose projects, the pause image and the
-busybox image if this run made them, temporary files) is removed at the end. Only 127.0.0.1.
+Podman cannot build the pause image of a pod) are installed with apt-get, and the run says so.
+Everything created here is removed at the end: containers, pods and compose projects (all
+under names made of this run's id), temporary files, and the busybox and pause images if this
+run made them on an engine it started itself (on a reused engine they are shared with whoever
+runs it, and left). Only 127.0.0.1 is ever addressed.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
+import contextlib
+import http.client
 import json
 import os
-import platform
+import re
 import secrets
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from agent.settings import Settings  # noqa: E402
+from agent.spec import LABEL_NAME, LABEL_NAMESPACE  # noqa: E402
 from tests import engines  # noqa: E402
 from tests.engines import Engine  # noqa: E402
 
 MB = 1024 * 1024
 CONTAINER_PORT = 8080
-IDLE_RELOAD = 1.0  # agent run --reload
-IDLE_SECONDS = 3.0  # passes at 0 s, ~1 s, ~2 s: three passes
 COMMAND_TIMEOUT = 600.0
 AGENT = [sys.executable, "-m", "agent"]
 ACTION_VERBS = ("start", "restart", "remove")  # how agent.executor logs an action
+BENCH_LABEL = "io.container-agent.benchmark"  # on the containers the agent does not make
+STOP_TIMEOUT = Settings().stop_timeout  # the defaults of `agent`
+PARALLEL = Settings().parallel
+SLEEP = ("/bin/sleep", "600")  # busybox sleep as PID 1: SIGTERM is ignored
+TRAP = ("/bin/sh", "-c", 'trap "exit 0" TERM; sleep 600 & wait')  # honours SIGTERM
+IDLE_RELOAD = 0.5  # agent run --reload, for the idle figures
+IDLE_WARMUP = 1.5  # after "agent running": the first pass and the event stream
+IDLE_WINDOW = 6.0  # seconds of passes counted
+POLL = 0.02  # engine polling interval of the latency measurements
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# One list of the namespace's containers per pass, as urllib3 logs it at -vv (SDK backends).
+LIST_REQUEST = re.compile(r'"GET \S*/containers/json\?')
+
+# (label, backend, engine kind, --docker-cmd ("cli": the engine's own CLI), short name)
+BACKENDS = (
+    ("docker-cli @dockerd", "docker-cli", "docker", "cli", "dcli"),
+    ("docker SDK @dockerd", "docker", "docker", "docker", "dsdk"),
+    ("podman-py @podman", "podman", "podman", "docker", "ppy"),
+    ("podman CLI @podman", "docker-cli", "podman", "cli", "pcli"),
+)
 
 
 def log(message: str) -> None:
@@ -64,6 +111,15 @@ def log(message: str) -> None:
 
 class BenchError(RuntimeError):
     """A tool did not do what the benchmark needs; the message says what."""
+
+
+FAILURES = (BenchError, engines.EngineError, subprocess.TimeoutExpired)
+"""What one subject or session may fail with: the run records it and goes on."""
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
 
 
 # --------------------------------------------------------------------------- measuring
@@ -80,7 +136,7 @@ class Run:
     output: str
 
 
-def _vm_hwm(pid: int) -> int | None:
+def vm_hwm(pid: int) -> int | None:
     """``VmHWM`` of a live process in bytes; None once it has exited."""
     try:
         with open(f"/proc/{pid}/status") as status:
@@ -90,6 +146,17 @@ def _vm_hwm(pid: int) -> int | None:
     except (OSError, ValueError):
         return None
     return None
+
+
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """CPU seconds of a live process: (utime+stime, cutime+cstime of the children it reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # fields 3.. of proc(5); utime is field 14
+    utime, stime, cutime, cstime = (int(v) for v in fields[11:15])
+    return (utime + stime) / CLOCK_TICKS, (cutime + cstime) / CLOCK_TICKS
 
 
 class _PeakSampler(threading.Thread):
@@ -103,21 +170,54 @@ class _PeakSampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            value = _vm_hwm(self.pid)
+            value = vm_hwm(self.pid)
             if value is not None:
                 self.peak = max(self.peak, value)
             self.done.wait(0.01)
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> int:
-    """wait4 the process; returns ru_maxrss in bytes and leaves its exit code on ``proc``."""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_maxrss * 1024
+class _ChildCounter(threading.Thread):
+    """Counts the subprocesses of ``pid`` whose command is ``word`` (``docker ... ps``), by
+    reading /proc/PID/task/*/children every 5 ms: the passes of a CLI backend."""
+
+    def __init__(self, pid: int, word: str) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.word = pid, word
+        self.seen: set[int] = set()
+        self.count = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            for children in Path(f"/proc/{self.pid}/task").glob("*/children"):
+                with contextlib.suppress(OSError, ValueError):
+                    for child in map(int, children.read_text().split()):
+                        if child not in self.seen:
+                            self.seen.add(child)
+                            self.count += self._is_list(child)
+            self.done.wait(0.005)
+
+    def _is_list(self, pid: int) -> bool:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            return False
+        return self.word in argv[1:4]
 
 
-def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> Run:
-    """Run ``argv`` to its end: wall time, peak memory of it and of its subprocesses."""
+def _reap(pid: int, block: bool = True) -> tuple[int, float] | None:
+    """wait4 the process: (exit code, ru_maxrss in MB), or None if it still runs."""
+    done, status, usage = os.wait4(pid, 0 if block else os.WNOHANG)
+    if done == 0:
+        return None
+    return os.waitstatus_to_exitcode(status), usage.ru_maxrss * 1024 / MB
+
+
+def measure(
+    argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float = COMMAND_TIMEOUT
+) -> Run:
+    """Run ``argv`` to its end (killed after ``timeout``): wall time, peak memory of it and of
+    its subprocesses."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(
@@ -126,13 +226,20 @@ def measure(argv: Sequence[str], env: dict[str, str], cwd: Path) -> Run:
         )  # fmt: skip
         sampler = _PeakSampler(proc.pid)
         sampler.start()
-        tree = _reap(proc)
+        watchdog = threading.Timer(timeout, os.kill, (proc.pid, signal.SIGKILL))
+        watchdog.start()
+        reaped = _reap(proc.pid)
         seconds = time.perf_counter() - start
+        watchdog.cancel()
         sampler.done.set()
         sampler.join()
+        assert reaped is not None
+        proc.returncode, tree = reaped
         out.seek(0)
         output = out.read().decode(errors="replace")
-    return Run(seconds, sampler.peak / MB, tree / MB, proc.returncode or 0, output)
+    if seconds >= timeout:
+        raise BenchError(f"{argv[0]} {argv[1:3]}: killed after {timeout:g} s")
+    return Run(seconds, sampler.peak / MB, tree, proc.returncode, output)
 
 
 def checked(run: Run, what: str, expect: str | None = None) -> Run:
@@ -142,41 +249,206 @@ def checked(run: Run, what: str, expect: str | None = None) -> Run:
     return run
 
 
-def _cli(engine: Engine, *args: str) -> str:
+def in_parallel(jobs: Sequence[Sequence[Sequence[str]]], env: dict[str, str]) -> float:
+    """Run every job at once, each in its own thread (a job: commands run one after another);
+    the wall time until the last has ended."""
+
+    def one(job: Sequence[Sequence[str]]) -> str | None:
+        for argv in job:
+            done = subprocess.run(
+                list(argv), env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                return f"{' '.join(argv[:3])}...: exit {done.returncode}: {done.stderr.strip()}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+        start = time.perf_counter()
+        errors = list(pool.map(one, jobs))
+        seconds = time.perf_counter() - start
+    failed = [e for e in errors if e is not None]
+    if failed:
+        raise BenchError(f"{len(failed)} of {len(jobs)} commands failed, e.g. {failed[0]}")
+    return seconds
+
+
+def cli(engine: Engine, *args: str) -> str:
     return engines.run_cli(engine, *args, timeout=COMMAND_TIMEOUT).stdout
+
+
+# --------------------------------------------------------------------------- engine API
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def api(engine: Engine, method: str, path: str, timeout: float = 30.0) -> tuple[int, Any]:
+    """One request to the engine's Docker-compatible API (dockerd, Podman's compat API) on its
+    unix socket: (status, decoded JSON body or None). For the measurements: a CLI process would
+    add its own start to every poll."""
+    conn = _UnixConnection(engine.socket, timeout)
+    try:
+        conn.request(method, path)
+        response = conn.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise BenchError(f"{engine.kind} API {method} {path}: {exc}") from exc
+    finally:
+        conn.close()
+    try:
+        data = json.loads(body) if body.strip() else None
+    except ValueError:
+        data = body.decode(errors="replace")
+    return response.status, data
+
+
+def inspect(engine: Engine, container: str) -> dict[str, Any] | None:
+    status, data = api(engine, "GET", f"/containers/{container}/json")
+    if status == 404:
+        return None
+    if status != 200 or not isinstance(data, dict):
+        raise BenchError(f"{engine.kind}: inspect {container}: {status} {data}")
+    return data
+
+
+def state(info: dict[str, Any] | None) -> tuple[bool, str]:
+    """(running, StartedAt) of an inspected container; (False, "") for a missing one."""
+    if info is None:
+        return False, ""
+    current = info.get("State") or {}
+    return bool(current.get("Running")), str(current.get("StartedAt") or "")
+
+
+def kill(engine: Engine, container: str) -> None:
+    status, data = api(engine, "POST", f"/containers/{container}/kill?signal=KILL")
+    if status not in (200, 204):
+        raise BenchError(f"{engine.kind}: kill {container}: {status} {data}")
+
+
+class Kill(threading.Thread):
+    """A kill through the API in a thread of its own: Podman's compat API answers it only once
+    it has seen the container stopped, which may be 10 or 20 s later when the agent has
+    started the container again in the meantime."""
+
+    def __init__(self, engine: Engine, container: str) -> None:
+        super().__init__(daemon=True)
+        self.engine, self.container = engine, container
+        self.error: BenchError | None = None
+
+    def run(self) -> None:
+        try:
+            kill(self.engine, self.container)
+        except BenchError as exc:
+            self.error = exc
+
+    def finish(self, timeout: float = 30.0) -> None:
+        self.join(timeout)
+        if self.is_alive():
+            raise BenchError(f"{self.engine.kind}: kill {self.container} unanswered {timeout:g} s")
+        if self.error is not None:
+            raise self.error
+
+
+def start(engine: Engine, container: str) -> None:
+    status, data = api(engine, "POST", f"/containers/{container}/start")
+    if status not in (200, 204, 304):
+        raise BenchError(f"{engine.kind}: start {container}: {status} {data}")
+
+
+def running_with_label(engine: Engine, label: str) -> list[dict[str, Any]]:
+    """The running containers labelled ``label`` (``key=value``), as the API lists them."""
+    filters = urllib.parse.quote(json.dumps({"label": [label]}))
+    status, data = api(engine, "GET", f"/containers/json?filters={filters}")
+    if status != 200 or not isinstance(data, list):
+        raise BenchError(f"{engine.kind}: list {label}: {status} {data}")
+    return [row for row in data if str(row.get("State", "running")) == "running"]
+
+
+def wait_running(engine: Engine, container: str, old_start: str, timeout: float) -> float | None:
+    """Poll inspect every POLL s until ``container`` runs with a StartedAt other than
+    ``old_start``: the perf_counter time it was seen, or None after ``timeout``."""
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        running, started = state(inspect(engine, container))
+        if running and started != old_start:
+            return time.perf_counter()
+        time.sleep(POLL)
+    return None
+
+
+def wait_stopped(engine: Engine, container: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while state(inspect(engine, container))[0]:
+        if time.monotonic() > deadline:
+            raise BenchError(f"{engine.kind}: {container} still runs {timeout:g} s after a kill")
+        time.sleep(POLL)
 
 
 # --------------------------------------------------------------------------- subjects
 
 
 @dataclass
+class Idle:
+    """``agent run`` over the converged set: CPU per pass, and its peak memory."""
+
+    cpu_own: float  # CPU seconds per pass of the agent's own process
+    cpu_tree: float  # ... and of the subprocesses it reaped (the CLI backends' docker/podman)
+    passes: int
+    counted_by: str  # "log" (-vv request lines), "ps subprocesses", or "time"
+    window: float
+    rss_mb: float  # VmHWM of the agent's process at the end of the window
+    rss_tree_mb: float  # ru_maxrss of wait4 once it stopped: it or its largest subprocess
+
+
+@dataclass
 class Figures:
-    """What one repeat measured for one row; None where the tool has no such thing."""
+    """What one repeat measured for one subject; None where the tool has no such thing."""
 
     cold: float
-    cold_mb: float
-    cold_tree_mb: float
+    cold_mb: float | None = None
+    cold_tree_mb: float | None = None
     noop: float | None = None
     plan: float | None = None
-    idle_mb: float | None = None
-    idle_tree_mb: float | None = None
+    one: float | None = None
+    all: float | None = None
+    idle: Idle | None = None
 
 
 class Subject:
-    """One row of the table: a tool driving one engine, with its own names and ports."""
+    """One tool driving one engine, with its own names and ports."""
 
     label = ""
+    tool = ""
+    measures_memory = True
 
-    def __init__(self, engine: Engine, image: str, ports: Sequence[int], root: Path) -> None:
+    def __init__(
+        self, engine: Engine, image: str, ports: Sequence[int], root: Path,
+        command: Sequence[str] = SLEEP,
+    ) -> None:  # fmt: skip
         self.engine = engine
         self.image = image
         self.ports = list(ports)
         self.root = root
-        root.mkdir(parents=True)
+        self.command = tuple(command)
+        self.gens = [0] * len(self.ports)
+        root.mkdir(parents=True, exist_ok=True)
 
     @property
     def count(self) -> int:
         return len(self.ports)
+
+    def write(self) -> None:
+        """Write the tool's file(s) for the current generations."""
 
     def cold(self) -> Run:
         raise NotImplementedError
@@ -187,18 +459,21 @@ class Subject:
     def plan(self) -> Run | None:
         return None
 
-    def idle(self) -> tuple[float, float] | None:
+    def idle(self) -> Idle | None:
+        return None
+
+    def change_one(self) -> Run | None:
+        return None
+
+    def change_all(self) -> Run | None:
         return None
 
     def running_ids(self) -> list[str]:
-        """Ids of this row's running workload containers (infra containers excluded)."""
+        """Ids of this subject's running workload containers (infra containers excluded)."""
         raise NotImplementedError
 
     def cleanup(self) -> None:
         raise NotImplementedError
-
-    def env(self) -> dict[str, str]:
-        return self.engine.environ()
 
     def expect_converged(self) -> list[str]:
         ids = self.running_ids()
@@ -206,33 +481,166 @@ class Subject:
             raise BenchError(f"{self.label}: {len(ids)} of {self.count} containers running")
         return ids
 
-    def repeat(self) -> Figures:
-        """Cold converge, check, no-op pass(es), idle run; then remove everything."""
+    def repeat(self, rows: set[int]) -> Figures:
+        """From nothing: cold converge; no-op, plan and idle (row 6); one change (row 3);
+        every container changed (row 2); then everything is removed."""
         self.cleanup()
         if self.running_ids():
             raise BenchError(f"{self.label}: containers left before a cold run")
+        self.gens = [0] * self.count
+        self.write()
         try:
             cold = self.cold()
             before = self.expect_converged()
-            figures = Figures(cold.seconds, cold.own_mb, cold.tree_mb)
-            noop = self.noop()
-            if noop is not None:
-                figures.noop = noop.seconds
-            plan = self.plan()
-            if plan is not None:
-                figures.plan = plan.seconds
-            if sorted(self.expect_converged()) != sorted(before):
-                raise BenchError(f"{self.label}: the no-op pass replaced containers")
-            idle = self.idle()
-            if idle is not None:
-                figures.idle_mb, figures.idle_tree_mb = idle
+            figures = Figures(cold.seconds)
+            if self.measures_memory:
+                figures.cold_mb, figures.cold_tree_mb = cold.own_mb, cold.tree_mb
+            if 6 in rows:
+                figures.noop = _seconds(self.noop())
+                figures.plan = _seconds(self.plan())
+                figures.idle = self.idle()
+                if sorted(self.expect_converged()) != sorted(before):
+                    raise BenchError(f"{self.label}: the no-op pass replaced containers")
+            if 3 in rows:
+                figures.one = _seconds(self.change_one())
+                self.expect_converged()
+            if 2 in rows:
+                figures.all = _seconds(self.change_all())
+                after = self.expect_converged()
+                if figures.all is not None and set(after) & set(before):
+                    raise BenchError(f"{self.label}: not every container was replaced")
         finally:
             self.cleanup()
         return figures
 
 
+def _seconds(run: Run | None) -> float | None:
+    return None if run is None else run.seconds
+
+
+def _ids_with_label(engine: Engine, label: str, running: bool) -> list[str]:
+    args = ["ps", "-q", "--no-trunc", "--filter", f"label={label}"]
+    if running:
+        args += ["--filter", "status=running"]
+    else:
+        args.insert(1, "-a")
+    return cli(engine, *args).split()
+
+
+def remove_labelled(engine: Engine, label: str) -> None:
+    """Force-remove every container labelled ``label`` (``key=value``: this run's own)."""
+    ids = _ids_with_label(engine, label, running=False)
+    if ids:
+        wait = ["-t", "0"] if engine.kind == "podman" else []  # podman rm -f waits 10 s otherwise
+        engines.run_cli(engine, "rm", "-f", "-v", *wait, *ids, check=False)
+    left = _ids_with_label(engine, label, running=False)
+    if left:
+        raise BenchError(f"{engine.kind}: containers labelled {label} not removed: {left}")
+
+
+class RunningAgent:
+    """``agent run`` in the background, its output in ``logfile``; a context manager that
+    leaves it stopped. Reaped with wait4 only, so that its peak memory is not lost."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path, logfile: Path) -> None:
+        self.logfile = logfile
+        with logfile.open("wb") as out:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+                cwd=cwd,
+            )  # fmt: skip
+        self.pid = self.proc.pid
+        self.returncode: int | None = None
+        self.tree_mb = 0.0
+
+    def __enter__(self) -> RunningAgent:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def text(self, offset: int = 0) -> str:
+        with self.logfile.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
+
+    def size(self) -> int:
+        return self.logfile.stat().st_size
+
+    def running(self) -> bool:
+        """True while it runs; reaps it once it has exited."""
+        if self.returncode is not None:
+            return False
+        reaped = _reap(self.pid, block=False)
+        if reaped is None:
+            return True
+        self.returncode, self.tree_mb = reaped
+        self.proc.returncode = self.returncode
+        return False
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self.text().splitlines()[-lines:])
+
+    def wait_for(self, needle: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.text():
+            if not self.running():
+                raise BenchError(f"agent run exited {self.returncode}:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise BenchError(f"agent run: no {needle!r} within {timeout:g} s:\n{self.tail()}")
+            time.sleep(POLL)
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
+        if self.running():
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + timeout
+            while self.running():
+                if time.monotonic() > deadline:
+                    log(f"agent run (pid {self.pid}) ignored SIGTERM for {timeout:g} s: killed")
+                    os.kill(self.pid, signal.SIGKILL)
+                    reaped = _reap(self.pid)
+                    assert reaped is not None
+                    self.returncode, self.tree_mb = reaped
+                    self.proc.returncode = self.returncode
+                    break
+                time.sleep(POLL)
+        assert self.returncode is not None
+        return self.returncode
+
+
+def manifest_text(
+    namespace: str, image: str, ports: Sequence[int], command: Sequence[str], gens: Sequence[int]
+) -> str:
+    lines = ["version: v1beta1", f"id: {namespace}", "containers:"]
+    for i, (port, gen) in enumerate(zip(ports, gens, strict=True)):
+        lines += [
+            f"  - name: c{i}",
+            f"    image: {image}",
+            "    imagePullPolicy: IfNotPresent",
+            f"    command: {json.dumps(list(command))}",
+            "    env:",
+            f'      - {{key: BENCH_INDEX, value: "{i}"}}',
+            f'      - {{key: BENCH_GEN, value: "{gen}"}}',
+            "    ports:",
+            f"      - {{containerPort: {CONTAINER_PORT}, hostPort: {port}, hostIp: 127.0.0.1}}",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write a file as editors and configuration tools do: a new file renamed over the old."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 class AgentSubject(Subject):
-    """``agent apply`` (then ``apply`` and ``plan`` again, and ``agent run``) with one backend."""
+    """container-agent with one backend, with the command line's defaults."""
+
+    tool = "agent"
 
     def __init__(
         self,
@@ -244,25 +652,24 @@ class AgentSubject(Subject):
         image: str,
         ports: Sequence[int],
         root: Path,
+        command: Sequence[str] = SLEEP,
     ) -> None:
-        super().__init__(engine, image, ports, root)
+        super().__init__(engine, image, ports, root, command)
         self.label, self.backend, self.docker_cmd, self.namespace = (
             label, backend, docker_cmd, namespace,
         )  # fmt: skip
         self.manifest = root / "containers.yaml"
-        lines = ["version: v1beta1", f"id: {namespace}", "containers:"]
-        for i, port in enumerate(self.ports):
-            lines += [
-                f"  - name: c{i}",
-                f"    image: {image}",
-                "    imagePullPolicy: IfNotPresent",
-                '    command: [/bin/sleep, "600"]',
-                "    env:",
-                f'      - {{key: BENCH_INDEX, value: "{i}"}}',
-                "    ports:",
-                f"      - {{containerPort: {CONTAINER_PORT}, hostPort: {port}, hostIp: 127.0.0.1}}",
-            ]
-        self.manifest.write_text("\n".join(lines) + "\n")
+
+    def write(self) -> None:
+        text = manifest_text(self.namespace, self.image, self.ports, self.command, self.gens)
+        write_atomically(self.manifest, text)
+
+    def env(self) -> dict[str, str]:
+        """The engine's environment, and this tree's code for ``python -m agent``."""
+        env = self.engine.environ()
+        paths = [str(REPO), *(p for p in env.get("PYTHONPATH", "").split(":") if p)]
+        env["PYTHONPATH"] = ":".join(dict.fromkeys(paths))
+        return env
 
     def argv(self, command: str, *extra: str) -> list[str]:
         return [
@@ -274,66 +681,155 @@ class AgentSubject(Subject):
             f"--namespace={self.namespace}",
             f"--state-dir={self.root / 'state'}",
             f"--volumes-root={self.root / 'volumes'}",
-            "--stop-timeout=1",
             *extra,
             str(self.manifest),
         ]
 
+    def apply(self, what: str, expect: str, *extra: str) -> Run:
+        run = measure(self.argv("apply", *extra), self.env(), self.root)
+        return checked(run, f"{self.label}: {what}", expect)
+
+    @staticmethod
+    def applied(started: int, removed: int) -> str:
+        """How ``agent apply`` sums up a clean apply (agent.render.render_results)."""
+        return f"Apply complete: {started} started, 0 restarted, {removed} removed, 0 failed."
+
     def cold(self) -> Run:
-        run = measure(self.argv("apply"), self.env(), self.root)
-        return checked(run, f"{self.label}: agent apply", f"{self.count} started, 0 restarted")
+        return self.apply("agent apply", self.applied(self.count, 0))
 
     def noop(self) -> Run:
-        run = measure(self.argv("apply"), self.env(), self.root)
-        return checked(run, f"{self.label}: agent apply (no-op)", "No changes.")
+        return self.apply("agent apply (no-op)", "No changes.")
 
     def plan(self) -> Run:
         run = measure(self.argv("plan"), self.env(), self.root)
         return checked(run, f"{self.label}: agent plan (no-op)", "No changes.")
 
-    def idle(self) -> tuple[float, float]:
-        """``agent run`` over the converged set: its own peak after three passes, and the peak
-        of it and its subprocesses once it has stopped."""
-        logfile = self.root / "run.log"
-        with logfile.open("wb") as out:
-            proc = subprocess.Popen(
-                self.argv("run", f"--reload={IDLE_RELOAD:g}"), stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, env=self.env(), cwd=self.root,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 60
-            while "agent running" not in logfile.read_text(errors="replace"):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise BenchError(f"{self.label}: agent run did not start: {logfile}")
-                time.sleep(0.02)
-            time.sleep(IDLE_SECONDS)
-            own = _vm_hwm(proc.pid)
-            if own is None:
-                raise BenchError(f"{self.label}: agent run exited: {logfile.read_text()}")
-            proc.send_signal(signal.SIGTERM)
-            tree = _reap(proc)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                _reap(proc)
-        acted = any(f" INFO {verb} " in logfile.read_text() for verb in ACTION_VERBS)
-        if proc.returncode != 0 or acted:
-            raise BenchError(f"{self.label}: agent run: exit {proc.returncode}: {logfile}")
-        return own / MB, tree / MB
+    def change_one(self) -> Run:
+        self.gens[0] += 1
+        self.write()
+        return self.apply("agent apply (one changed)", self.applied(1, 1), "--stop-timeout=0")
+
+    def change_all(self) -> Run:
+        self.gens = [gen + 1 for gen in self.gens]
+        self.write()
+        return self.apply("agent apply (all changed)", self.applied(self.count, self.count))
+
+    def spawn(self, reload: float, *extra: str, name: str = "run.log") -> RunningAgent:
+        argv = self.argv("run", f"--reload={reload:g}", *extra)
+        return RunningAgent(argv, self.env(), self.root, self.root / name)
+
+    def idle(self) -> Idle:
+        """``agent run --reload 0.5 -vv`` over the converged set: CPU time over IDLE_WINDOW s
+        of passes, divided by the passes counted: the list requests in its log (SDK
+        backends), else its ``ps`` subprocesses (CLI backends), else the window / reload."""
+        with self.spawn(IDLE_RELOAD, "-vv", name="idle.log") as agent:
+            agent.wait_for("agent running", 60)
+            time.sleep(IDLE_WARMUP)
+            counter = _ChildCounter(agent.pid, "ps")
+            counter.start()
+            offset = agent.size()
+            first = cpu_times(agent.pid)
+            began = time.monotonic()
+            time.sleep(IDLE_WINDOW)
+            last = cpu_times(agent.pid)
+            window = time.monotonic() - began
+            counter.done.set()
+            listed = len(LIST_REQUEST.findall(agent.text(offset)))
+            rss = vm_hwm(agent.pid)
+            counter.join()
+            if first is None or last is None or rss is None:
+                raise BenchError(f"{self.label}: agent run exited:\n{agent.tail()}")
+            code = agent.stop()
+            text = agent.text()
+            tree = agent.tree_mb
+        acted = [v for v in ACTION_VERBS if f" INFO {v} " in text]
+        if code != 0 or acted or "Traceback" in text:
+            raise BenchError(
+                f"{self.label}: agent run: exit {code}, acted {acted}: {agent.logfile}"
+            )
+        if listed:
+            passes, by = listed, "log"
+        elif counter.count:
+            passes, by = counter.count, "ps subprocesses"
+        else:
+            passes, by = max(1, round(window / IDLE_RELOAD)), "time"
+        own = (last[0] - first[0]) / passes
+        tree_cpu = own + (last[1] - first[1]) / passes
+        return Idle(own, tree_cpu, passes, by, window, rss / MB, tree)
 
     def running_ids(self) -> list[str]:
-        label = f"label={engines.NAMESPACE_LABEL}={self.namespace}"
-        return _cli(self.engine, "ps", "-q", "--no-trunc", "--filter", label,
-                    "--filter", "status=running").split()  # fmt: skip
+        return _ids_with_label(self.engine, f"{LABEL_NAMESPACE}={self.namespace}", running=True)
+
+    def running_by_name(self) -> dict[str, list[str]]:
+        """The ids of the running containers by the agent's name label, through the API."""
+        found: dict[str, list[str]] = {}
+        for row in running_with_label(self.engine, f"{LABEL_NAMESPACE}={self.namespace}"):
+            name = str((row.get("Labels") or {}).get(LABEL_NAME, ""))
+            found.setdefault(name, []).append(str(row["Id"]))
+        return found
 
     def cleanup(self) -> None:
         engines.remove_namespace(self.engine, self.namespace)
 
 
+class FloorSubject(Subject):
+    """The parallel floor: the same N containers by ``run -d``, all at once, one thread and one
+    CLI process each; the replacement by ``stop -t 10``, ``rm`` and ``run -d``, all at once."""
+
+    tool = "floor"
+    measures_memory = False
+
+    def __init__(
+        self, prefix: str, engine: Engine, image: str, ports: Sequence[int], root: Path
+    ) -> None:
+        super().__init__(engine, image, ports, root)
+        name = Path(engine.cli).name
+        self.label = f"parallel floor: {len(ports)} x {name} run -d @{_engine_name(engine)}"
+        self.prefix = prefix
+
+    def _name(self, i: int) -> str:
+        return f"{self.prefix}-c{i}"
+
+    def _run(self, i: int) -> list[str]:
+        return [
+            self.engine.cli, "run", "-d", f"--name={self._name(i)}",
+            f"--label={BENCH_LABEL}={self.prefix}",
+            f"--publish=127.0.0.1:{self.ports[i]}:{CONTAINER_PORT}",
+            f"--env=BENCH_INDEX={i}", f"--env=BENCH_GEN={self.gens[i]}",
+            "--", self.image, *self.command,
+        ]  # fmt: skip
+
+    def cold(self) -> Run:
+        seconds = in_parallel([[self._run(i)] for i in range(self.count)], self.engine.environ())
+        return Run(seconds, 0.0, 0.0, 0, "")
+
+    def change_all(self) -> Run:
+        self.gens = [gen + 1 for gen in self.gens]
+        jobs = [
+            [
+                [self.engine.cli, "stop", f"--time={STOP_TIMEOUT}", self._name(i)],
+                [self.engine.cli, "rm", self._name(i)],
+                self._run(i),
+            ]
+            for i in range(self.count)
+        ]
+        return Run(in_parallel(jobs, self.engine.environ()), 0.0, 0.0, 0, "")
+
+    def running_ids(self) -> list[str]:
+        return _ids_with_label(self.engine, f"{BENCH_LABEL}={self.prefix}", running=True)
+
+    def cleanup(self) -> None:
+        remove_labelled(self.engine, f"{BENCH_LABEL}={self.prefix}")
+
+
+def _engine_name(engine: Engine) -> str:
+    return "dockerd" if engine.kind == "docker" else "podman"
+
+
 class ComposeSubject(Subject):
-    """docker-compose 1.29 with one service per container, on the default bridge network
-    (``network_mode: bridge``, as the agent's containers; compose would otherwise create a
-    network per project)."""
+    """docker-compose 1.29 with one service per container, on the default bridge network."""
+
+    tool = "compose"
 
     def __init__(
         self, compose: str, project: str, engine: Engine, image: str, ports: Sequence[int],
@@ -343,17 +839,19 @@ class ComposeSubject(Subject):
         self.label = "docker-compose 1.29 up -d @dockerd"
         self.compose, self.project = compose, project
         self.file = root / "docker-compose.yml"
+
+    def write(self) -> None:
         lines = ['version: "2.4"', "services:"]
         for i, port in enumerate(self.ports):
             lines += [
                 f"  c{i}:",
-                f"    image: {image}",
-                '    command: [/bin/sleep, "600"]',
+                f"    image: {self.image}",
+                f"    command: {json.dumps(list(self.command))}",
                 "    network_mode: bridge",
-                f'    environment: {{BENCH_INDEX: "{i}"}}',
+                f'    environment: {{BENCH_INDEX: "{i}", BENCH_GEN: "{self.gens[i]}"}}',
                 f'    ports: ["127.0.0.1:{port}:{CONTAINER_PORT}"]',
             ]
-        self.file.write_text("\n".join(lines) + "\n")
+        write_atomically(self.file, "\n".join(lines) + "\n")
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": self.engine.host}
@@ -361,37 +859,49 @@ class ComposeSubject(Subject):
     def argv(self, *args: str) -> list[str]:
         return [self.compose, "--no-ansi", "-f", str(self.file), "-p", self.project, *args]
 
+    def up(self, what: str, expect: str, *extra: str) -> Run:
+        run = measure(self.argv("up", "-d", *extra), self.env(), self.root)
+        return checked(run, f"{self.label}: {what}", expect)
+
     def cold(self) -> Run:
-        run = measure(self.argv("up", "-d"), self.env(), self.root)
-        return checked(run, f"{self.label}: up -d", "done")
+        return self.up("up -d", "done")
 
     def noop(self) -> Run:
-        run = measure(self.argv("up", "-d"), self.env(), self.root)
-        return checked(run, f"{self.label}: up -d (no-op)", "is up-to-date")
+        return self.up("up -d (no-op)", "is up-to-date")
 
-    def _filter(self) -> str:
-        return f"label=com.docker.compose.project={self.project}"
+    def change_one(self) -> Run:
+        self.gens[0] += 1
+        self.write()
+        return self.up("up -d -t 0 (one changed)", "Recreating", "-t", "0")
+
+    def change_all(self) -> Run:
+        self.gens = [gen + 1 for gen in self.gens]
+        self.write()
+        return self.up("up -d (all changed)", "Recreating")
+
+    def _label(self) -> str:
+        return f"com.docker.compose.project={self.project}"
 
     def running_ids(self) -> list[str]:
-        return _cli(self.engine, "ps", "-q", "--no-trunc", "--filter", self._filter(),
-                    "--filter", "status=running").split()  # fmt: skip
+        return _ids_with_label(self.engine, self._label(), running=True)
 
     def cleanup(self) -> None:
-        done = subprocess.run(
-            self.argv("down", "-t", "0", "--remove-orphans"), env=self.env(), capture_output=True,
-            text=True, timeout=COMMAND_TIMEOUT, check=False,
-        )  # fmt: skip
-        left = _cli(self.engine, "ps", "-aq", "--filter", self._filter()).split()
-        if left:
-            _cli(self.engine, "rm", "-f", "-v", *left)
-        if done.returncode != 0:
-            log(f"{self.label}: compose down: {done.stderr.strip()[-300:]}")
+        if self.file.exists():
+            done = subprocess.run(
+                self.argv("down", "-t", "0", "--remove-orphans"), env=self.env(),
+                capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False,
+            )  # fmt: skip
+            if done.returncode != 0:
+                log(f"{self.label}: compose down: {done.stderr.strip()[-300:]}")
+        remove_labelled(self.engine, self._label())
 
 
 class KubeSubject(Subject):
     """``podman kube play`` of N pods with one container each: every container keeps its own
     network namespace and its port, which the pod publishes with hostPort on hostIP 127.0.0.1
     (one pod with N containers would share one network namespace and its container port)."""
+
+    tool = "kube"
 
     def __init__(
         self, prefix: str, engine: Engine, image: str, ports: Sequence[int], root: Path
@@ -400,63 +910,37 @@ class KubeSubject(Subject):
         self.label = "podman kube play @podman"
         self.prefix = prefix
         self.file = root / "pods.yaml"
+
+    def write(self) -> None:
         docs = []
         for i, port in enumerate(self.ports):
             docs.append(
                 "\n".join([
                     "apiVersion: v1",
                     "kind: Pod",
-                    f"metadata: {{name: {prefix}{i}}}",
+                    f"metadata: {{name: {self.prefix}{i}}}",
                     "spec:",
                     "  restartPolicy: Always",
                     "  containers:",
                     "    - name: c",
-                    f"      image: {image}",
+                    f"      image: {self.image}",
                     "      imagePullPolicy: IfNotPresent",
-                    '      command: [/bin/sleep, "600"]',
-                    f'      env: [{{name: BENCH_INDEX, value: "{i}"}}]',
+                    f"      command: {json.dumps(list(self.command))}",
+                    f'      env: [{{name: BENCH_INDEX, value: "{i}"}}, '
+                    f'{{name: BENCH_GEN, value: "{self.gens[i]}"}}]',
                     f"      ports: [{{containerPort: {CONTAINER_PORT}, hostPort: {port}, "
                     "hostIP: 127.0.0.1}]",
                 ])
             )  # fmt: skip
-        self.file.write_text("\n---\n".join(docs) + "\n")
-        self.replace_is_noop = False  # set by check_replace
-
-    def argv(self, *args: str) -> list[str]:
-        return [self.engine.cli, "kube", "play", *args, str(self.file)]
+        write_atomically(self.file, "\n---\n".join(docs) + "\n")
 
     def cold(self) -> Run:
-        return checked(measure(self.argv(), self.env(), self.root), f"{self.label}: kube play")
-
-    def noop(self) -> Run | None:
-        if not self.replace_is_noop:
-            return None
-        run = measure(self.argv("--replace"), self.env(), self.root)
-        return checked(run, f"{self.label}: kube play --replace")
-
-    def check_replace(self) -> str:
-        """Whether ``kube play --replace`` over the converged pods is a no-op (it is not if it
-        recreates the containers); converges first, cleans up after."""
-        self.cleanup()
-        try:
-            checked(self.cold(), f"{self.label}: kube play")
-            before = set(self.expect_converged())
-            run = checked(measure(self.argv("--replace"), self.env(), self.root), "--replace")
-            after = set(self.expect_converged())
-        finally:
-            self.cleanup()
-        self.replace_is_noop = before == after
-        if self.replace_is_noop:
-            return "`kube play --replace` over the converged pods changed no container"
-        return (
-            f"n/a: `kube play --replace` is not a no-op, it recreated {len(after - before)} of "
-            f"{self.count} containers (and their pods) in {run.seconds:.2f} s; without "
-            "`--replace` a second `kube play` fails because the pods exist"
-        )
+        argv = [self.engine.cli, "kube", "play", str(self.file)]
+        return checked(measure(argv, self.engine.environ(), self.root), f"{self.label}: kube play")
 
     def _containers(self) -> list[dict[str, object]]:
         rows: list[dict[str, object]] = json.loads(
-            _cli(self.engine, "ps", "-a", "--format", "json") or "[]"
+            cli(self.engine, "ps", "-a", "--format", "json") or "[]"
         )
         return [r for r in rows if str(r.get("PodName", "")).startswith(self.prefix)]
 
@@ -468,18 +952,18 @@ class KubeSubject(Subject):
         ]
 
     def pods(self) -> list[str]:
-        out = _cli(self.engine, "pod", "ps", "-q", "--filter", f"name=^{self.prefix}")
+        out = cli(self.engine, "pod", "ps", "-q", "--filter", f"name=^{self.prefix}")
         return out.split()
 
     def cleanup(self) -> None:
         pods = self.pods()
         if pods:  # as `kube down`, without its 10 s stop timeout (sleep ignores SIGTERM)
-            _cli(self.engine, "pod", "rm", "-f", "-t", "0", *pods)
+            cli(self.engine, "pod", "rm", "-f", "-t", "0", *pods)
         if self.pods():
             raise BenchError(f"{self.label}: pods left after cleanup: {self.pods()}")
 
 
-# --------------------------------------------------------------------------- setup
+# --------------------------------------------------------------------------- set-up
 
 
 def ensure_package(binary: str, package: str, why: str) -> bool:
@@ -489,199 +973,248 @@ def ensure_package(binary: str, package: str, why: str) -> bool:
     log(f"{binary} not found: installing Debian's {package} with apt-get ({why})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "--no-install-recommends", package]
-    if subprocess.run(install, env=env, check=False, timeout=COMMAND_TIMEOUT).returncode != 0:
-        subprocess.run(["apt-get", "update"], env=env, check=True, timeout=COMMAND_TIMEOUT)
-        subprocess.run(install, env=env, check=True, timeout=COMMAND_TIMEOUT)
+
+    def apt(argv: list[str], check: bool) -> int:  # its output to stderr: stdout is the table
+        done = subprocess.run(
+            argv, env=env, timeout=COMMAND_TIMEOUT, stdout=sys.stderr, check=check
+        )
+        return done.returncode
+
+    if apt(install, check=False) != 0:
+        apt(["apt-get", "update"], check=True)
+        apt(install, check=True)
     if not shutil.which(binary):
         raise BenchError(f"apt-get installed {package} but {binary} is still not on PATH")
     return True
 
 
-def pause_images(podman: Engine) -> set[str]:
-    out = _cli(podman, "images", "--format", "{{.Repository}}:{{.Tag}}")
+def _pause_images(podman: Engine) -> set[str]:
+    out = cli(podman, "images", "--format", "{{.Repository}}:{{.Tag}}")
     return {line for line in out.split() if "podman-pause" in line}
 
 
-def distinct_ports(count: int, taken: set[int]) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < count:
-        port = engines.free_port()
-        if port not in taken:
-            taken.add(port)
-            ports.append(port)
-    return ports
+class Lab:
+    """What every row shares: this run's id and temporary directory, the engines, the busybox
+    image, the peers' tools, distinct ports, and the cleanup of everything made here.
+
+    A context manager: on leaving, every registered cleanup runs (the rows' containers), the
+    images made here on engines started here are removed, those engines are stopped, and the
+    temporary directory goes."""
+
+    def __init__(self, use_engines: bool, use_compose: bool, use_kube: bool) -> None:
+        self.run_id = secrets.token_hex(3)
+        self.root = Path(tempfile.mkdtemp(prefix=f"ca-bench-{self.run_id}-"))
+        self.use_engines, self.use_compose, self.use_kube = use_engines, use_compose, use_kube
+        self.notes: list[str] = []
+        self.image = engines.BUSYBOX_TAG
+        self.compose = "docker-compose"
+        self._engines: dict[str, Engine] = {}
+        self._images: list[tuple[Engine, str]] = []  # made here, on an engine started here
+        self._cleanups: list[tuple[str, Callable[[], None]]] = []
+        self._taken: set[int] = set()
+
+    def __enter__(self) -> Lab:
+        try:
+            self._setup()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def docker(self) -> Engine:
+        return self._engines["docker"]
+
+    @property
+    def podman(self) -> Engine:
+        return self._engines["podman"]
+
+    def engine(self, kind: str) -> Engine:
+        return self._engines[kind]
+
+    def name(self, suffix: str) -> str:
+        """A name of this run's own: ``cab-<run id>-<suffix>``."""
+        return f"cab-{self.run_id}-{suffix}"
+
+    def ports(self, count: int) -> list[int]:
+        """``count`` ports free on 127.0.0.1 now, none given out before in this run."""
+        ports: list[int] = []
+        for _ in range(100 * count + 100):
+            if len(ports) == count:
+                return ports
+            port = engines.free_port()
+            if port not in self._taken:
+                self._taken.add(port)
+                ports.append(port)
+        raise BenchError(f"no {count} distinct free ports on 127.0.0.1")
+
+    def register(self, what: str, cleanup: Callable[[], None]) -> None:
+        self._cleanups.append((what, cleanup))
+
+    def _setup(self) -> None:
+        if self.use_compose and ensure_package(
+            "docker-compose", "docker-compose", "the docker-compose rows"
+        ):
+            self.notes.append("docker-compose was missing: installed Debian's with apt-get")
+        if self.use_kube and ensure_package(
+            "catatonit", "catatonit", "podman kube play cannot build a pod's pause image without it"
+        ):
+            self.notes.append("catatonit was missing: installed Debian's with apt-get")
+        self.compose = shutil.which("docker-compose") or "docker-compose"
+        if not self.use_engines:
+            return
+        for kind in ("docker", "podman"):
+            engine = engines.start_dockerd(self.root) if kind == "docker" else (
+                engines.start_podman(self.root)
+            )  # fmt: skip
+            self._engines[kind] = engine  # stop() only stops it if it was started here
+            if engine.owned and not engines.image_exists(engine, self.image):
+                self._images.append((engine, self.image))
+            engines.run_cli(engine, "run", "--rm", engines.build_busybox_image(engine), "true")
+            how = "started here" if engine.owned else "reused: left running at the end"
+            log(f"{kind}: {engine.host} ({how})")
+            self.notes.append(f"{_engine_name(engine)} on {engine.host}: {how}")
+        if self.use_kube:
+            podman = self.podman
+            before = _pause_images(podman)
+            warm = self.name("warm")  # builds the pause image once, outside the timings
+            cli(podman, "pod", "create", "--name", warm)
+            cli(podman, "pod", "rm", "-f", "-t", "0", warm)
+            if podman.owned:
+                self._images += [(podman, ref) for ref in sorted(_pause_images(podman) - before)]
+
+    def close(self) -> None:
+        for what, cleanup in reversed(self._cleanups):
+            try:
+                cleanup()
+            except FAILURES as exc:
+                log(f"cleanup of {what} failed: {exc}")
+        self._cleanups.clear()
+        for engine, ref in self._images:
+            engines.run_cli(engine, "rmi", ref, check=False)
+        self._images.clear()
+        for engine in self._engines.values():
+            engines.stop(engine)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def versions(self) -> dict[str, str]:
+        """The versions of the engines and of the tools compared."""
+        found: dict[str, str] = {}
+
+        def first_line(argv: Sequence[str], env: dict[str, str] | None = None) -> str:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                done = subprocess.run(
+                    list(argv), capture_output=True, text=True, timeout=60, check=False, env=env
+                )
+                return (done.stdout.strip() or done.stderr.strip()).splitlines()[0]
+            return "n/a"
+
+        if "docker" in self._engines:
+            docker = self.docker
+            found["dockerd"] = first_line(
+                [docker.cli, "version", "--format", "{{.Server.Version}}"], docker.environ()
+            )
+            found["docker CLI"] = first_line(
+                [docker.cli, "version", "--format", "{{.Client.Version}}"], docker.environ()
+            )
+        if "podman" in self._engines:
+            podman = self.podman
+            found["podman service"] = first_line(
+                [podman.cli, "version", "--format", "{{.Server.Version}}"], podman.environ()
+            )
+            found["podman CLI"] = first_line(
+                [podman.cli, "version", "--format", "{{.Client.Version}}"], podman.environ()
+            )
+        found["runc"] = first_line(["runc", "--version"]).removeprefix("runc version ")
+        if self.use_compose:
+            found["docker-compose"] = first_line([self.compose, "version", "--short"])
+        for module, name in (("docker", "Docker SDK"), ("podman", "podman-py")):
+            found[name] = first_line([sys.executable, "-c", f"import {module}; "
+                                      f"print({module}.__version__)"])  # fmt: skip
+        return found
 
 
-def median(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.median(present) if present else None
+def converge_subjects(lab: Lab, count: int, rows: set[int]) -> list[Subject]:
+    """The subjects of rows 1, 2, 3 and 6, each registered for cleanup with ``lab``."""
+    subjects: list[Subject] = []
+    for label, backend, kind, cmd, short in BACKENDS:
+        engine = lab.engine(kind)
+        docker_cmd = engine.cli if cmd == "cli" else cmd
+        namespace = lab.name(short)
+        subjects.append(
+            AgentSubject(f"agent, {label}", backend, docker_cmd, namespace, engine, lab.image,
+                         lab.ports(count), lab.root / namespace)
+        )  # fmt: skip
+    if rows & {1, 2}:
+        for kind in ("docker", "podman"):
+            prefix = lab.name(f"floor{kind[0]}")
+            subjects.append(
+                FloorSubject(prefix, lab.engine(kind), lab.image, lab.ports(count),
+                             lab.root / prefix)
+            )  # fmt: skip
+    subjects.append(
+        ComposeSubject(lab.compose, f"cab{lab.run_id}", lab.docker, lab.image, lab.ports(count),
+                       lab.root / "compose")
+    )  # fmt: skip
+    if 1 in rows:
+        subjects.append(
+            KubeSubject(lab.name("p"), lab.podman, lab.image, lab.ports(count), lab.root / "kube")
+        )
+    for subject in subjects:
+        lab.register(subject.label, subject.cleanup)
+    return subjects
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+def run_repeats(
+    subjects: Sequence[Subject], rows: set[int], repeat: int
+) -> tuple[dict[str, list[Figures]], dict[str, str]]:
+    """``repeat`` repeats of every subject, interleaved so that drift hits every one alike:
+    the figures by label, and the error that ended a subject's repeats, by label."""
+    results: dict[str, list[Figures]] = {s.label: [] for s in subjects}
+    errors: dict[str, str] = {}
+    for r in range(repeat):
+        for subject in subjects:
+            if subject.label in errors:
+                continue
+            try:
+                figures = subject.repeat(rows)
+            except FAILURES as exc:
+                errors[subject.label] = str(exc)
+                log(f"repeat {r + 1}/{repeat} {subject.label} FAILED: {exc}")
+                continue
+            results[subject.label].append(figures)
+            log(f"repeat {r + 1}/{repeat} {subject.label}: {_brief(figures)}")
+    return results, errors
 
 
-def _rss(own: float | None, tree: float | None) -> str:
-    if own is None:
-        return "n/a"
-    if tree is not None and tree > own + 1:
-        return f"{own:.1f} ({tree:.1f})"
-    return f"{own:.1f}"
-
-
-def table(rows: list[tuple[Subject, list[Figures]]], kube_noop: str) -> str:
-    header = [
-        "tool / backend",
-        "cold converge s",
-        "no-op s",
-        "no-op plan s",
-        "max RSS apply MB",
-        "max RSS run (3 passes) MB",
-    ]
-    lines = [header]
-    for subject, figures in rows:
-        noop = median([f.noop for f in figures])
-        lines.append([
-            subject.label,
-            _fmt(median([f.cold for f in figures])),
-            "n/a ¹" if noop is None and isinstance(subject, KubeSubject) else _fmt(noop),
-            _fmt(median([f.plan for f in figures])),
-            _rss(median([f.cold_mb for f in figures]), median([f.cold_tree_mb for f in figures])),
-            _rss(median([f.idle_mb for f in figures]), median([f.idle_tree_mb for f in figures])),
-        ])  # fmt: skip
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-
-    def row(cells: list[str]) -> str:
-        padded = [
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = (
-        "| "
-        + " | ".join("-" * w if i == 0 else "-" * (w - 1) + ":" for i, w in enumerate(widths))
-        + " |"
-    )
-    body = [row(lines[0]), rule, *(row(cells) for cells in lines[1:])]
-    return "\n".join(body) + f"\n\n¹ {kube_noop}\n"
+def _brief(figures: Figures) -> str:
+    parts = [
+        f"{name} {value:.2f}s"
+        for name, value in (
+            ("cold", figures.cold), ("no-op", figures.noop), ("plan", figures.plan),
+            ("one", figures.one), ("all", figures.all),
+        )
+        if value is not None
+    ]  # fmt: skip
+    if figures.idle is not None:
+        idle = figures.idle
+        parts.append(
+            f"idle {idle.cpu_own * 1000:.1f}/{idle.cpu_tree * 1000:.1f} ms a pass over "
+            f"{idle.passes} ({idle.counted_by}), {idle.rss_mb:.1f} MB"
+        )
+    return ", ".join(parts)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--containers", type=int, default=20, metavar="N")
-    parser.add_argument("--repeat", type=int, default=3, metavar="R")
-    args = parser.parse_args()
-    if args.containers < 1 or args.repeat < 1:
-        parser.error("--containers and --repeat must be at least 1")
-    started = time.monotonic()
-    run_id = secrets.token_hex(3)
-    root = Path(tempfile.mkdtemp(prefix=f"ca-bench-{run_id}-"))
-    compose_installed = ensure_package("docker-compose", "docker-compose", "the compose row")
-    catatonit_installed = ensure_package(
-        "catatonit", "catatonit", "podman kube play cannot build a pod's pause image without it"
-    )
-    compose = shutil.which("docker-compose") or "docker-compose"
-    started_engines: list[Engine] = []
-    subjects: list[Subject] = []
-    imported: list[Engine] = []
-    new_pause: set[str] = set()
-    podman: Engine | None = None
-    try:
-        for kind in ("docker", "podman"):
-            engine = engines.start_dockerd(root) if kind == "docker" else engines.start_podman(root)
-            started_engines.append(engine)  # stop() only stops it if it was started here
-            if not engines.image_exists(engine, engines.BUSYBOX_TAG):
-                imported.append(engine)
-            engines.run_cli(engine, "run", "--rm", engines.build_busybox_image(engine), "true")
-            log(f"{kind}: {engine.host} ({'started here' if engine.owned else 'reused'})")
-        docker, podman = started_engines
-        image = engines.BUSYBOX_TAG
-        pause_before = pause_images(podman)
-        warm = f"cab-{run_id}-warm"  # builds the pause image once, outside the timings
-        _cli(podman, "pod", "create", "--name", warm)
-        _cli(podman, "pod", "rm", "-f", "-t", "0", warm)
-        new_pause = pause_images(podman) - pause_before
+    """``benchmarks/run.py --rows 1,2,3,6`` (this script's rows), with the options given."""
+    from benchmarks import run
 
-        n, taken = args.containers, set[int]()
-        for label, backend, engine, cmd, short in (
-            ("agent apply, docker-cli @dockerd", "docker-cli", docker, docker.cli, "dcli"),
-            ("agent apply, docker SDK @dockerd", "docker", docker, "docker", "dsdk"),
-            ("agent apply, podman-py @podman", "podman", podman, "docker", "ppy"),
-            ("agent apply, podman CLI @podman", "docker-cli", podman, podman.cli, "pcli"),
-        ):
-            namespace = f"cab-{run_id}-{short}"
-            subjects.append(
-                AgentSubject(label, backend, cmd, namespace, engine, image,
-                             distinct_ports(n, taken), root / namespace)
-            )  # fmt: skip
-        subjects.append(
-            ComposeSubject(compose, f"cab{run_id}", docker, image, distinct_ports(n, taken),
-                           root / "compose")
-        )  # fmt: skip
-        kube = KubeSubject(
-            f"cab-{run_id}-p", podman, image, distinct_ports(n, taken), root / "kube"
-        )
-        subjects.append(kube)
-
-        log("podman kube play --replace: is it a no-op?")
-        kube_noop = kube.check_replace()
-        log(kube_noop)
-        results: dict[str, list[Figures]] = {s.label: [] for s in subjects}
-        for r in range(args.repeat):
-            for subject in subjects:  # interleaved, so drift hits every row alike
-                figures = subject.repeat()
-                results[subject.label].append(figures)
-                log(f"repeat {r + 1}/{args.repeat} {subject.label}: {figures}")
-        load = os.getloadavg()
-        versions = ", ".join([
-            f"dockerd {_cli(docker, 'version', '--format', '{{.Server.Version}}').strip()}",
-            f"docker CLI {_cli(docker, 'version', '--format', '{{.Client.Version}}').strip()}",
-            _cli(podman, "--version").strip(),
-            subprocess.run([compose, "version", "--short"], capture_output=True, text=True,
-                           check=False).stdout.strip().join(("docker-compose ", "")),
-        ])  # fmt: skip
-    finally:
-        for subject in subjects:
-            try:
-                subject.cleanup()
-            except (BenchError, engines.EngineError) as exc:
-                log(f"cleanup of {subject.label} failed: {exc}")
-        if podman is not None:
-            for ref in sorted(new_pause):
-                engines.run_cli(podman, "rmi", ref, check=False)
-        for engine in imported:
-            engines.run_cli(engine, "rmi", engines.BUSYBOX_TAG, check=False)
-        for engine in started_engines:
-            engines.stop(engine)
-        shutil.rmtree(root, ignore_errors=True)
-
-    elapsed = time.monotonic() - started
-    rows = [(s, results[s.label]) for s in subjects]
-    print(
-        f"{args.containers} containers, median of {args.repeat}; "
-        f"{datetime.date.today().isoformat()}, {os.cpu_count()} cores, {platform.platform()}, "
-        f"Python {platform.python_version()}; {versions}; load average after the run "
-        f"{load[0]:.2f}/{load[1]:.2f}/{load[2]:.2f}\n"
-    )
-    print(table(rows, kube_noop))
-    print(
-        "no-op: the same command again (`agent apply`, `docker-compose up -d`); max RSS apply: "
-        "of the cold run; max RSS run: `agent run --reload 1` over the converged containers, "
-        "read after 3 s (passes at 0, ~1 and ~2 s).\n"
-        "max RSS is the peak resident size of the tool's own process; in parentheses the peak "
-        "of its subprocesses (the docker/podman CLI the agent's CLI backends run) where larger.\n"
-        "podman kube play: N pods of one container each (plus the N infra containers that "
-        "publish their ports); docker-compose: network_mode bridge, as the agent."
-    )
-    notes = []
-    if compose_installed:
-        notes.append("installed docker-compose with apt-get")
-    if catatonit_installed:
-        notes.append("installed catatonit with apt-get")
-    notes.append(f"whole run {elapsed:.0f} s")
-    print("\n" + "; ".join(notes) + ".")
-    return 0
+    return run.main(["--rows", "1,2,3,6", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -474,9 +474,9 @@ def test_a_dry_run_through_the_read_only_view_plans_as_apply_would(ws: Workspace
 
 
 def test_one_backend_serves_many_threads_at_once(
-    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    names = [f"t{i}" for i in range(12)]
+    names = [f"t{i}" for i in range(16)]
     ws.write(sleeper(*names))
     specs = build_specs(load_sources([str(ws.manifest)]).containers, ws.namespace, "/x")
     backend = ws.target.backend()  # fresh: its client is made by whichever thread comes first
@@ -500,5 +500,7 @@ def test_one_backend_serves_many_threads_at_once(
     with ThreadPoolExecutor(len(specs)) as pool:
         list(pool.map(backend.remove, ids))
     assert backend.list(ws.namespace) == []
-    # One client for all the threads (podman-py's is made after a probe of the version).
+    # One client for all the threads (podman-py's is made after a probe of the version),
+    # whose pool holds a connection for each.
     assert len(made) == {"docker": 1, "podman": 2}.get(ws.target.backend_name, 0), made
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]

@@ -71,9 +71,11 @@ def wakes() -> queue.Queue[str]:
     return queue.Queue()
 
 
-def _follower(backend: EventfulBackend, wakes: queue.Queue[str]) -> EventFollower:
+def _follower(
+    backend: EventfulBackend, wakes: queue.Queue[str], rechecks: tuple[float, ...] = ()
+) -> EventFollower:
     follower = EventFollower(
-        backend, "ns", lambda: wakes.put("wake"), reconnect=Backoff(0.01, 0.02)
+        backend, "ns", lambda: wakes.put("wake"), reconnect=Backoff(0.01, 0.02), rechecks=rechecks
     )
     follower.start()
     return follower
@@ -93,6 +95,24 @@ def test_a_container_that_dies_wakes_the_loop_and_a_start_does_not(
     finally:
         follower.close()
     assert stream.closed.is_set()
+
+
+def test_a_burst_of_deaths_wakes_the_loop_again_once_at_each_recheck(
+    wakes: queue.Queue[str],
+) -> None:
+    stream = QueuedStream()
+    follower = _follower(EventfulBackend(stream), wakes, rechecks=(0.2, 0.4))
+    try:
+        for name in ("a", "b", "c"):
+            stream.queue.put(die(name))
+        for _ in range(3):
+            assert wakes.get(timeout=5) == "wake", "at once, for each"
+        assert wakes.get(timeout=5) == "wake", "the first recheck"
+        assert wakes.get(timeout=5) == "wake", "the second recheck"
+        with pytest.raises(queue.Empty):
+            wakes.get(timeout=0.6)
+    finally:
+        follower.close()
 
 
 @pytest.mark.parametrize("action", ["die", "oom", "stop", "kill", "destroy"])
