@@ -106,7 +106,7 @@ class Settings:
         _seconds(0, strict=False),
     )
     parallel: int = _setting(
-        8, "how many actions run at once (1: one after another, in the plan's order)", _count
+        32, "how many actions run at once (1: one after another, in the plan's order)", _count
     )
     # Each back-off number is a number here; whether they make a back-off is Backoff's rule.
     backoff_initial: float = _setting(
