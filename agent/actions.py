@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from agent.observed import ObservedContainer
+from agent.record import Change
 from agent.spec import RunSpec
 
 __all__ = ["Action", "Plan", "Remove", "Restart", "Start", "Wait"]
@@ -59,10 +60,15 @@ class Restart(_Existing):
 
 @attrs.frozen
 class Remove(_Existing):
-    """Stop the container and remove it."""
+    """Stop the container and remove it.
+
+    ``changes`` says, field by field, what the spec that replaces it changes (see
+    :mod:`agent.record`); empty when it is not replaced or its origin is unknown.
+    """
 
     container: ObservedContainer
     reason: str
+    changes: tuple[Change, ...] = ()
     symbol = "-"
     verb = "remove"
 

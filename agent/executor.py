@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import attrs
 
+from agent import record
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.errors import AgentError, VolumeError
 from agent.images import Images
@@ -246,7 +248,8 @@ def _apply(
 def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     """Create and start; a container that fails to start is removed again, leaving nothing."""
     spec = action.spec
-    spec = attrs.evolve(spec, image_id=images.ensure(spec.image, spec.image_pull_policy))
+    image_id = images.ensure(spec.image, spec.image_pull_policy)
+    spec = attrs.evolve(spec, image_id=image_id, record=record.encode(spec, secrets.token_hex(8)))
     for mount in spec.mounts:
         _volume_directory(mount.source)
     container_id = backend.create(spec)

@@ -20,7 +20,8 @@ class ObservedContainer:
     ``started_at`` and ``finished_at`` (of the last run, seconds since the epoch)
     are given for containers that exited. ``ports`` are the host ports the
     container publishes, as the engine lists them (a container that does not run
-    holds none of them); None where the listing does not say. How often the agent
+    holds none of them); None where the listing does not say. ``record`` is the label
+    :mod:`agent.record` reads: what the agent made the container from. How often the agent
     restarted a container is not observed but kept by the agent: see
     :mod:`agent.restarts`.
     """
@@ -37,6 +38,7 @@ class ObservedContainer:
     image_id: str = ""
     started_at: float | None = None
     ports: tuple[PortBinding, ...] | None = None
+    record: str = ""
 
     @property
     def running(self) -> bool:

@@ -17,6 +17,7 @@ import attrs
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.backoff import CRASH_LOOP, Backoff
 from agent.observed import ObservedContainer
+from agent.record import changes
 from agent.reference import normalized
 from agent.spec import RunSpec
 
@@ -87,7 +88,7 @@ def _plan_container(
     """What one desired container needs, given the containers of its name: remove the
     stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
     actions: list[Action] = [
-        Remove(stale, _change_reason(stale, spec)) for stale in existing if stale.hash != spec.hash
+        _replaced(stale, spec) for stale in existing if stale.hash != spec.hash
     ]
     keeper = _best([c for c in existing if c.hash == spec.hash])
     if keeper is None:
@@ -153,10 +154,19 @@ def _after_exit(
     return Restart(container, f"{exited}, back-off {delay:g}s elapsed", attempt=count + 1)
 
 
-def _change_reason(stale: ObservedContainer, spec: RunSpec) -> str:
+def _replaced(stale: ObservedContainer, spec: RunSpec) -> Remove:
+    """The removal of a container whose spec changed, saying what changed where its record
+    tells: field by field; where it does not, by image or by hash alone."""
+    found = changes(stale.record, spec)
     if stale.image and normalized(stale.image) != normalized(spec.image):
-        return f"image changed: {stale.image} -> {spec.image}"
-    return f"spec changed (hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]})"
+        return Remove(stale, f"image changed: {stale.image} -> {spec.image}", found or ())
+    if found is None:
+        hashes = f"hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]}"
+        return Remove(stale, f"spec changed ({hashes}); origin unknown: no record on it")
+    fields = list(dict.fromkeys(change.field for change in found))
+    if not fields:
+        return Remove(stale, f"spec changed (hash {stale.hash[:8]} -> {spec.hash[:8]})")
+    return Remove(stale, "spec changed: " + ", ".join(fields), found)
 
 
 def _short(image_id: str) -> str:

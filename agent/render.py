@@ -51,6 +51,8 @@ def render_text(plan: Plan) -> str:
         name = action.name or "?"
         lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
+        if isinstance(action, Remove):
+            lines += [f"        {change.text()}" for change in action.changes]
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"
 
@@ -110,7 +112,7 @@ def _action(action: Action) -> dict[str, Any]:
             "hash": action.spec.hash,
             "reason": action.reason,
         }
-    return {
+    shown: dict[str, Any] = {
         "action": action.verb,
         "name": action.name,
         "engine_name": action.engine_name,
@@ -119,3 +121,6 @@ def _action(action: Action) -> dict[str, Any]:
         "hash": action.container.hash or None,
         "reason": action.reason,
     }
+    if isinstance(action, Remove) and action.changes:
+        shown["changes"] = [change.as_dict() for change in action.changes]
+    return shown

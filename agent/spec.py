@@ -22,6 +22,7 @@ __all__ = [
     "LABEL_IMAGE_ID",
     "LABEL_NAME",
     "LABEL_NAMESPACE",
+    "LABEL_RECORD",
     "Mount",
     "PortBinding",
     "RunSpec",
@@ -34,6 +35,7 @@ LABEL_NAMESPACE = "io.container-agent.namespace"
 LABEL_NAME = "io.container-agent.name"
 LABEL_HASH = "io.container-agent.hash"
 LABEL_IMAGE_ID = "io.container-agent.image-id"
+LABEL_RECORD = "io.container-agent.record"
 
 
 @attrs.frozen
@@ -70,6 +72,8 @@ class RunSpec:
     restart_policy: str = "Always"
     image_id: str | None = None
     """The id the image had when the container was created: not part of the hash."""
+    record: str | None = None
+    """What the container is made from, as :mod:`agent.record` keeps it: not hashed."""
 
     @property
     def engine_name(self) -> str:
@@ -84,6 +88,8 @@ class RunSpec:
         labels = {LABEL_NAMESPACE: self.namespace, LABEL_NAME: self.name, LABEL_HASH: self.hash}
         if self.image_id:
             labels[LABEL_IMAGE_ID] = self.image_id
+        if self.record:
+            labels[LABEL_RECORD] = self.record
         return labels
 
 

@@ -17,7 +17,14 @@ from typing import Any
 import attrs
 
 from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, PortBinding
+from agent.spec import (
+    LABEL_HASH,
+    LABEL_IMAGE_ID,
+    LABEL_NAME,
+    LABEL_NAMESPACE,
+    LABEL_RECORD,
+    PortBinding,
+)
 from backends.timestamps import parse_rfc3339
 
 __all__ = [
@@ -31,7 +38,7 @@ __all__ = [
 _EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
 _LABELS = ",".join(
     f'"{label}":{{{{json (.Label "{label}")}}}}'
-    for label in (LABEL_NAMESPACE, LABEL_NAME, LABEL_HASH, LABEL_IMAGE_ID)
+    for label in (LABEL_NAMESPACE, LABEL_NAME, LABEL_HASH, LABEL_IMAGE_ID, LABEL_RECORD)
 )
 DOCKER_PS_FORMAT = (
     '{"Id":{{json .ID}},"Names":{{json (split .Names ",")}},"State":{{json .State}},'
@@ -68,6 +75,7 @@ def observed_from_docker(row: Mapping[str, Any]) -> ObservedContainer:
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),
+        record=labels.get(LABEL_RECORD, ""),
     )
 
 

@@ -12,7 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import LABEL_HASH, LABEL_IMAGE_ID, LABEL_NAME, LABEL_NAMESPACE, PortBinding
+from agent.spec import (
+    LABEL_HASH,
+    LABEL_IMAGE_ID,
+    LABEL_NAME,
+    LABEL_NAMESPACE,
+    LABEL_RECORD,
+    PortBinding,
+)
 from backends.timestamps import parse_rfc3339
 
 __all__ = ["event_from_podman_cli", "observed_from_libpod"]
@@ -47,6 +54,7 @@ def observed_from_libpod(row: Mapping[str, Any]) -> ObservedContainer:
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),
+        record=labels.get(LABEL_RECORD, ""),
     )
 
 

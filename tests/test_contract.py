@@ -6,6 +6,7 @@ Each test reads as what a user would check after running the agent.
 from __future__ import annotations
 
 import dataclasses
+import json
 import signal
 import socket
 import subprocess
@@ -504,3 +505,47 @@ def test_one_backend_serves_many_threads_at_once(
     # whose pool holds a connection for each.
     assert len(made) == {"docker": 1, "podman": 2}.get(ws.target.backend_name, 0), made
     assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_a_plan_after_an_edit_names_each_changed_field_and_no_env_value(ws: Workspace) -> None:
+    secret = f"s3cret-{ws.namespace}"
+    port, other = free_port(), free_port()
+    body = """
+        containers:
+          - name: web
+            image: IMAGE
+            command: [sleep, "600"]
+            ports: [{{containerPort: 8080, hostPort: {port}, hostIp: 127.0.0.1}}]
+            env:
+              - {{key: GREETING, value: hello}}
+              - {{key: TOKEN, value: "{token}"}}
+        """
+    ws.write(manifest(body.format(port=port, token=secret)))
+    done = ws.agent("apply")
+    assert done.returncode == 0, done.stderr
+    record = ws.container("web")["Config"]["Labels"]["io.container-agent.record"]
+    assert secret not in record and "hello" not in record
+    assert json.loads(record)["command"] == ["sleep", "600"], "the record survives the engine"
+
+    edited = body.replace('[sleep, "600"]', '[sleep, "601"]').replace(
+        "{{key: GREETING, value: hello}}", "{{key: GREETING, value: bye}}"
+    )
+    edited = edited.replace(
+        "ports: [{{containerPort: 8080, hostPort: {port}, hostIp: 127.0.0.1}}]",
+        "ports: [{{containerPort: 8080, hostPort: {port}, hostIp: 127.0.0.1}}, "
+        "{{containerPort: 9090, hostPort: {other}, hostIp: 127.0.0.1}}]",
+    )
+    ws.write(manifest(edited.format(port=port, other=other, token=secret)))
+    planned = ws.agent("plan")
+    assert planned.returncode == 0, planned.stderr
+    assert "# spec changed: command, env, port" in planned.stdout
+    assert '        ~ command: ["sleep", "600"] -> ["sleep", "601"]\n' in planned.stdout
+    assert "        ~ env GREETING: (value changed, hidden)\n" in planned.stdout
+    assert f"        + port 127.0.0.1:{other}->9090/tcp\n" in planned.stdout
+    as_json = ws.agent("plan", "--output=json")
+    fields = [c["field"] for c in json.loads(as_json.stdout)["actions"][0]["changes"]]
+    assert fields == ["command", "env", "port"]
+    applied = ws.agent("apply")
+    assert applied.returncode == 0, applied.stderr
+    for text in (planned.stdout, planned.stderr, as_json.stdout, applied.stdout, applied.stderr):
+        assert secret not in text and "bye" not in text

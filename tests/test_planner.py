@@ -457,6 +457,7 @@ def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> 
         "agent.actions",
         "agent.backoff",
         "agent.observed",
+        "agent.record",
         "agent.reference",
         "agent.spec",
     }
@@ -480,6 +481,7 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.actions",
         "agent.backoff",
         "agent.reference",
+        "agent.record",
         "agent.observed",
         "agent.spec",
         "agent.manifest",
