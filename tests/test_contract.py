@@ -269,6 +269,15 @@ def test_a_pass_with_nothing_to_do_costs_one_engine_call(
     desired = load_sources([str(ws.manifest)])
     converge(desired, backend, ws.settings, time.time())  # the first call may ask a version
 
+    calls = _engine_calls(monkeypatch)
+    plan, results = converge(desired, backend, ws.settings, time.time())
+    monkeypatch.undo()
+    assert plan.actions == () and results == ()
+    assert len(calls) == 1, calls
+
+
+def _engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every engine call from now on (a CLI run or an HTTP request), until ``undo()``."""
     calls: list[str] = []
     real_run, real_send = subprocess.run, requests.Session.send
 
@@ -282,10 +291,7 @@ def test_a_pass_with_nothing_to_do_costs_one_engine_call(
 
     monkeypatch.setattr(subprocess, "run", run)
     monkeypatch.setattr(requests.Session, "send", send)
-    plan, results = converge(desired, backend, ws.settings, time.time())
-    monkeypatch.undo()
-    assert plan.actions == () and results == ()
-    assert len(calls) == 1, calls
+    return calls
 
 
 def test_exited_containers_cost_a_bounded_number_of_calls_a_pass(
@@ -307,19 +313,7 @@ def test_exited_containers_cost_a_bounded_number_of_calls_a_pass(
     desired = load_sources([str(ws.manifest)])
     converge(desired, backend, ws.settings, time.time())  # the exits are new to this backend
 
-    calls: list[str] = []
-    real_run, real_send = subprocess.run, requests.Session.send
-
-    def run(*args: Any, **kwargs: Any) -> Any:
-        calls.append(f"exec {args[0][1:3]}")
-        return real_run(*args, **kwargs)
-
-    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
-        calls.append(f"{request.method} {request.path_url}")
-        return real_send(self, request, **kwargs)
-
-    monkeypatch.setattr(subprocess, "run", run)
-    monkeypatch.setattr(requests.Session, "send", send)
+    calls = _engine_calls(monkeypatch)
     plan, results = converge(desired, backend, ws.settings, time.time())
     monkeypatch.undo()
     assert plan.actions == () and results == ()

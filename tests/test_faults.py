@@ -108,17 +108,21 @@ def test_sighup_rereads_every_file(ws: Workspace) -> None:
 def test_sigkill_in_the_middle_of_an_apply_then_again_converges_without_duplicates(
     ws: Workspace,
 ) -> None:
-    names = [f"c{i:02d}" for i in range(20)]
+    names = [f"c{i:02d}" for i in range(30)]
     ws.write(sleeper(*names))
+    # Four at a time, so that the kill lands in the middle of a parallel apply.
     first = subprocess.Popen(
-        ws.agent_argv("apply"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ws.env()
+        ws.agent_argv("apply", "--parallel=4"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=ws.env(),
     )
     wait_for(lambda: len(ws.containers()) >= 5, timeout=60, what="five containers")
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
     time.sleep(2)  # let the engine calls the killed agent had in flight finish
     before = {c["Id"]: c["State"]["StartedAt"] for c in ws.containers() if c["State"]["Running"]}
-    assert 5 <= len(ws.containers()) < 20, "killed in the middle"
+    assert 5 <= len(ws.containers()) < 30, "killed in the middle"
 
     done = subprocess.run(
         ws.agent_argv("apply"), capture_output=True, text=True, env=ws.env(), timeout=300
