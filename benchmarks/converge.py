@@ -54,7 +54,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -280,23 +279,11 @@ def cli(engine: Engine, *args: str) -> str:
 # --------------------------------------------------------------------------- engine API
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: Path, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._path = str(path)
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._path)
-        self.sock = sock
-
-
 def api(engine: Engine, method: str, path: str, timeout: float = 30.0) -> tuple[int, Any]:
     """One request to the engine's Docker-compatible API (dockerd, Podman's compat API) on its
     unix socket: (status, decoded JSON body or None). For the measurements: a CLI process would
     add its own start to every poll."""
-    conn = _UnixConnection(engine.socket, timeout)
+    conn = engines.UnixHTTPConnection(engine.socket, timeout)
     try:
         conn.request(method, path)
         response = conn.getresponse()

@@ -123,7 +123,9 @@ class Registry:
 # --------------------------------------------------------------------------- probes
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP to an engine's unix socket, with the standard library only."""
+
     def __init__(self, path: Path, timeout: float) -> None:
         super().__init__("localhost", timeout=timeout)
         self._path = str(path)
@@ -147,7 +149,7 @@ def _http_status(conn: http.client.HTTPConnection, path: str) -> int | None:
 
 def ping(sock: Path, timeout: float = 2.0) -> bool:
     """True if a Docker-compatible API answers GET /_ping on the unix socket."""
-    return sock.exists() and _http_status(_UnixHTTPConnection(sock, timeout), "/_ping") == 200
+    return sock.exists() and _http_status(UnixHTTPConnection(sock, timeout), "/_ping") == 200
 
 
 def registry_answers(port: int, timeout: float = 2.0) -> bool:

@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import threading
 import time
+from typing import Any
 
 from agent.observed import ContainerEvent
 from backends.base import EventStream
@@ -33,6 +34,16 @@ def _collect(ws: Workspace) -> tuple[queue.Queue[ContainerEvent], threading.Thre
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     return seen, reader, stream
+
+
+def _wait_restarted(ws: Workspace, before: dict[str, Any], what: str) -> None:
+    """Wait, AT_ONCE at most, for container ``a`` to run again after its run ``before``."""
+
+    def again() -> bool:
+        now = ws.container("a")["State"]
+        return bool(now["Running"]) and now["StartedAt"] != before["State"]["StartedAt"]
+
+    wait_for(again, timeout=AT_ONCE, what=what)
 
 
 def test_the_event_stream_tells_a_kill_in_the_namespace_and_nothing_else(ws: Workspace) -> None:
@@ -69,14 +80,7 @@ def test_a_killed_container_runs_again_at_once_under_a_long_reload(ws: Workspace
         before = ws.container("a")
         time.sleep(1)  # the first pass is over and the event stream open
         ws.cli("kill", before["Id"])
-        wait_for(
-            lambda: (
-                ws.container("a")["State"]["StartedAt"] != before["State"]["StartedAt"]
-                and ws.container("a")["State"]["Running"]
-            ),
-            timeout=AT_ONCE,
-            what="a running again long before the next periodic pass",
-        )
+        _wait_restarted(ws, before, "a running again long before the next periodic pass")
         assert ws.container("a")["Id"] == before["Id"], "restarted, not replaced"
 
 
@@ -115,14 +119,7 @@ def test_the_event_stream_comes_back_after_the_engine_went_away(ws: Workspace) -
         )
         before = ws.container("a")
         ws.cli("kill", before["Id"])
-        wait_for(
-            lambda: (
-                ws.container("a")["State"]["StartedAt"] != before["State"]["StartedAt"]
-                and ws.container("a")["State"]["Running"]
-            ),
-            timeout=AT_ONCE,
-            what="a running again through the new stream",
-        )
+        _wait_restarted(ws, before, "a running again through the new stream")
         assert agent.poll() is None
     finally:
         agent.terminate()
