@@ -18,6 +18,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
@@ -40,12 +41,14 @@ log = logging.getLogger("agent.executor")
 @attrs.frozen
 class ActionResult:
     """How one action went: ``error`` is the message of its failure, ``failure`` the
-    error itself (whose kind says, for instance, that the engine did not answer)."""
+    error itself (whose kind says, for instance, that the engine did not answer);
+    ``elapsed`` the seconds it took, from its start on a worker to its end."""
 
     action: Action
     error: str | None = None
     container_id: str | None = None
     failure: AgentError | None = attrs.field(default=None, eq=False, repr=False)
+    elapsed: float = attrs.field(default=0.0, eq=False)
 
     @property
     def ok(self) -> bool:
@@ -65,6 +68,7 @@ def execute(
     images: Images | None = None,
     ledger: RestartLedger | None = None,
     parallel: int = 1,
+    on_result: Callable[[ActionResult], None] | None = None,
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on
     (one the engine did not answer says so: ``result.unreachable``).
@@ -83,7 +87,7 @@ def execute(
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
         missing = _missing_images(plan, shared, pool)
-        run = _Run(plan, missing, parallel, cancelled, ledger)
+        run = _Run(plan, missing, parallel, cancelled, ledger, on_result)
         return run.through(lambda action: pool.submit(carry_out, action))
 
 
@@ -121,7 +125,9 @@ class _Run:
         parallel: int,
         cancelled: Callable[[], bool],
         ledger: RestartLedger | None,
+        on_result: Callable[[ActionResult], None] | None = None,
     ) -> None:
+        self.on_result = on_result
         self.missing = missing
         self.parallel = parallel
         self.cancelled = cancelled
@@ -186,6 +192,8 @@ class _Run:
     def _finish(self, index: int, result: ActionResult) -> None:
         self._results[index] = result
         self.done.add(index)
+        if self.on_result is not None:
+            self.on_result(result)
 
     def _left(self) -> int:
         """How many actions have not been started."""
@@ -225,11 +233,13 @@ def _outcome(
     action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
 ) -> ActionResult:
     """Carry out one action (on a worker): how it went."""
+    began = time.monotonic()
     try:
         container_id = _apply(action, backend, stop_timeout, images)
     except AgentError as exc:
-        return ActionResult(action, error=_message(exc), failure=exc)
-    return ActionResult(action, container_id=container_id)
+        elapsed = time.monotonic() - began
+        return ActionResult(action, error=_message(exc), failure=exc, elapsed=elapsed)
+    return ActionResult(action, container_id=container_id, elapsed=time.monotonic() - began)
 
 
 def _apply(

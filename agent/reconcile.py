@@ -53,15 +53,24 @@ def converge(
     pull: bool = True,
     cancelled: Callable[[], bool] = lambda: False,
     ledger: RestartLedger | None = None,
+    on_result: Callable[[ActionResult], None] | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
-    ``settings.parallel`` actions at a time."""
+    ``settings.parallel`` actions at a time; ``on_result`` sees each result as it comes
+    (see :func:`~agent.executor.execute`)."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
     the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
     results = execute(
-        the_plan, backend, settings.stop_timeout, cancelled, images, ledger, settings.parallel
+        the_plan,
+        backend,
+        settings.stop_timeout,
+        cancelled,
+        images,
+        ledger,
+        settings.parallel,
+        on_result,
     )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results

@@ -543,3 +543,31 @@ def test_the_ledger_records_each_restart_on_the_calling_thread() -> None:
     execute(the_plan, fake, ledger=ledger, parallel=3)
     assert ledger.counts() == {"id-a": 2, "id-c": 3}
     assert threads == [threading.current_thread()] * 2
+
+
+def test_each_result_is_reported_as_it_comes_in_with_the_time_it_took(
+    web: RunSpec, api: RunSpec
+) -> None:
+    """What a progress display sees: the quick action first, every action once, on the
+    calling thread, each with its own elapsed time."""
+    backend = FakeBackend()
+    slow = backend.hold("id-db")
+    seen: list[tuple[str, str]] = []
+    caller = threading.current_thread()
+
+    def on_result(result: ActionResult) -> None:
+        assert threading.current_thread() is caller
+        seen.append((result.action.name, "ok" if result.ok else "failed"))
+        if result.action.name == "web":
+            threading.Timer(0.2, slow.set).start()
+
+    backend.fail("start", "new-api", "no such image")
+    the_plan = Plan(
+        (Restart(observed("db", "exited"), "exited 1"), Start(web, "missing"), Start(api, "x"))
+    )
+    results = execute(the_plan, backend, parallel=4, on_result=on_result)
+    assert seen[-1] == ("db", "ok")
+    assert sorted(seen) == [("api", "failed"), ("db", "ok"), ("web", "ok")]
+    assert [r.action.name for r in results] == ["db", "web", "api"]
+    by_name = {r.action.name: r.elapsed for r in results}
+    assert by_name["db"] >= 0.2 > by_name["web"]
