@@ -24,13 +24,22 @@ from agent.load import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
-from agent.render import plan_to_dict, render_json, render_results, render_text
+from agent.render import (
+    apply_to_dict,
+    plan_to_dict,
+    render_json,
+    render_results,
+    render_status,
+    render_text,
+    status_to_dict,
+)
 from agent.settings import Settings
 from agent.spec import RunSpec, build_specs
+from agent.status import ContainerStatus, statuses
 
 if TYPE_CHECKING:
     from agent.executor import ActionResult, execute
-    from agent.reconcile import converge, plan_for
+    from agent.reconcile import converge, plan_against, plan_for
 
 # The parts that call a backend load on first use: importing the pure core (or a
 # backend, which imports agent.errors) never imports the backends package.
@@ -39,6 +48,7 @@ _ON_FIRST_USE = {
     "execute": "agent.executor",
     "converge": "agent.reconcile",
     "plan_for": "agent.reconcile",
+    "plan_against": "agent.reconcile",
 }
 
 
@@ -55,6 +65,7 @@ __all__ = [
     "AgentError",
     "Backoff",
     "Container",
+    "ContainerStatus",
     "DesiredSet",
     "EnvVar",
     "FieldError",
@@ -77,6 +88,7 @@ __all__ = [
     "VolumeMount",
     "Wait",
     "__version__",
+    "apply_to_dict",
     "build_specs",
     "converge",
     "execute",
@@ -84,9 +96,13 @@ __all__ = [
     "load_sources",
     "merge",
     "plan",
+    "plan_against",
     "plan_for",
     "plan_to_dict",
     "render_json",
     "render_results",
+    "render_status",
     "render_text",
+    "status_to_dict",
+    "statuses",
 ]

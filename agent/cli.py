@@ -1,4 +1,4 @@
-"""The ``agent`` command line: plan, apply, run, validate.
+"""The ``agent`` command line: plan, apply, run, validate, status, down.
 
 Exit codes: 0 success; 1 runtime failure (engine unreachable, an action
 failed); 2 invalid manifest or usage; 3 (``plan --detailed-exitcode``) changes
@@ -19,13 +19,25 @@ from typing import NoReturn
 import attrs
 
 from agent import __version__
+from agent.actions import Remove
 from agent.errors import AgentError, ManifestError, SettingsError
-from agent.load import load_sources
+from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
-from agent.reconcile import converge, plan_for
-from agent.render import render_json, render_results, render_text
+from agent.progress import ApplyProgress
+from agent.reconcile import converge, plan_against, plan_for
+from agent.render import (
+    apply_summary,
+    apply_to_dict,
+    render_json,
+    render_status,
+    render_text,
+    status_to_dict,
+    to_json,
+)
+from agent.restarts import RestartLedger
 from agent.runloop import RunLoop
 from agent.settings import Settings, default_state_dir, help_of
+from agent.status import statuses
 from backends.base import Backend, BackendOptions, load_backend
 from backends.errors import BackendError
 
@@ -35,7 +47,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
-COMMANDS = ("plan", "apply", "run", "validate")
+COMMANDS = ("plan", "apply", "run", "validate", "status", "down")
 
 log = logging.getLogger("agent")
 
@@ -149,6 +161,13 @@ def _parser() -> argparse.ArgumentParser:
 
     apply = commands.add_parser("apply", parents=[common], help="converge once and exit")
     apply.add_argument("manifests", **manifests)  # type: ignore[arg-type]
+    apply.add_argument(
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="text: the plan, a line per finished action (on a terminal with a progress "
+        "bar), a summary; json: one document with the plan, the results and the totals",
+    )
     apply.set_defaults(handler=_cmd_apply)
 
     run = commands.add_parser("run", parents=[common], help="keep converging (the daemon)")
@@ -163,6 +182,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("manifests", **manifests)  # type: ignore[arg-type]
     validate.set_defaults(handler=_cmd_validate)
+
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="the namespace's containers, and with manifests how each matches; changes nothing",
+    )
+    status.add_argument(
+        "manifests",
+        nargs="*",
+        metavar="MANIFEST",
+        help="compare with these (file, directory, glob, or - for stdin)",
+    )
+    status.add_argument("--output", choices=("text", "json"), default="text")
+    status.set_defaults(handler=_cmd_status)
+
+    down = commands.add_parser(
+        "down", parents=[common], help="stop and remove every container of the namespace"
+    )
+    down.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask (required without a terminal)"
+    )
+    down.set_defaults(handler=_cmd_down)
     return parser
 
 
@@ -228,12 +269,85 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests)
+    began = time.monotonic()
     with namespace_lock(args.state_dir, args.namespace):
-        the_plan, results = converge(desired, _backend(args), args.settings, time.time())
-    sys.stdout.write(render_text(the_plan))
-    if the_plan.changes:
-        sys.stdout.write("\n" + render_results(results))
+        if args.output == "json":
+            the_plan, results = converge(desired, _backend(args), args.settings, time.time())
+            elapsed = time.monotonic() - began
+            sys.stdout.write(to_json(apply_to_dict(the_plan, results, elapsed)))
+        else:
+            with ApplyProgress() as progress:
+                the_plan, results = converge(
+                    desired,
+                    _backend(args),
+                    args.settings,
+                    time.time(),
+                    on_result=progress,
+                    on_plan=progress.planned,
+                )
+            if the_plan.changes:
+                print("\n" + apply_summary(results, time.monotonic() - began))
     return EXIT_FAILURE if any(not r.ok for r in results) else EXIT_OK
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    settings: Settings = args.settings
+    desired = load_sources(args.manifests) if args.manifests else None
+    reader = _backend(args).reader()
+    now = time.time()
+    observed = reader.list(settings.namespace, run_times=True)
+    restarts = RestartLedger(settings.restarts_path).counts()
+    if desired is None:
+        rows = statuses(observed, restarts)
+    else:
+        the_plan = plan_against(desired, observed, settings, now, restarts=restarts)
+        rows = statuses(observed, restarts, the_plan, {c.name for c in desired.containers})
+    if args.output == "json":
+        sys.stdout.write(to_json(status_to_dict(rows, now, settings.namespace, reader.address)))
+    else:
+        sys.stdout.write(render_status(rows, now, settings.namespace))
+    return EXIT_OK
+
+
+def _cmd_down(args: argparse.Namespace) -> int:
+    """Remove the namespace's containers, after showing the plan and a confirmation."""
+    settings: Settings = args.settings
+    backend = _backend(args)
+    with namespace_lock(args.state_dir, args.namespace):
+        the_plan = plan_for(DesiredSet(), backend.reader(), settings, time.time())
+        if not the_plan.changes:
+            print(f"No containers in namespace {settings.namespace}; nothing to do.")
+            return EXIT_OK
+        sys.stdout.write(render_text(the_plan))
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(
+                    "agent down: refusing to remove containers without a terminal to confirm "
+                    "on; pass --yes",
+                    file=sys.stderr,
+                )
+                return EXIT_INVALID
+            if not _confirmed(the_plan.count(Remove), settings.namespace):
+                print("Down cancelled; nothing was changed.")
+                return EXIT_FAILURE
+        began = time.monotonic()
+        print()
+        with ApplyProgress() as progress:
+            _, results = converge(DesiredSet(), backend, settings, time.time(), on_result=progress)
+    print("\n" + apply_summary(results, time.monotonic() - began))
+    return EXIT_FAILURE if any(not r.ok for r in results) else EXIT_OK
+
+
+def _confirmed(count: int, namespace: str) -> bool:
+    """Ask on the terminal, as Terraform does: only ``yes`` goes ahead."""
+    try:
+        answer = input(
+            f"\nStop and remove these {count} container(s) of namespace {namespace!r}?\n"
+            "  Only 'yes' will be accepted: "
+        )
+    except EOFError:
+        return False
+    return answer.strip() == "yes"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
 from agent.images import Images
 from agent.load import DesiredSet
+from agent.observed import ObservedContainer
 from agent.planner import plan
 from agent.restarts import RestartLedger
 from agent.settings import Settings
@@ -18,7 +19,7 @@ from backends.errors import BackendError
 
 log = logging.getLogger("agent.reconcile")
 
-__all__ = ["converge", "plan_for"]
+__all__ = ["converge", "plan_against", "plan_for"]
 
 
 def plan_for(
@@ -37,10 +38,22 @@ def plan_for(
     ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
     """
-    specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
     observed = engine.list(settings.namespace)
+    return plan_against(desired, observed, settings, now, images, restarts)
+
+
+def plan_against(
+    desired: DesiredSet,
+    observed: list[ObservedContainer],
+    settings: Settings,
+    now: float,
+    images: Mapping[str, str] | None = None,
+    restarts: Mapping[str, int] | None = None,
+) -> Plan:
+    """:func:`plan_for` with the listing in hand (``agent status`` lists with run times)."""
+    specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     options = settings.plan_options(allow_removals=desired.complete)
     return plan(specs, observed, now, options, images, restarts)
 
@@ -54,14 +67,17 @@ def converge(
     cancelled: Callable[[], bool] = lambda: False,
     ledger: RestartLedger | None = None,
     on_result: Callable[[ActionResult], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
-    ``settings.parallel`` actions at a time; ``on_result`` sees each result as it comes
-    (see :func:`~agent.executor.execute`)."""
+    ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
+    done, ``on_result`` each result as it comes (see :func:`~agent.executor.execute`)."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
     the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
+    if on_plan is not None:
+        on_plan(the_plan)
     results = execute(
         the_plan,
         backend,

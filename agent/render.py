@@ -7,17 +7,25 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.spec import PortBinding
+from agent.status import CHANGED, ContainerStatus
 
 if TYPE_CHECKING:
     from agent.executor import ActionResult
 
 __all__ = [
     "JSON_FORMAT_VERSION",
+    "apply_summary",
+    "apply_to_dict",
     "plan_to_dict",
     "render_json",
     "render_results",
+    "render_status",
     "render_text",
+    "result_line",
+    "status_to_dict",
     "summary",
+    "to_json",
 ]
 
 JSON_FORMAT_VERSION = "1"
@@ -57,29 +65,61 @@ def render_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_results(results: Sequence[ActionResult]) -> str:
-    """What an apply did: a line per action, then ``Apply complete: ...`` (or failed)."""
-    lines = [_result_line(result) for result in results]
-    failed = sum(not r.ok for r in results)
+def render_results(results: Sequence[ActionResult], elapsed: float | None = None) -> str:
+    """What an apply did: a line per action, then :func:`apply_summary`."""
+    lines = [result_line(result) for result in results]
+    return "\n".join([*lines, "", apply_summary(results, elapsed)]) + "\n"
+
+
+def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None) -> str:
+    """``Apply complete: 2 started, 0 restarted, 1 removed, 0 failed. Took 1.4s.``"""
+    totals = _totals(results)
+    took = "" if elapsed is None else f" Took {elapsed:.1f}s."
+    return (
+        f"Apply {'failed' if totals['failed'] else 'complete'}: {totals['started']} started, "
+        f"{totals['restarted']} restarted, {totals['removed']} removed, "
+        f"{totals['failed']} failed." + took
+    )
+
+
+def _totals(results: Sequence[ActionResult]) -> dict[str, int]:
     done = {
-        kind: sum(r.ok and isinstance(r.action, kind) for r in results)
-        for kind in (Start, Restart, Remove)
+        past: sum(r.ok and r.action.verb == verb for r in results) for verb, past in _PAST.items()
     }
-    lines += [
-        "",
-        f"Apply {'failed' if failed else 'complete'}: {done[Start]} started, "
-        f"{done[Restart]} restarted, {done[Remove]} removed, {failed} failed.",
-    ]
-    return "\n".join(lines) + "\n"
+    return {**done, "failed": sum(not r.ok for r in results)}
 
 
-def _result_line(result: ActionResult) -> str:
+_PAST = {"start": "started", "restart": "restarted", "remove": "removed"}
+
+
+def result_line(result: ActionResult) -> str:
+    """``+ web (ns-web-1a2b3c4d): started in 0.41s``, or ``...: FAILED after 0.2s: why``."""
     action = result.action
     head = f"{action.symbol} {action.name} ({action.engine_name})"
     if result.ok:
-        past = {"start": "started", "restart": "restarted", "remove": "removed"}[action.verb]
-        return f"{head}: {past}"
-    return f"{head}: FAILED: {result.error}"
+        return f"{head}: {_PAST[action.verb]} in {result.elapsed:.2f}s"
+    return f"{head}: FAILED after {result.elapsed:.2f}s: {result.error}"
+
+
+def apply_to_dict(plan: Plan, results: Sequence[ActionResult], elapsed: float) -> dict[str, Any]:
+    """The documented JSON form of an apply: the plan, each action's result, the totals."""
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "plan": plan_to_dict(plan),
+        "results": [
+            {
+                "action": r.action.verb,
+                "name": r.action.name,
+                "engine_name": r.action.engine_name,
+                "ok": r.ok,
+                "error": r.error,
+                "id": r.container_id,
+                "elapsed_seconds": round(r.elapsed, 3),
+            }
+            for r in results
+        ],
+        "totals": {**_totals(results), "elapsed_seconds": round(elapsed, 3)},
+    }
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -98,7 +138,12 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True) + "\n"
+    return to_json(plan_to_dict(plan))
+
+
+def to_json(document: dict[str, Any]) -> str:
+    """A document of the agent's JSON output, as it prints them."""
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
 
 def _action(action: Action) -> dict[str, Any]:
@@ -124,3 +169,106 @@ def _action(action: Action) -> dict[str, Any]:
     if isinstance(action, Remove) and action.changes:
         shown["changes"] = [change.as_dict() for change in action.changes]
     return shown
+
+
+def render_status(rows: Sequence[ContainerStatus], now: float, namespace: str) -> str:
+    """``agent status`` for people: a table as ``docker ps`` prints one, with a SYNC
+    column when manifests were given."""
+    if not rows:
+        return f"No containers in namespace {namespace}.\n"
+    with_sync = any(row.sync is not None for row in rows)
+    header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE", "ENGINE NAME"]
+    table = [[*header, "SYNC"] if with_sync else header]
+    for row in rows:
+        uptime = row.uptime(now)
+        line = [
+            row.name or "?",
+            _state(row, now),
+            str(row.restarts),
+            "-" if uptime is None else _duration(uptime),
+            ", ".join(map(_port, row.ports)) or "-",
+            row.image or "-",
+            row.engine_name,
+        ]
+        table.append([*line, _sync(row)] if with_sync else line)
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    lines = ("   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table)
+    return "".join(line.rstrip() + "\n" for line in lines)
+
+
+def _state(row: ContainerStatus, now: float) -> str:
+    """``running``, ``exited (1)``, ``exited (1), restart in 12s``, ``missing``."""
+    state = row.state if row.exit_code is None else f"{row.state} ({row.exit_code})"
+    if row.restart_at is not None:
+        state += f", restart in {_duration(max(0.0, row.restart_at - now))}"
+    return state
+
+
+def _sync(row: ContainerStatus) -> str:
+    """The SYNC column; a changed container says what changed."""
+    if row.sync == CHANGED and row.reason:
+        return f"{row.sync} ({row.reason})"
+    return row.sync or ""
+
+
+def _port(port: PortBinding) -> str:
+    """``127.0.0.1:8080->80/tcp`` as ``docker ps`` prints a published port."""
+    address = f"[{port.host_ip}]" if ":" in port.host_ip else port.host_ip or "0.0.0.0"
+    return f"{address}:{port.host_port}->{port.container_port}/{port.protocol}"
+
+
+def _duration(seconds: float) -> str:
+    """``45s``, ``4m05s``, ``3h12m``, ``2d04h``: two units at most, as ``kubectl get``."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def status_to_dict(
+    rows: Sequence[ContainerStatus], now: float, namespace: str, engine: str
+) -> dict[str, Any]:
+    """The documented JSON form of ``agent status`` (``format_version`` "1")."""
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "namespace": namespace,
+        "engine": engine,
+        "time": round(now, 3),
+        "containers": [
+            {
+                "name": row.name,
+                "engine_name": row.engine_name,
+                "id": row.id,
+                "image": row.image,
+                "state": row.state,
+                "exit_code": row.exit_code,
+                "restarts": row.restarts,
+                "started_at": row.started_at,
+                "uptime_seconds": _rounded(row.uptime(now)),
+                "restart_at": row.restart_at,
+                "ports": [
+                    {
+                        "host_ip": port.host_ip,
+                        "host_port": port.host_port,
+                        "container_port": port.container_port,
+                        "protocol": port.protocol,
+                    }
+                    for port in row.ports
+                ],
+                "sync": row.sync,
+                "reason": row.reason,
+            }
+            for row in rows
+        ],
+    }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)

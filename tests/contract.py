@@ -100,8 +100,11 @@ class Workspace:
         desired = load_sources([str(self.manifest)])
         return converge(desired, self.target.backend(), self.settings, time.time())
 
-    def agent(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        """Run the ``agent`` command line against this target."""
+    def agent(
+        self, *args: str, timeout: float = 120, manifest: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the ``agent`` command line against this target (with the manifest last,
+        unless ``manifest`` is false)."""
         argv = [
             *AGENT,
             *args,
@@ -110,7 +113,7 @@ class Workspace:
             f"--volumes-root={self.volumes}",
             f"--state-dir={self.state}",
             "--stop-timeout=2",
-            str(self.manifest),
+            *([str(self.manifest)] if manifest else []),
         ]
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.env()

@@ -1,0 +1,85 @@
+"""The JSON documents of ``plan``, ``apply`` and ``status`` against the README's tables,
+both ways, from documents that carry every field (engines' own are checked in the
+contract suite)."""
+
+from __future__ import annotations
+
+from agent.actions import Plan, Remove, Start, Wait
+from agent.executor import ActionResult
+from agent.manifest import Container, EnvVar, Port
+from agent.observed import ObservedContainer
+from agent.planner import PlanOptions, plan
+from agent.record import encode
+from agent.render import apply_to_dict, plan_to_dict, status_to_dict
+from agent.spec import build_specs
+from agent.status import statuses
+from tests.json_docs import problems
+
+NS = "ns"
+NOW = 1_000_000.0
+
+
+def world() -> tuple[Plan, list[ObservedContainer]]:
+    """A plan with a start, a replacement explained field by field, and a wait."""
+    old, new = build_specs(
+        [
+            Container("web", "web:1", env=(EnvVar("A", "1"),), ports=(Port(80, 8080),)),
+            Container("web", "web:1", env=(EnvVar("A", "2"),), ports=(Port(80, 8081),)),
+        ],
+        NS,
+        "/export",
+    )
+    db, queue = build_specs([Container("db", "db:1"), Container("queue", "q:1")], NS, "/export")
+    observed = [
+        ObservedContainer(
+            "id-web", old.engine_name, NS, "web", old.hash, "running", image="web:1",
+            started_at=NOW - 60, ports=old.ports, record=encode(old, "salt"),
+        ),
+        ObservedContainer(
+            "id-db", db.engine_name, NS, "db", db.hash, "exited", exit_code=1,
+            image="db:1", started_at=NOW - 6, finished_at=NOW - 5,
+        ),
+    ]  # fmt: skip
+    the_plan = plan([new, db, queue], observed, NOW, PlanOptions(NS), None, {"id-db": 2})
+    return the_plan, observed
+
+
+def test_the_plan_document_is_the_readme_table() -> None:
+    the_plan, _ = world()
+    assert [type(a) for a in the_plan.actions] == [Remove, Start, Start, Wait]
+    assert problems(plan_to_dict(the_plan), "plan") == []
+
+
+def test_the_apply_document_is_the_readme_table() -> None:
+    the_plan, _ = world()
+    remove, start, other, _ = the_plan.actions
+    results = [
+        ActionResult(remove, container_id="id-web", elapsed=0.5),
+        ActionResult(start, container_id="id-new", elapsed=0.25),
+        ActionResult(other, error="no such image", elapsed=0.1),
+    ]
+    document = apply_to_dict(the_plan, results, 1.5)
+    assert problems(document, "apply") == []
+    assert document["totals"] == {
+        "started": 1, "restarted": 0, "removed": 1, "failed": 1, "elapsed_seconds": 1.5,
+    }  # fmt: skip
+
+
+def test_the_status_document_is_the_readme_table() -> None:
+    the_plan, observed = world()
+    rows = statuses(observed, {"id-db": 2}, the_plan, {"web", "db", "queue"})
+    document = status_to_dict(rows, NOW, NS, "unix:///run/docker.sock")
+    assert problems(document, "status") == []
+
+
+def test_a_field_the_readme_does_not_list_is_found() -> None:
+    the_plan, _ = world()
+    document = plan_to_dict(the_plan)
+    document["extra"] = 1
+    document["summary"]["start"] = "one"
+    del document["changes"]
+    assert problems(document, "plan") == [
+        "summary.start: 'one' is not integer",
+        "extra: printed but not in the README",
+        "changes: in the README but never printed",
+    ]
