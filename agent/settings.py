@@ -14,8 +14,8 @@ import attrs
 
 from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
+from agent.fields import is_rfc1035_name
 from agent.planner import PlanOptions
-from agent.schema import is_rfc1035_name
 
 __all__ = ["MAX_NAMESPACE_LENGTH", "Settings", "default_state_dir", "help_of"]
 

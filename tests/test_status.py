@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import attrs
 import pytest
@@ -23,7 +24,7 @@ NS = "ns"
 NOW = 1_000_000.0
 
 
-def specs(*containers: Container) -> list[RunSpec]:
+def specs(*containers: Container) -> tuple[RunSpec, ...]:
     return build_specs(list(containers), NS, "/export")
 
 
@@ -34,7 +35,7 @@ BASE = (
 )
 
 
-def running(spec: RunSpec, **changes: object) -> ObservedContainer:
+def running(spec: RunSpec, **changes: Any) -> ObservedContainer:
     container = ObservedContainer(
         f"id-{spec.name}",
         spec.engine_name,
