@@ -48,12 +48,15 @@ class Restart(_Existing):
     """Start an existing container again, so that its logs survive.
 
     ``attempt`` counts the restarts of this crash loop, this one included: the
-    executor records it, and the planner's back-off grows with it.
+    executor records it, and the planner's back-off grows with it. ``stop_first``: the
+    container still runs (it failed its liveness probe) and is stopped before it is
+    started again.
     """
 
     container: ObservedContainer
     reason: str
     attempt: int = 1
+    stop_first: bool = False
     symbol = "~"
     verb = "restart"
 

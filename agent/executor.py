@@ -250,6 +250,8 @@ def _apply(
         backend.remove(action.container.id)
         return action.container.id
     if isinstance(action, Restart):
+        if action.stop_first:
+            backend.stop(action.container.id, stop_timeout)
         backend.start(action.container.id)
         return action.container.id
     return _start(action, backend, images)

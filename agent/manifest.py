@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 
+from agent.probes import Probe
+
 __all__ = [
     "IMAGE_PULL_POLICIES",
     "RESTART_POLICIES",
@@ -65,6 +67,7 @@ class Container:
     env: tuple[EnvVar, ...] = ()
     image_pull_policy: str = "IfNotPresent"
     restart_policy: str = "Always"
+    liveness_probe: Probe | None = None
 
 
 @attrs.frozen

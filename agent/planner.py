@@ -16,6 +16,7 @@ import attrs
 
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.backoff import CRASH_LOOP, Backoff
+from agent.health import Health
 from agent.observed import ObservedContainer
 from agent.record import changes
 from agent.reference import normalized
@@ -49,6 +50,7 @@ def plan(
     options: PlanOptions,
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
+    health: Mapping[str, Health] | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
@@ -56,10 +58,13 @@ def plan(
     container under ``imagePullPolicy: Always`` made from another id is replaced,
     because its image changed. ``restarts`` maps container ids to how often the
     agent restarted each in its current crash loop (the agent keeps the count:
-    no engine observes it).
+    no engine observes it). ``health`` maps container ids to what their liveness
+    probes found: a running container unhealthy under its spec's probe is restarted,
+    under the same back-off as a crash.
     """
     images = images or {}
     restarts = restarts or {}
+    health = health or {}
     by_name: dict[str, list[ObservedContainer]] = {}
     for container in observed:
         if container.namespace == options.namespace:
@@ -69,7 +74,9 @@ def plan(
     for spec in desired:
         existing = by_name.pop(spec.name, [])
         new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
-        actions += _plan_container(spec, existing, new_image, now, options.backoff, restarts)
+        actions += _plan_container(
+            spec, existing, new_image, now, options.backoff, restarts, health
+        )
     if options.allow_removals:
         for name, leftovers in by_name.items():
             reason = "not in the manifest any more" if name else "has no name label"
@@ -84,6 +91,7 @@ def _plan_container(
     now: float,
     backoff: Backoff,
     restarts: Mapping[str, int],
+    health: Mapping[str, Health],
 ) -> list[Action]:
     """What one desired container needs, given the containers of its name: remove the
     stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
@@ -108,7 +116,10 @@ def _plan_container(
             Remove(keeper, "dead"),
             Start(spec, f"replaces dead {keeper.engine_name}"),
         ]
-    after = _after_exit(keeper, spec.restart_policy, now, backoff, restarts.get(keeper.id, 0))
+    count = restarts.get(keeper.id, 0)
+    after = _after_exit(keeper, spec.restart_policy, now, backoff, count)
+    if after is None and keeper.running and _unhealthy(spec, health.get(keeper.id)):
+        after = _after_unhealthy(keeper, health[keeper.id], now, backoff, count)
     return [*actions, after] if after is not None else actions
 
 
@@ -152,6 +163,28 @@ def _after_exit(
         due = container.finished_at + delay
         return Wait(container, f"back-off: {exited}, restart in {math.ceil(left)}s", due)
     return Restart(container, f"{exited}, back-off {delay:g}s elapsed", attempt=count + 1)
+
+
+def _unhealthy(spec: RunSpec, health: Health | None) -> bool:
+    """Whether the container's probe, the one its spec has now, found it unhealthy."""
+    probe = spec.liveness_probe
+    return bool(health and probe and health.unhealthy and health.probe == probe.fingerprint)
+
+
+def _after_unhealthy(
+    container: ObservedContainer, health: Health, now: float, backoff: Backoff, count: int
+) -> Restart | Wait:
+    """A running container that failed its liveness probe: stop it and start it again,
+    under the crash-loop back-off, counted from when it turned unhealthy."""
+    since = health.unhealthy_since or now
+    if health.watched_since is not None and since - health.watched_since >= backoff.reset:
+        count = 0
+    what = f"liveness probe failed {health.failures} times: {health.last}"
+    delay = backoff.delay(count)
+    if since + delay <= now:
+        return Restart(container, what, attempt=count + 1, stop_first=True)
+    left = since + delay - now
+    return Wait(container, f"back-off: {what}; restart in {math.ceil(left)}s", since + delay)
 
 
 def _replaced(stale: ObservedContainer, spec: RunSpec) -> Remove:

@@ -53,6 +53,7 @@ from agent.manifest import (
     VolumeMount,
 )
 from agent.ports import HostClaims, Publisher, also_published, normal_address, published_twice
+from agent.probe_schema import parse_probe
 
 __all__ = [
     "MAX_ERRORS",
@@ -181,6 +182,7 @@ _CONTAINER_FIELDS = frozenset(
         "env",
         "imagePullPolicy",
         "restartPolicy",
+        "livenessProbe",
     }
 )
 _PORT_FIELDS = frozenset({"name", "containerPort", "hostPort", "hostIp", "protocol"})
@@ -216,6 +218,17 @@ def _container(
     _check_published_once(reader, path, fields.ports)
     pull = reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
     restart = reader.choice(data, "restartPolicy", path, RESTART_POLICIES, restart_policy)
+    probe = (
+        parse_probe(reader, data["livenessProbe"], f"{path}.livenessProbe", fields.ports)
+        if "livenessProbe" in data
+        else None
+    )
+    if probe is not None and restart == "Never":
+        reader.error(
+            f"{path}.livenessProbe",
+            "cannot be used with restartPolicy Never: a container that fails its liveness "
+            "probe is restarted",
+        )
     if len(reader.errors) > before or fields.name is None or fields.image is None:
         return None
     return Container(
@@ -228,6 +241,7 @@ def _container(
         env=tuple(fields.env.values()),
         image_pull_policy=pull,
         restart_policy=restart,
+        liveness_probe=probe,
     )
 
 

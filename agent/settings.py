@@ -158,6 +158,13 @@ class Settings:
             return None
         return os.path.join(self.state_dir, f"{self.namespace}.restarts.json")
 
+    @property
+    def health_path(self) -> str | None:
+        """The file of this namespace's liveness records (written by ``agent run``)."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.health.json")
+
 
 def help_of(name: str) -> str:
     """The help text of a setting, with its default."""

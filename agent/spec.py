@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from agent.manifest import Container
+from agent.probes import Probe
 
 __all__ = [
     "LABEL_HASH",
@@ -74,6 +75,8 @@ class RunSpec:
     """The id the image had when the container was created: not part of the hash."""
     record: str | None = None
     """What the container is made from, as :mod:`agent.record` keeps it: not hashed."""
+    liveness_probe: Probe | None = None
+    """Run by the agent, never seen by the engine: not hashed (see :mod:`agent.probes`)."""
 
     @property
     def engine_name(self) -> str:
@@ -153,6 +156,7 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         mounts=mounts,
         image_pull_policy=container.image_pull_policy,
         restart_policy=container.restart_policy,
+        liveness_probe=container.liveness_probe,
     )
 
 

@@ -21,9 +21,11 @@ import pytest
 import agent.planner
 from agent.actions import Action, Remove, Restart
 from agent.backoff import Backoff
+from agent.health import Health
 from agent.manifest import Container, EnvVar, Port, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
+from agent.probes import HttpCheck, Probe
 from agent.spec import RunSpec, build_specs
 
 NS = "ns"
@@ -75,6 +77,7 @@ class World:
     allow_removals: bool = True
     images: dict[str, str] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
+    health: dict[str, Health] = field(default_factory=dict)
 
     @classmethod
     def base(cls) -> World:
@@ -104,7 +107,9 @@ class World:
 
     def plan(self) -> tuple[Action, ...]:
         options = PlanOptions(NS, self.allow_removals)
-        return plan(self.desired, self.observed, NOW, options, self.images, self.restarts).actions
+        return plan(
+            self.desired, self.observed, NOW, options, self.images, self.restarts, self.health
+        ).actions
 
 
 Mutation = Callable[[World], None]
@@ -233,12 +238,76 @@ def crashed(restarts: int, ago: float, ran: float = 1.0) -> Mutation:
     return mutate
 
 
+PROBE = Probe(HttpCheck(80, "/healthz"))
+SAID = "HTTP 500 from 127.0.0.1:8080/healthz"
+
+
+def unhealthy(
+    ago: float | None,
+    restarts: int = 0,
+    failures: int = 3,
+    probe: Probe = PROBE,
+    watched: float = 60,
+    wanted: Probe | None = PROBE,
+) -> Mutation:
+    """web's probe failed ``failures`` times in a row; it turned unhealthy ``ago`` seconds
+    ago (None: not yet), after ``restarts`` restarts, watched ``watched`` seconds before."""
+
+    def mutate(world: World) -> None:
+        world.want(attrs.evolve(WEB, liveness_probe=wanted))
+        since = None if ago is None else NOW - ago
+        world.health[f"id-{WEB.name}"] = Health(
+            probe.fingerprint, failures, SAID, since, NOW, failures, NOW - (ago or 0) - watched
+        )
+        world.restarts[f"id-{WEB.name}"] = restarts
+
+    return mutate
+
+
+def unhealthy_and_exited(world: World) -> None:
+    unhealthy(1)(world)
+    world.change(WEB.engine_name, state="exited", exit_code=137, finished_at=NOW - 1)
+
+
 def crashed_and_web_lost(world: World) -> None:
     crashed(3, 1)(world)
     world.lose(WEB.engine_name)
 
 
 CASES: dict[str, tuple[Mutation, Expected]] = {
+    "web failed its probe 3 times just now -> restart it at once": (
+        unhealthy(0),
+        [("restart", "web", f"liveness probe failed 3 times: {SAID}")],
+    ),
+    "2 failures, under the threshold -> nothing": (unhealthy(None, failures=2), []),
+    "unhealthy again 5 s after its first restart -> wait out the 10 s back-off": (
+        unhealthy(5, restarts=1),
+        [("wait", "web", f"back-off: liveness probe failed 3 times: {SAID}; restart in 5s")],
+    ),
+    "unhealthy again 10 s after its first restart -> restart": (
+        unhealthy(10, restarts=1),
+        [("restart", "web", "liveness probe failed 3 times")],
+    ),
+    "unhealthy a fourth time, 25 s ago -> wait, the back-off doubled to 40 s": (
+        unhealthy(25, restarts=3),
+        [("wait", "web", "restart in 15s")],
+    ),
+    "healthy for ten minutes before it turned unhealthy -> the back-off starts afresh": (
+        unhealthy(1, restarts=9, watched=600),
+        [("restart", "web", "liveness probe failed 3 times")],
+    ),
+    "unhealthy under a probe the manifest has since changed -> nothing, counted afresh": (
+        unhealthy(0, wanted=Probe(HttpCheck(80, "/ready"))),
+        [],
+    ),
+    "unhealthy but the manifest has no probe any more -> nothing": (
+        unhealthy(0, wanted=None),
+        [],
+    ),
+    "unhealthy and then exited -> handled as the exit": (
+        unhealthy_and_exited,
+        [("restart", "web", "exited 137")],
+    ),
     "the first crash -> restart at once": (crashed(0, 1), [("restart", "db", "exited 1")]),
     "a second crash 5 s ago -> wait out the 10 s back-off": (
         crashed(1, 5),
@@ -456,6 +525,7 @@ def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> 
         "attrs",
         "agent.actions",
         "agent.backoff",
+        "agent.health",
         "agent.observed",
         "agent.record",
         "agent.reference",
@@ -486,8 +556,12 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.spec",
         "agent.manifest",
         "agent.schema",
+        "agent.fields",
         "agent.ports",
         "agent.errors",
+        "agent.health",
+        "agent.probes",
+        "agent.probe_schema",
     }
 
 
@@ -498,6 +572,18 @@ def test_a_restart_carries_its_attempt_for_the_ledger(restarts: int, attempt: in
     (action,) = world.plan()
     assert isinstance(action, Restart)
     assert action.attempt == attempt
+
+
+def test_an_unhealthy_container_is_stopped_before_it_is_started_again() -> None:
+    world = World.base()
+    unhealthy(0, restarts=2, watched=0)(world)
+    world.health["id-web"] = attrs.evolve(world.health["id-web"], unhealthy_since=NOW - 20)
+    (action,) = world.plan()
+    assert isinstance(action, Restart)
+    assert (action.stop_first, action.attempt) == (True, 3)
+    crashed(0, 1)(world := World.base())
+    (exit_restart,) = world.plan()
+    assert isinstance(exit_restart, Restart) and not exit_restart.stop_first
 
 
 def test_a_plan_of_waits_alone_is_no_change() -> None:
