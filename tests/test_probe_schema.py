@@ -113,7 +113,7 @@ def test_a_probe_is_not_part_of_the_hash() -> None:
             "containers": [
                 {"name": "w", "image": "b", "livenessProbe": {"exec": {"command": ["true"]}}}
             ],
-        }  # fmt: skip
+        }
     )
     without = Manifest.from_dict(
         {"version": "v1beta1", "containers": [{"name": "w", "image": "b"}]}
