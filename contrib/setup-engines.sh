@@ -7,7 +7,8 @@
 #
 # What it does:
 #   1. installs docker.io podman runc busybox-static docker-registry apache2-utils openssl
-#      (no apt at all if present);
+#      systemd (no apt at all if present; systemd only for `systemd-analyze verify` of
+#      contrib/systemd in the tests, it is not started);
 #   2. writes the podman settings to /etc/container-agent/containers.conf and registries.conf
 #      (only if absent). /etc/containers is NOT touched: the files are passed with
 #      CONTAINERS_CONF / CONTAINERS_REGISTRIES_CONF, to the service and by the printed exports.
@@ -23,7 +24,7 @@
 # Stop the engines with: kill "$(cat /run/ca-test/docker.pid)" "$(cat /run/ca-test/podman.pid)"
 set -euo pipefail
 
-PACKAGES=(docker.io podman runc busybox-static docker-registry apache2-utils openssl)
+PACKAGES=(docker.io podman runc busybox-static docker-registry apache2-utils openssl systemd)
 RUN_DIR=/run/ca-test
 DOCKER_SOCK=$RUN_DIR/docker.sock
 DOCKER_PIDFILE=$RUN_DIR/docker.pid
