@@ -1,8 +1,8 @@
-"""The ``agent`` command line: plan, apply, run, validate.
+"""The ``agent`` command line: plan, apply, run, validate, logs.
 
 Exit codes: 0 success; 1 runtime failure (engine unreachable, an action
-failed); 2 invalid manifest or usage; 3 (``plan --detailed-exitcode``) changes
-are pending.
+failed, no container of the name given to ``logs``); 2 invalid manifest or
+usage; 3 (``plan --detailed-exitcode``) changes are pending.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging.handlers
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import attrs
@@ -22,6 +22,7 @@ from agent import __version__
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.load import load_sources
 from agent.lock import namespace_lock
+from agent.logs import parse_since, parse_tail, write_logs
 from agent.reconcile import converge, plan_for
 from agent.render import render_json, render_results, render_text
 from agent.runloop import RunLoop
@@ -35,7 +36,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
-COMMANDS = ("plan", "apply", "run", "validate")
+COMMANDS = ("plan", "apply", "run", "validate", "logs")
 
 log = logging.getLogger("agent")
 
@@ -163,7 +164,35 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("manifests", **manifests)  # type: ignore[arg-type]
     validate.set_defaults(handler=_cmd_validate)
+
+    logs = commands.add_parser(
+        "logs", parents=[common], help="show a container's logs, by its name in the manifest"
+    )
+    logs.add_argument("name", metavar="NAME", help="the container's name (or its engine name)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    logs.add_argument(
+        "--tail", type=_argument(parse_tail), help="only the last N lines (default: all)"
+    )
+    logs.add_argument(
+        "--since",
+        type=_argument(lambda text: parse_since(text, time.time())),
+        help="only output since then: a duration back from now (10m, 90s, 2h), an RFC 3339 "
+        "timestamp, or seconds since the epoch",
+    )
+    logs.set_defaults(handler=_cmd_logs)
     return parser
+
+
+def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from a parser that raises ValueError: its message in the usage error."""
+
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 class _Lenient(argparse.ArgumentParser):
@@ -240,3 +269,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     with namespace_lock(args.state_dir, args.namespace):
         return RunLoop(list(args.manifests), backend, args.settings).run()
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    """Read only, so no namespace lock; Ctrl-C (or SIGTERM) ends a ``--follow`` with 0."""
+    reader = _backend(args).reader()
+    options = {"follow": args.follow, "tail": args.tail, "since": args.since}
+    try:
+        write_logs(reader, args.namespace, args.name, sys.stdout.buffer, **options)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:  # `agent logs web | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
