@@ -4,7 +4,9 @@ name means, and what reaches standard output (the engine is the recording fake).
 from __future__ import annotations
 
 import io
+import logging
 import time
+from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -118,11 +120,22 @@ def test_the_chunks_are_written_as_they_come_with_the_options_passed_on() -> Non
     ]
 
 
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The root logger's handlers as they were: ``main`` points one at the captured stderr."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 def _run_cli(monkeypatch: pytest.MonkeyPatch, fake: Backend, *argv: str) -> int:
     monkeypatch.setattr(cli, "_backend", lambda args: fake)
     return cli.main(["logs", "--namespace=ns", *argv])
 
 
+@pytest.mark.usefixtures("root_logging")
 def test_an_unknown_name_exits_1_naming_the_known_ones(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -137,6 +150,7 @@ def test_an_unknown_name_exits_1_naming_the_known_ones(
     ("argv", "option"),
     [(["--since=yesterday", "web"], "--since"), (["--tail=-1", "web"], "--tail")],
 )
+@pytest.mark.usefixtures("root_logging")
 def test_a_bad_since_or_tail_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
