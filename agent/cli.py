@@ -1,8 +1,8 @@
-"""The ``agent`` command line: plan, apply, run, validate, status, down.
+"""The ``agent`` command line: plan, apply, run, validate, status, down, logs.
 
 Exit codes: 0 success; 1 runtime failure (engine unreachable, an action
-failed); 2 invalid manifest or usage; 3 (``plan --detailed-exitcode``) changes
-are pending.
+failed, no container of the name given to ``logs``); 2 invalid manifest or
+usage; 3 (``plan --detailed-exitcode``) changes are pending.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging.handlers
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import attrs
@@ -23,6 +23,7 @@ from agent.actions import Remove
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
+from agent.logs import parse_since, parse_tail, write_logs
 from agent.progress import ApplyProgress
 from agent.reconcile import converge, plan_against, plan_for
 from agent.render import (
@@ -47,7 +48,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
-COMMANDS = ("plan", "apply", "run", "validate", "status", "down")
+COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs")
 
 log = logging.getLogger("agent")
 
@@ -204,7 +205,35 @@ def _parser() -> argparse.ArgumentParser:
         "-y", "--yes", action="store_true", help="do not ask (required without a terminal)"
     )
     down.set_defaults(handler=_cmd_down)
+
+    logs = commands.add_parser(
+        "logs", parents=[common], help="show a container's logs, by its name in the manifest"
+    )
+    logs.add_argument("name", metavar="NAME", help="the container's name (or its engine name)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    logs.add_argument(
+        "--tail", type=_argument(parse_tail), help="only the last N lines (default: all)"
+    )
+    logs.add_argument(
+        "--since",
+        type=_argument(lambda text: parse_since(text, time.time())),
+        help="only output since then: a duration back from now (10m, 90s, 2h), an RFC 3339 "
+        "timestamp, or seconds since the epoch",
+    )
+    logs.set_defaults(handler=_cmd_logs)
     return parser
+
+
+def _argument(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from a parser that raises ValueError: its message in the usage error."""
+
+    def convert(text: str) -> object:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
 
 
 class _Lenient(argparse.ArgumentParser):
@@ -354,3 +383,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     with namespace_lock(args.state_dir, args.namespace):
         return RunLoop(list(args.manifests), backend, args.settings).run()
+
+
+def _cmd_logs(args: argparse.Namespace) -> int:
+    """Read only, so no namespace lock; Ctrl-C (or SIGTERM) ends a ``--follow`` with 0."""
+    reader = _backend(args).reader()
+    options = {"follow": args.follow, "tail": args.tail, "since": args.since}
+    try:
+        write_logs(reader, args.namespace, args.name, sys.stdout.buffer, **options)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:  # `agent logs web | head`: the reader has had enough
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK

@@ -18,7 +18,8 @@ class ObservedContainer:
     come from the agent's labels and are empty on containers it did not make;
     so is ``image_id``, the id of the image when the agent created the container.
     ``started_at`` and ``finished_at`` (of the last run, seconds since the epoch)
-    are given for containers that exited. ``ports`` are the host ports the
+    are given for containers that exited (``started_at`` for running ones too, from
+    ``list(namespace, run_times=True)``). ``ports`` are the host ports the
     container publishes, as the engine lists them (a container that does not run
     holds none of them); None where the listing does not say. ``record`` is the label
     :mod:`agent.record` reads: what the agent made the container from. How often the agent

@@ -126,9 +126,8 @@ class Prober:
                 self._health.pop(container_id, None)
                 watch = self._watches.pop(container_id, None)
                 if watch is not None:
-                    now = self._clock()
-                    fresh = _Watch(watch.target, now + watch.target.probe.initial_delay, self._wall())
-                    self._watches[container_id] = fresh
+                    due = self._clock() + watch.target.probe.initial_delay
+                    self._watches[container_id] = _Watch(watch.target, due, self._wall())
                     self._dirty = True
             self._cond.notify_all()
 
@@ -157,8 +156,8 @@ class Prober:
             if now >= watch.began + probe.timeout + GRACE:
                 watch.abandoned = True
                 self._busy -= 1
-                what = f"timed out after {probe.timeout:g}s; abandoned"
-                self._record(watch, Outcome(False, f"{probe.check.describe()} {what}", self._wall()))
+                what = f"{probe.check.describe()} timed out after {probe.timeout:g}s; abandoned"
+                self._record(watch, Outcome(False, what, self._wall()))
 
     def _launch_due(self, now: float) -> None:
         for watch in sorted(self._watches.values(), key=lambda w: w.due):

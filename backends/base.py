@@ -65,13 +65,36 @@ class EngineReader(abc.ABC):
         """The engine's version; fails when the engine does not answer."""
 
     @abc.abstractmethod
-    def list(self, namespace: str) -> builtins.list[ObservedContainer]:
+    def list(self, namespace: str, *, run_times: bool = False) -> builtins.list[ObservedContainer]:
         """Every container labelled with ``namespace``: one engine call, and one more
-        where the engine's listing lacks the run times of containers that exited."""
+        where the engine's listing lacks the run times of containers that exited.
+
+        With ``run_times`` every container that ran carries ``started_at`` too, running
+        or not (and ``finished_at`` when it exited), at the cost of inspects where the
+        listing lacks them: for ``agent status``, not for the converging pass.
+        """
 
     @abc.abstractmethod
     def image_id(self, image: str) -> str | None:
         """The id of the local image ``image`` names, or None when it is not present."""
+
+    @abc.abstractmethod
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> Iterator[bytes]:
+        """The container's output, stdout and stderr as the engine gives them, in chunks.
+
+        ``tail``: only the last lines, that many; ``since``: only what was printed from
+        then on (seconds since the epoch). With ``follow`` it keeps yielding until the
+        container stops. A generator: the engine is first asked on the first ``next``,
+        and closing it releases the connection or ends the CLI it reads.
+        :class:`~backends.errors.NotFound` when the container is gone.
+        """
 
 
 class EventStream(abc.ABC):
@@ -147,11 +170,21 @@ class ReadOnly(EngineReader):
     def version(self) -> str:
         return self._backend.version()
 
-    def list(self, namespace: str) -> builtins.list[ObservedContainer]:
-        return self._backend.list(namespace)
+    def list(self, namespace: str, *, run_times: bool = False) -> builtins.list[ObservedContainer]:
+        return self._backend.list(namespace, run_times=run_times)
 
     def image_id(self, image: str) -> str | None:
         return self._backend.image_id(image)
+
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> Iterator[bytes]:
+        return self._backend.logs(container_id, follow=follow, tail=tail, since=since)
 
 
 def available_backends() -> list[str]:

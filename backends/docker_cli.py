@@ -27,9 +27,11 @@ from backends.docker_rows import (
 )
 from backends.errors import BackendError, EngineUnreachable, NotFound, kind_of, pulling
 from backends.libpod_rows import event_from_podman_cli, observed_from_libpod
-from backends.streams import ProcessEvents
+from backends.streams import ProcessEvents, end_process
 
 __all__ = ["DockerCLIBackend", "create_args"]
+
+_CHUNK = 65536
 
 
 class DockerCLIBackend(Backend):
@@ -75,24 +77,24 @@ class DockerCLIBackend(Backend):
             return self._run("version", "--format", "{{.Client.Version}}").strip()
         return self._run("version", "--format", "{{.Server.Version}}").strip()
 
-    def list(self, namespace: str) -> list[ObservedContainer]:
+    def list(self, namespace: str, *, run_times: bool = False) -> list[ObservedContainer]:
         label = f"--filter=label={LABEL_NAMESPACE}={namespace}"
         if self.is_podman:
             rows = json.loads(self._run("ps", "--all", label, "--format=json") or "[]")
-            return [observed_from_libpod(row) for row in rows]
+            return [observed_from_libpod(row, run_times) for row in rows]
         output = self._run("ps", "--all", "--no-trunc", label, f"--format={DOCKER_PS_FORMAT}")
         rows = [json.loads(line) for line in output.splitlines() if line.strip()]
-        return self._with_run_times([observed_from_docker(row) for row in rows])
+        return self._with_run_times([observed_from_docker(row) for row in rows], run_times)
 
     def _with_run_times(
-        self, found: builtins.list[ObservedContainer]
+        self, found: builtins.list[ObservedContainer], every: bool
     ) -> builtins.list[ObservedContainer]:
-        """Start and finish times of the exited containers (``docker ps`` shows neither):
-        one more call, made only when a container exited."""
-        exited = [c.id for c in found if c.state == "exited"]
-        if not exited:
+        """Start and finish times of the exited containers (``docker ps`` shows neither),
+        or of ``every`` one: one more call, made only when a container exited or ``every``."""
+        wanted = [c.id for c in found if every or c.state == "exited"]
+        if not wanted:
             return found
-        output = self._run("inspect", f"--format={DOCKER_TIMES_FORMAT}", "--", *exited)
+        output = self._run("inspect", f"--format={DOCKER_TIMES_FORMAT}", "--", *wanted)
         rows = [json.loads(line) for line in output.splitlines() if line.strip()]
         inspected = {row["Id"]: row for row in rows}
         return [with_run_times(c, inspected[c.id]) if c.id in inspected else c for c in found]
@@ -102,6 +104,50 @@ class DockerCLIBackend(Backend):
             return self._run("image", "inspect", "--format={{.Id}}", "--", image).strip() or None
         except NotFound:
             return None
+
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> Iterator[bytes]:
+        """``docker logs`` (or ``podman logs``), its stdout and stderr in one pipe, so that
+        the container's two streams keep their order. The container is inspected first: a
+        CLI says "no such container" in the same pipe, where it would read as output."""
+        self._run("container", "inspect", "--format={{.Id}}", "--", container_id)
+        args = ["logs", *(["--follow"] if follow else [])]
+        if tail is not None:
+            args.append(f"--tail={tail}")
+        if since is not None and since > 0:
+            args.append(f"--since={since:.9f}")
+        argv = self._argv(*args, "--", container_id)
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            message = f"cannot run {argv[0]!r}: {exc.strerror}"
+            raise EngineUnreachable(message, self.address) from exc
+        stdout = process.stdout
+        assert stdout is not None
+        try:
+            last = b""
+            while chunk := os.read(stdout.fileno(), _CHUNK):
+                last = (last + chunk)[-_CHUNK:]
+                yield chunk
+            if process.wait() != 0:
+                lines = last.decode(errors="replace").strip().splitlines()
+                message = lines[-1] if lines else f"exit code {process.returncode}"
+                raise kind_of(message)(message, self.address)
+        finally:
+            end_process(process)
+            stdout.close()
 
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """The binary reads the Docker config file itself (podman is pointed at it)."""

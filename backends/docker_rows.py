@@ -108,12 +108,12 @@ def _ports(listed: Any) -> tuple[PortBinding, ...] | None:
 
 
 def with_run_times(container: ObservedContainer, inspected: Mapping[str, Any]) -> ObservedContainer:
-    """``container`` with the start and finish times of its last run, from inspect's answer."""
+    """``container`` with the start and finish times of its last run, from inspect's answer;
+    a container that runs has no finish time (inspect keeps the one of its previous run)."""
     state = inspected.get("State") or {}
+    finished = None if container.running else parse_rfc3339(state.get("FinishedAt", ""))
     return attrs.evolve(
-        container,
-        started_at=parse_rfc3339(state.get("StartedAt", "")),
-        finished_at=parse_rfc3339(state.get("FinishedAt", "")),
+        container, started_at=parse_rfc3339(state.get("StartedAt", "")), finished_at=finished
     )
 
 

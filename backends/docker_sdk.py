@@ -10,7 +10,7 @@ must not stop the agent. Every SDK, requests and urllib3 error becomes a
 One backend serves many threads (the executor's workers, the event follower):
 the SDK's client is made once under a lock, and its connection pool is shared.
 The listing has no run times: each exited container is inspected once per exit,
-and the times are kept until it runs again.
+and the times are kept until it runs again; the others only when run times are asked for.
 """
 
 from __future__ import annotations
@@ -86,11 +86,23 @@ class DockerSDKBackend(Backend):
         with self._engine_errors():
             return str(self._api().version()["Version"])
 
-    def list(self, namespace: str) -> list[ObservedContainer]:
+    def list(self, namespace: str, *, run_times: bool = False) -> list[ObservedContainer]:
+        """The listing; with ``run_times``, one inspect more for each container that does
+        not lie exited (those are known already, inspected once per exit)."""
         label = f"{LABEL_NAMESPACE}={namespace}"
         with self._engine_errors():
             rows = self._api().containers(all=True, filters={"label": label})
-            return [self._with_run_times(observed_from_docker(row)) for row in rows]
+            found = [self._with_run_times(observed_from_docker(row)) for row in rows]
+            if not run_times:
+                return found
+            return [c if c.state == "exited" else self._inspected(c) for c in found]
+
+    def _inspected(self, container: ObservedContainer) -> ObservedContainer:
+        """``container`` with the times inspect gives; as listed when it went meanwhile."""
+        try:
+            return with_run_times(container, self._api().inspect_container(container.id))
+        except self._sdk.errors.NotFound:
+            return container
 
     def _with_run_times(self, container: ObservedContainer) -> ObservedContainer:
         """An exited container with the times of its last run (an inspect, once per exit)."""
@@ -116,6 +128,30 @@ class DockerSDKBackend(Backend):
                 return str(self._api().inspect_image(image)["Id"])
             except self._sdk.errors.NotFound:
                 return None
+
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> Iterator[bytes]:
+        """The SDK's log stream: the frames of stdout and stderr as they come, with no read
+        time-out while following (the SDK lifts it on a streamed answer)."""
+        options: dict[str, Any] = {"stream": True, "follow": follow}
+        if tail is not None:
+            options["tail"] = tail
+        if since is not None and since > 0:
+            options["since"] = since
+        with self._engine_errors():
+            stream = self._api().logs(container_id, **options)
+        try:
+            with self._engine_errors():
+                yield from stream
+        finally:
+            with contextlib.suppress(Exception):  # closing what the engine closed already
+                stream.close()
 
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """Pull ``image``; the engine reports a failure by status or in the progress stream."""

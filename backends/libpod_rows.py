@@ -2,7 +2,8 @@
 the events ``podman events --format json`` prints.
 
 libpod lists a container as a row of ``GET /libpod/containers/json``, and
-``podman ps --format json`` prints the same rows; both carry the run times.
+``podman ps --format json`` prints the same rows; both carry the run times, of every
+container (running ones too).
 (libpod's event API speaks Docker's format: see :mod:`backends.docker_rows`.)
 """
 
@@ -35,12 +36,14 @@ _STATES = {
 }
 
 
-def observed_from_libpod(row: Mapping[str, Any]) -> ObservedContainer:
-    """A container as libpod lists it, with no inspect."""
+def observed_from_libpod(row: Mapping[str, Any], run_times: bool = False) -> ObservedContainer:
+    """A container as libpod lists it, with no inspect: the run times of an exited one,
+    and with ``run_times`` the start time of every one that ran."""
     labels = row.get("Labels") or {}
     state = _STATES.get(row.get("State", ""), row.get("State", ""))
     exited = state == "exited"
     finished, started = row.get("ExitedAt"), row.get("StartedAt")
+    timed = exited or run_times
     return ObservedContainer(
         id=row["Id"],
         engine_name=(row.get("Names") or [""])[0],
@@ -50,7 +53,7 @@ def observed_from_libpod(row: Mapping[str, Any]) -> ObservedContainer:
         state=state,
         exit_code=row.get("ExitCode") if exited else None,
         finished_at=float(finished) if exited and finished and finished > 0 else None,
-        started_at=float(started) if exited and started and started > 0 else None,
+        started_at=float(started) if timed and started and started > 0 else None,
         image=row.get("Image", ""),
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),

@@ -15,7 +15,7 @@ from agent.observed import ContainerEvent
 from backends.base import EventStream
 from backends.errors import BackendError, EngineUnreachable, kind_of
 
-__all__ = ["ProcessEvents", "RowEvents", "interrupt", "json_lines"]
+__all__ = ["ProcessEvents", "RowEvents", "end_process", "interrupt", "json_lines"]
 
 Reader = Callable[[Mapping[str, Any]], ContainerEvent | None]
 
@@ -94,13 +94,18 @@ class ProcessEvents(EventStream):
     def close(self) -> None:
         """Stop the CLI; its output then ends, and so does the iteration."""
         self._closed.set()
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+        end_process(self._process)
+
+
+def end_process(process: subprocess.Popen[Any], grace: float = 5.0) -> None:
+    """Stop a CLI that may still run: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def json_lines(lines: Iterable[str | bytes]) -> Iterator[Mapping[str, Any]]:

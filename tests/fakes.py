@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
-from backends.errors import BackendError
+from backends.errors import BackendError, NotFound
 
 __all__ = ["Call", "FakeBackend", "Span"]
 
@@ -34,6 +35,9 @@ class FakeBackend(Backend):
     :attr:`remote` into it. Image look-ups are counted in :attr:`lookups`, not
     recorded as calls.
 
+    Logs: :attr:`output` maps a container id to the chunks it printed, one line each;
+    ``logs`` of any other id raises :class:`~backends.errors.NotFound`.
+
     Concurrency: every recorded call also goes to :attr:`spans` when it ends, with
     the times it started and ended; it takes :attr:`delay` seconds (none by
     default), and :attr:`most_busy` is the most calls that were ever in flight at
@@ -56,6 +60,7 @@ class FakeBackend(Backend):
         self._busy = 0
         self._busy_lock = threading.Lock()
         self._holds: dict[str, threading.Event] = {}
+        self.output: dict[str, list[bytes]] = {}
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> FakeBackend:
@@ -111,9 +116,26 @@ class FakeBackend(Backend):
         self._record("version", "")
         return "fake 1.0"
 
-    def list(self, namespace: str) -> list[ObservedContainer]:
-        self._record("list", namespace)
+    def list(self, namespace: str, *, run_times: bool = False) -> list[ObservedContainer]:
+        self._record("list", namespace, *(["run_times"] if run_times else []))
         return [c for c in self.containers if c.namespace == namespace]
+
+    def logs(
+        self,
+        container_id: str,
+        *,
+        follow: bool = False,
+        tail: int | None = None,
+        since: float | None = None,
+    ) -> Iterator[bytes]:
+        """The chunks of :attr:`output` for the container, the last ``tail`` of them; the
+        call is recorded with its options as ``follow=...``, ``tail=...``, ``since=...``."""
+        options = (f"follow={follow}", f"tail={tail}", f"since={since}")
+        self._record("logs", container_id, *options)
+        if container_id not in self.output:
+            raise NotFound(f"No such container: {container_id}", self.address)
+        chunks = self.output[container_id]
+        yield from chunks[max(0, len(chunks) - tail) :] if tail is not None else chunks
 
     def image_id(self, image: str) -> str | None:
         self.lookups += 1

@@ -79,7 +79,12 @@ def test_three_failures_in_a_row_make_a_container_unhealthy_once(
     prober = prober_for(answers, woken, tmp_path / "health.json")
     try:
         prober.watch([Target("c1", "web", quick(EXEC))])
-        wait_for(lambda: answers.calls >= 7, timeout=10, what="seven checks")
+
+        def checked(times: int) -> bool:
+            health = prober.health().get("c1")
+            return health is not None and health.checks >= times
+
+        wait_for(lambda: checked(7), timeout=10, what="seven checks")
         health = prober.health()["c1"]
         assert health.unhealthy and health.failures >= 4
         assert health.last == 'exec ["check"] exited 1: not ok'
