@@ -8,6 +8,7 @@ are pending.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -17,11 +18,15 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import attrs
+from pythonjsonlogger.json import JsonFormatter
 
 from agent import __version__
 from agent.errors import AgentError, ManifestError, SettingsError
+from agent.health import Health
 from agent.load import load_sources
 from agent.lock import namespace_lock
+from agent.metrics import Metrics, MetricsServer, application
+from agent.notify import Notifier
 from agent.reconcile import converge, plan_for
 from agent.render import render_json, render_results, render_text
 from agent.runloop import RunLoop
@@ -36,6 +41,7 @@ EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
 COMMANDS = ("plan", "apply", "run", "validate")
+SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
 
 log = logging.getLogger("agent")
 
@@ -51,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.verbose,
         args.syslog,
         default=logging.INFO if args.command == "run" else logging.WARNING,
+        log_format=args.log_format,
+        facility=args.syslog_facility,
     )
     try:
         return int(args.handler(args))
@@ -106,6 +114,18 @@ def _common(
         "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
     )
     agent.add_argument("--syslog", action="store_true", help="log to syslog as well")
+    agent.add_argument(
+        "--syslog-facility",
+        choices=SYSLOG_FACILITIES,
+        help="the syslog facility; implies --syslog (default: daemon)",
+    )
+    agent.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text, or json: one JSON object a line, with the container and the action as "
+        "fields where a line is about one container (default: text)",
+    )
     return common
 
 
@@ -156,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     run_options = run.add_argument_group("daemon")
     _option(run_options, "reload", float)
     _option(run_options, "pull_interval", float)
+    _option(run_options, "metrics_addr")
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -190,13 +211,31 @@ def _with_command_first(argv: list[str]) -> list[str]:
     return ["run", *argv]
 
 
-def _setup_logging(verbose: int, syslog: bool, default: int) -> None:
+def _setup_logging(
+    verbose: int,
+    syslog: bool,
+    default: int,
+    log_format: str = "text",
+    facility: str | None = None,
+) -> None:
+    """Log to stderr, as text or one JSON object a line, and to syslog when asked (as
+    text: syslog has its own fields for the time, the level and the program)."""
     level = default - 10 * verbose
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    if syslog:
+    if log_format == "json":
+        handlers[0].setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",
+            )
+        )
+    else:
+        handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if syslog or facility is not None:
         address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
-        handler = logging.handlers.SysLogHandler(address=address)
+        code = logging.handlers.SysLogHandler.facility_names[facility or "daemon"]
+        handler = logging.handlers.SysLogHandler(address=address, facility=code)
         handler.setFormatter(logging.Formatter("container-agent[%(process)d]: %(message)s"))
         handlers.append(handler)
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=handlers, force=True)
@@ -237,6 +276,21 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    notifier = Notifier.from_environment()  # before any engine CLI runs
     backend = _backend(args)
-    with namespace_lock(args.state_dir, args.namespace):
-        return RunLoop(list(args.manifests), backend, args.settings).run()
+    settings: Settings = args.settings
+    with namespace_lock(args.state_dir, args.namespace), contextlib.ExitStack() as stack:
+        loop = RunLoop(list(args.manifests), backend, settings)
+        listen = settings.metrics_listen
+        if listen is not None:
+            metrics, health = Metrics(backend.name), Health.for_reload(settings.reload)
+            server = MetricsServer(listen, application(metrics, health), "--metrics-addr")
+            server.start()
+            stack.callback(server.close)
+            loop.observe(metrics)
+            loop.observe(health)
+            log.info("metrics on %s/metrics, health on %s/healthz", server.url, server.url)
+        if notifier is not None:
+            loop.observe(notifier)
+            stack.callback(notifier.stopping)
+        return loop.run()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
 from agent.images import Images
 from agent.load import DesiredSet
+from agent.observed import ObservedContainer
 from agent.planner import plan
 from agent.restarts import RestartLedger
 from agent.settings import Settings
@@ -28,6 +29,7 @@ def plan_for(
     now: float,
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -36,11 +38,14 @@ def plan_for(
     ``imagePullPolicy: Always`` images name now, after a pull (see :func:`converge`);
     ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
+    ``on_observed`` sees the listing the plan is made from.
     """
     specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
     observed = engine.list(settings.namespace)
+    if on_observed is not None:
+        on_observed(observed)
     options = settings.plan_options(allow_removals=desired.complete)
     return plan(specs, observed, now, options, images, restarts)
 
@@ -54,14 +59,15 @@ def converge(
     cancelled: Callable[[], bool] = lambda: False,
     ledger: RestartLedger | None = None,
     on_result: Callable[[ActionResult], None] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time; ``on_result`` sees each result as it comes
-    (see :func:`~agent.executor.execute`)."""
+    (see :func:`~agent.executor.execute`), ``on_observed`` the engine's listing."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
-    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
+    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts(), on_observed)
     results = execute(
         the_plan,
         backend,
