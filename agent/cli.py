@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 import attrs
+from prometheus_client import disable_created_metrics
 from pythonjsonlogger.json import JsonFormatter
 
 from agent import __version__
@@ -283,6 +284,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = RunLoop(list(args.manifests), backend, settings)
         listen = settings.metrics_listen
         if listen is not None:
+            disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
             metrics, health = Metrics(backend.name), Health.for_reload(settings.reload)
             server = MetricsServer(listen, application(metrics, health), "--metrics-addr")
             server.start()

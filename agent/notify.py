@@ -7,8 +7,9 @@ so it is written here in a few lines rather than taken from a library:
 systemd-python needs a compiled binding of libsystemd, and the sdnotify package is
 no longer maintained. Without ``$NOTIFY_SOCKET`` nothing is sent. The variable is
 taken out of the environment once read, as libsystemd's ``sd_notify`` does with
-``unset_environment``: the engine CLIs the agent runs (podman's above all) would
-otherwise notify systemd in the agent's name.
+``unset_environment``: the engine CLIs the agent runs inherit its environment, and a
+local podman hands ``NOTIFY_SOCKET`` on to the containers it creates (its
+``--sdnotify=container`` default), whose processes could then speak for the agent.
 """
 
 from __future__ import annotations
