@@ -118,7 +118,9 @@ def _common(
     agent.add_argument(
         "--syslog-facility",
         choices=SYSLOG_FACILITIES,
-        help="the syslog facility; implies --syslog (default: daemon)",
+        metavar="FACILITY",
+        help=f"the syslog facility: {', '.join(SYSLOG_FACILITIES[:3])}..local7; implies "
+        "--syslog (default: daemon)",
     )
     agent.add_argument(
         "--log-format",

@@ -33,6 +33,7 @@ class Notifier:
         self.address = address
         self._ready = False
         self._status = ""
+        self._failed = False
 
     @classmethod
     def from_environment(cls, environ: MutableMapping[str, str] | None = None) -> Notifier | None:
@@ -55,15 +56,23 @@ class Notifier:
                 sock.connect(target)
                 sock.sendall(message)
         except OSError as exc:
-            log.warning("cannot notify systemd at %s: %s", self.address, exc)
+            # Said once: a socket that is not there now is not likely to come.
+            log.log(
+                logging.DEBUG if self._failed else logging.WARNING,
+                "cannot notify systemd at %s: %s",
+                self.address,
+                exc,
+            )
+            self._failed = True
             return False
         return True
 
     def __call__(self, report: PassReport) -> None:
         status = status_line(report)
         if not self._ready:
-            self._ready = self.send("READY=1", f"STATUS={status}")
+            self._ready = True
             self._status = status
+            self.send("READY=1", f"STATUS={status}")
         elif status != self._status:
             self._status = status
             self.send(f"STATUS={status}")

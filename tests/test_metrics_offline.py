@@ -11,6 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
+from logging.handlers import SysLogHandler
 from pathlib import Path
 
 import pytest
@@ -424,6 +425,20 @@ def test_text_log_lines_stay_as_they_were(stderr: Callable[[], str]) -> None:
     assert stderr().rstrip().endswith(" INFO hello")
 
 
+@pytest.mark.parametrize(
+    ("syslog", "facility", "code"),
+    [(True, None, SysLogHandler.LOG_DAEMON), (False, "local3", SysLogHandler.LOG_LOCAL3)],
+)
+def test_syslog_takes_the_facility_asked_for(
+    stderr: Callable[[], str], syslog: bool, facility: str | None, code: int
+) -> None:
+    _setup_logging(0, syslog, logging.INFO, facility=facility)
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, SysLogHandler)]
+    assert [h.facility for h in handlers] == [code]
+    for handler in handlers:
+        handler.close()
+
+
 @pytest.fixture
 def notify_socket(tmp_path: Path) -> Iterator[socket.socket]:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -465,5 +480,9 @@ def test_no_notify_socket_no_notifier_and_a_dead_one_is_only_logged(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert Notifier.from_environment({}) is None
-    assert Notifier(str(tmp_path / "nobody")).send("READY=1") is False
-    assert "cannot notify systemd" in caplog.text
+    nobody = Notifier(str(tmp_path / "nobody"))
+    assert nobody.send("READY=1") is False
+    nobody(report())
+    nobody(report("failed", error="500"))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "cannot notify systemd" in warnings[0], "said once"
