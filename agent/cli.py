@@ -8,6 +8,7 @@ usage; 3 (``plan --detailed-exitcode``) changes are pending.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -17,13 +18,18 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import attrs
+from prometheus_client import disable_created_metrics
+from pythonjsonlogger.json import JsonFormatter
 
 from agent import __version__
 from agent.actions import Remove
 from agent.errors import AgentError, ManifestError, SettingsError
+from agent.healthz import ServiceHealth
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
+from agent.metrics import Metrics, MetricsServer, application
+from agent.notify import Notifier
 from agent.progress import ApplyProgress
 from agent.reconcile import converge, plan_against, plan_for
 from agent.render import (
@@ -49,6 +55,7 @@ EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
 COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs")
+SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
 
 log = logging.getLogger("agent")
 
@@ -64,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.verbose,
         args.syslog,
         default=logging.INFO if args.command == "run" else logging.WARNING,
+        log_format=args.log_format,
+        facility=args.syslog_facility,
     )
     try:
         return int(args.handler(args))
@@ -119,6 +128,20 @@ def _common(
         "-v", "--verbose", action="count", default=0, help="more log output (repeatable)"
     )
     agent.add_argument("--syslog", action="store_true", help="log to syslog as well")
+    agent.add_argument(
+        "--syslog-facility",
+        choices=SYSLOG_FACILITIES,
+        metavar="FACILITY",
+        help=f"the syslog facility: {', '.join(SYSLOG_FACILITIES[:3])}..local7; implies "
+        "--syslog (default: daemon)",
+    )
+    agent.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text, or json: one JSON object a line, with the container and the action as "
+        "fields where a line is about one container (default: text)",
+    )
     return common
 
 
@@ -176,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     run_options = run.add_argument_group("daemon")
     _option(run_options, "reload", float)
     _option(run_options, "pull_interval", float)
+    _option(run_options, "metrics_addr")
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -260,13 +284,31 @@ def _with_command_first(argv: list[str]) -> list[str]:
     return ["run", *argv]
 
 
-def _setup_logging(verbose: int, syslog: bool, default: int) -> None:
+def _setup_logging(
+    verbose: int,
+    syslog: bool,
+    default: int,
+    log_format: str = "text",
+    facility: str | None = None,
+) -> None:
+    """Log to stderr, as text or one JSON object a line, and to syslog when asked (as
+    text: syslog has its own fields for the time, the level and the program)."""
     level = default - 10 * verbose
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    if syslog:
+    if log_format == "json":
+        handlers[0].setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",
+            )
+        )
+    else:
+        handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    if syslog or facility is not None:
         address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
-        handler = logging.handlers.SysLogHandler(address=address)
+        code = logging.handlers.SysLogHandler.facility_names[facility or "daemon"]
+        handler = logging.handlers.SysLogHandler(address=address, facility=code)
         handler.setFormatter(logging.Formatter("container-agent[%(process)d]: %(message)s"))
         handlers.append(handler)
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=handlers, force=True)
@@ -380,9 +422,26 @@ def _confirmed(count: int, namespace: str) -> bool:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    notifier = Notifier.from_environment()  # before any engine CLI runs
     backend = _backend(args)
-    with namespace_lock(args.state_dir, args.namespace):
-        return RunLoop(list(args.manifests), backend, args.settings).run()
+    settings: Settings = args.settings
+    with namespace_lock(args.state_dir, args.namespace), contextlib.ExitStack() as stack:
+        loop = RunLoop(list(args.manifests), backend, settings)
+        listen = settings.metrics_listen
+        if listen is not None:
+            disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
+            metrics = Metrics(backend.name)
+            health = ServiceHealth.for_reload(settings.reload)
+            server = MetricsServer(listen, application(metrics, health), "--metrics-addr")
+            server.start()
+            stack.callback(server.close)
+            loop.observe(metrics)
+            loop.observe(health)
+            log.info("metrics on %s/metrics, health on %s/healthz", server.url, server.url)
+        if notifier is not None:
+            loop.observe(notifier)
+            stack.callback(notifier.stopping)
+        return loop.run()
 
 
 def _cmd_logs(args: argparse.Namespace) -> int:

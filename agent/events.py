@@ -130,7 +130,13 @@ class EventFollower:
             for event in stream:
                 if event.action in WAKING_ACTIONS:
                     self.events += 1
-                    log.debug("event: %s %s (%s)", event.action, event.name, event.id[:12])
+                    log.debug(
+                        "event: %s %s (%s)",
+                        event.action,
+                        event.name,
+                        event.id[:12],
+                        extra={"container": event.name, "event": event.action},
+                    )
                     self.wake()
                     self._recheck()
         finally:

@@ -157,7 +157,13 @@ class _Run:
             if self.stopped or len(self.in_flight) >= self.parallel:
                 return
             if isinstance(action, Wait):
-                log.debug("%s (%s): %s", action.name, action.engine_name, action.reason)
+                log.debug(
+                    "%s (%s): %s",
+                    action.name,
+                    action.engine_name,
+                    action.reason,
+                    extra=_about(action),
+                )
                 del self.pending[index]
                 continue
             if not self.waits_for[index] <= self.done:
@@ -170,7 +176,14 @@ class _Run:
             if isinstance(action, Remove) and action.name in self.missing:
                 self._keep(index, action)
                 continue
-            log.info("%s %s (%s): %s", action.verb, action.name, action.engine_name, action.reason)
+            log.info(
+                "%s %s (%s): %s",
+                action.verb,
+                action.name,
+                action.engine_name,
+                action.reason,
+                extra=_about(action),
+            )
             self.in_flight[submit(action)] = index
 
     def settle(self, future: Future[ActionResult]) -> None:
@@ -180,13 +193,15 @@ class _Run:
         self._finish(index, result)
         action = result.action
         if result.error is not None:
-            log.error("%s %s failed: %s", action.verb, action.name, result.error)
+            log.error(
+                "%s %s failed: %s", action.verb, action.name, result.error, extra=_about(action)
+            )
         elif self.ledger is not None and isinstance(action, Restart):
             self.ledger.record(action.container.id, action.attempt)
 
     def _keep(self, index: int, action: Remove) -> None:
         message = f"kept: the image of its replacement is not at hand ({self.missing[action.name]})"
-        log.error("remove %s skipped: %s", action.name, message)
+        log.error("remove %s skipped: %s", action.name, message, extra=_about(action))
         self._finish(index, ActionResult(action, error=message))
 
     def _finish(self, index: int, result: ActionResult) -> None:
@@ -198,6 +213,12 @@ class _Run:
     def _left(self) -> int:
         """How many actions have not been started."""
         return sum(not isinstance(action, Wait) for action in self.pending.values())
+
+
+def _about(action: Action) -> dict[str, str]:
+    """The fields of a log line about one action on one container (see ``--log-format``):
+    its manifest name and the action's verb, nothing of its spec."""
+    return {"container": action.name, "action": action.verb}
 
 
 def _missing_images(plan: Plan, images: _SharedImages, pool: ThreadPoolExecutor) -> dict[str, str]:
@@ -271,7 +292,12 @@ def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
         try:
             backend.remove(container_id)
         except BackendError as exc:
-            log.warning("could not remove %s after a failed start: %s", container_id, exc.message)
+            log.warning(
+                "could not remove %s after a failed start: %s",
+                container_id,
+                exc.message,
+                extra=_about(action),
+            )
         raise
     return container_id
 

@@ -81,7 +81,13 @@ class Images:
     def _pull(self, image: str) -> str:
         auth = lookup(image)
         for attempt in range(1, self.attempts + 1):
-            log.info("pulling %s (attempt %d of %d)", image, attempt, self.attempts)
+            log.info(
+                "pulling %s (attempt %d of %d)",
+                image,
+                attempt,
+                self.attempts,
+                extra={"image": image},
+            )
             try:
                 self.backend.pull(image, auth)
                 found = self.backend.image_id(image)
@@ -104,6 +110,12 @@ class Images:
                         exc.engine,
                     ) from exc
                 delay = self.backoff.delay(attempt)
-                log.warning("pull of %s failed (%s); retrying in %gs", image, exc.message, delay)
+                log.warning(
+                    "pull of %s failed (%s); retrying in %gs",
+                    image,
+                    exc.message,
+                    delay,
+                    extra={"image": image},
+                )
                 self.sleep(delay)
         raise AssertionError("unreachable")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
@@ -29,6 +29,7 @@ def plan_for(
     now: float,
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -37,16 +38,19 @@ def plan_for(
     ``imagePullPolicy: Always`` images name now, after a pull (see :func:`converge`);
     ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
+    ``on_observed`` sees the listing the plan is made from.
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
     observed = engine.list(settings.namespace)
+    if on_observed is not None:
+        on_observed(observed)
     return plan_against(desired, observed, settings, now, images, restarts)
 
 
 def plan_against(
     desired: DesiredSet,
-    observed: list[ObservedContainer],
+    observed: Sequence[ObservedContainer],
     settings: Settings,
     now: float,
     images: Mapping[str, str] | None = None,
@@ -68,14 +72,16 @@ def converge(
     ledger: RestartLedger | None = None,
     on_result: Callable[[ActionResult], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
-    done, ``on_result`` each result as it comes (see :func:`~agent.executor.execute`)."""
+    done, ``on_result`` each result as it comes (see :func:`~agent.executor.execute`),
+    ``on_observed`` the engine's listing."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
-    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts())
+    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts(), on_observed)
     if on_plan is not None:
         on_plan(the_plan)
     results = execute(

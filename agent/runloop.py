@@ -8,6 +8,10 @@ SIGTERM and SIGINT let the actions in flight finish (none starts after them) and
 exit 0, leaving the containers running. An
 engine that stops answering (:class:`~backends.errors.EngineUnreachable`), or a
 pass that fails otherwise, is retried with back-off, and never ends the loop.
+
+After every pass each observer (:meth:`RunLoop.observe`) is handed a
+:class:`~agent.report.PassReport`: metrics and systemd's notifications are made
+from it, and the loop knows nothing of them.
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable, Sequence
 from types import FrameType
 
-from agent.actions import Wait
+from agent.actions import Plan, Wait
 from agent.backoff import Backoff
 from agent.errors import AgentError
 from agent.events import EventFollower
+from agent.executor import ActionResult
+from agent.observed import ObservedContainer
 from agent.reconcile import converge
+from agent.report import Outcome, PassReport, states_after
 from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.sources import SourceSet
@@ -29,13 +37,16 @@ from agent.watch import Watcher
 from backends.base import Backend
 from backends.errors import EngineUnreachable
 
-__all__ = ["DEBOUNCE", "OUTAGE_MAX_DELAY", "RunLoop"]
+__all__ = ["DEBOUNCE", "OUTAGE_MAX_DELAY", "Observer", "RunLoop"]
 
 log = logging.getLogger("agent.run")
 
 OUTAGE_MAX_DELAY = 60.0
 DEBOUNCE = 0.1
 """The shortest time between the starts of two passes, however many events come."""
+
+Observer = Callable[[PassReport], None]
+"""Called on the loop's thread after each pass; what it raises is logged and dropped."""
 
 
 class RunLoop:
@@ -57,6 +68,11 @@ class RunLoop:
         self._failures = 0
         self._last_error = ""
         self._next_due: float | None = None
+        self._observers: list[Observer] = []
+
+    def observe(self, observer: Observer) -> None:
+        """Hand every pass's report to ``observer`` from now on."""
+        self._observers.append(observer)
 
     def run(self) -> int:
         """Loop until SIGTERM or SIGINT; returns the exit code."""
@@ -88,7 +104,33 @@ class RunLoop:
         return 0
 
     def run_once(self) -> None:
-        """One pass: reload what changed, plan, execute. Never raises."""
+        """One pass: reload what changed, plan, execute, report. Never raises."""
+        started, began = time.time(), time.monotonic()
+        observed: list[Sequence[ObservedContainer]] = []
+        the_plan, results, outcome, error = self._pass(observed.append)
+        states = (
+            states_after(observed[0], results) if observed and outcome != "unreachable" else None
+        )
+        report = PassReport(
+            outcome,
+            started,
+            time.monotonic() - began,
+            the_plan,
+            results,
+            error,
+            states,
+            self.sources.status(),
+        )
+        for observer in self._observers:
+            try:
+                observer(report)
+            except Exception:
+                log.exception("an observer of the run loop failed")
+
+    def _pass(
+        self, on_observed: Callable[[Sequence[ObservedContainer]], None]
+    ) -> tuple[Plan | None, tuple[ActionResult, ...], Outcome, str | None]:
+        """The pass itself: its plan and results when it got that far, how it ended, why."""
         force, self._force = self._force, False
         desired = self.sources.refresh(force=force)
         now = time.time()
@@ -102,21 +144,22 @@ class RunLoop:
                 pull=pull,
                 cancelled=lambda: self.stopping,
                 ledger=self.ledger,
+                on_observed=on_observed,
             )
         except EngineUnreachable as exc:
             self._failed("pass skipped, the engine does not answer", str(exc))
-            return
+            return None, (), "unreachable", str(exc)
         except AgentError as exc:
             self._failed("pass failed", str(exc))
-            return
-        except Exception:
+            return None, (), "failed", str(exc)
+        except Exception as exc:
             # A daemon outlives its own bugs: log the trace, try again next pass.
             log.exception("pass failed unexpectedly; trying again in %gs", self.reload)
-            return
+            return None, (), "failed", f"unexpected error: {exc!r}"
         outage = next((r for r in results if r.unreachable), None)
         if outage is not None:
             self._failed("pass cut short, the engine does not answer", str(outage.failure))
-            return
+            return the_plan, results, "unreachable", str(outage.failure)
         if self._failures:
             log.info("the engine answers again after %d failed pass(es)", self._failures)
             self._failures, self._last_error = 0, ""
@@ -125,6 +168,7 @@ class RunLoop:
         dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
         self._next_due = min(dues) if dues else None
         log.debug("pass done: %d action(s), %d waiting", len(results), len(dues))
+        return the_plan, results, "ok", None
 
     def _failed(self, what: str, error: str) -> None:
         """Log a failed pass once while its error lasts; the loop then backs off."""

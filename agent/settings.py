@@ -17,7 +17,13 @@ from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
 from agent.planner import PlanOptions
 
-__all__ = ["MAX_NAMESPACE_LENGTH", "Settings", "default_state_dir", "help_of"]
+__all__ = [
+    "MAX_NAMESPACE_LENGTH",
+    "Settings",
+    "default_state_dir",
+    "help_of",
+    "listen_address",
+]
 
 MAX_NAMESPACE_LENGTH = 40
 
@@ -75,6 +81,36 @@ def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
 def _whole(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SettingsError(attribute.name, f"must be a whole number of seconds, got {value!r}")
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[IPV6]:PORT``, ``:PORT`` or ``PORT`` as (host, port); the host is
+    127.0.0.1 unless one is given. Raises ValueError with what is wrong."""
+    host, colon, port = text.rpartition(":")
+    if not colon:
+        host, port = "", text
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host or "[" in host or "]" in host:
+        raise ValueError("an IPv6 address must be in brackets: [::1]:PORT")
+    if any(c.isspace() or c in "/@" for c in host):
+        raise ValueError(f"not a host: {host!r}")
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"the port must be a number from 0 to 65535, got {port!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _listen_address(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise SettingsError(attribute.name, f"must be HOST:PORT, :PORT or PORT, got {value!r}")
+    try:
+        listen_address(value)
+    except ValueError as exc:
+        raise SettingsError(
+            attribute.name, f"must be HOST:PORT, :PORT or PORT ({exc}): {value!r}"
+        ) from None
 
 
 def _setting(default: Any, help: str, *validators: Any, converter: Any = None) -> Any:
@@ -136,6 +172,12 @@ class Settings:
         "seconds between pulls of imagePullPolicy: Always images by the daemon",
         _seconds(0, strict=False),
     )
+    metrics_addr: str | None = _setting(
+        None,
+        "serve Prometheus metrics on http://HOST:PORT/metrics and the daemon's health on "
+        "/healthz; PORT or :PORT listens on 127.0.0.1",
+        _listen_address,
+    )
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -165,10 +207,15 @@ class Settings:
             return None
         return os.path.join(self.state_dir, f"{self.namespace}.health.json")
 
+    @property
+    def metrics_listen(self) -> tuple[str, int] | None:
+        """Where metrics are served, (host, port), or None when they are not."""
+        return None if self.metrics_addr is None else listen_address(self.metrics_addr)
+
 
 def help_of(name: str) -> str:
     """The help text of a setting, with its default."""
     field = attrs.fields_dict(Settings)[name]
     default = field.default
-    shown = f"{default:g}" if isinstance(default, float) else default
+    shown = f"{default:g}" if isinstance(default, float) else "none" if default is None else default
     return f"{field.metadata['help']} (default: {shown})"

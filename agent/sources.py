@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import attrs
 
@@ -11,11 +12,23 @@ from agent.errors import ManifestError, MultiSourceError
 from agent.load import STDIN, DesiredSet, expand_sources, load_file, merge
 from agent.manifest import Manifest
 
-__all__ = ["SourceSet"]
+__all__ = ["SourceSet", "SourceStatus"]
 
 log = logging.getLogger("agent.sources")
 
 _Signature = tuple[int, int, int]
+
+
+@attrs.frozen
+class SourceStatus:
+    """How one manifest file stands: ``error`` is why its last read failed (None when it
+    was valid), ``errors`` how many reads failed since the agent started, and ``loaded``
+    when the content in force was read (seconds since the epoch; None: never validly)."""
+
+    path: str
+    error: str | None
+    errors: int
+    loaded: float | None
 
 
 @attrs.define
@@ -24,6 +37,8 @@ class _Entry:
     manifest: Manifest | None = None
     error: str | None = None
     missing: int = 0
+    errors: int = 0
+    loaded: float | None = None
 
 
 class SourceSet:
@@ -58,6 +73,13 @@ class SourceSet:
             self._read(path, force)
         return self._merge(complete=expanded)
 
+    def status(self) -> tuple[SourceStatus, ...]:
+        """Every file in use, by path: whether its last read was valid, and since when."""
+        return tuple(
+            SourceStatus(path, entry.error, entry.errors, entry.loaded)
+            for path, entry in sorted(self._entries.items())
+        )
+
     def _read(self, path: str, force: bool) -> None:
         entry = self._entries.setdefault(path, _Entry())
         if path == STDIN:
@@ -82,7 +104,9 @@ class SourceSet:
                 )
                 log.error("invalid manifest (%s):\n%s", kept, exc)
             entry.error = str(exc)
+            entry.errors += 1
         else:
+            entry.loaded = time.time()
             if entry.error:
                 log.info("%s: valid again", path)
             entry.error = None
