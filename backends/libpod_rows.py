@@ -19,6 +19,7 @@ from agent.spec import (
     LABEL_NAMESPACE,
     LABEL_RECORD,
     PortBinding,
+    stop_timeout_label,
 )
 from backends.timestamps import parse_rfc3339
 
@@ -55,6 +56,7 @@ def observed_from_libpod(row: Mapping[str, Any]) -> ObservedContainer:
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),
         record=labels.get(LABEL_RECORD, ""),
+        stop_timeout=stop_timeout_label(labels),
     )
 
 

@@ -486,6 +486,9 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.spec",
         "agent.manifest",
         "agent.schema",
+        "agent.fields",
+        "agent.resources",
+        "agent.quantity",
         "agent.ports",
         "agent.errors",
     }
