@@ -152,7 +152,7 @@ def _restart_policy(reader: FieldReader, data: Mapping[str, Any], path: str, def
             reader.error(where, "must have exactly one of always, onFailure, never")
         return default
     ((key, value),) = given.items()
-    if value != {}:
+    if value is not None and value != {}:  # `always:` with nothing after it is {} too
         reader.error(f"{where}.{key}", "must be an empty mapping ({})")
         return default
     return _RESTART_POLICY_WORDS[key]

@@ -432,6 +432,11 @@ ACCEPTED = [
         expect=(lambda m: first(m).restart_policy, "Never"),
     ),
     case(
+        "restartPolicy `never:` with nothing after it",
+        web(restartPolicy={"never": None}),
+        expect=(lambda m: first(m).restart_policy, "Never"),
+    ),
+    case(
         "restartPolicy {always: {}} overriding the manifest's",
         top(restartPolicy="Never"),
         web(restartPolicy={"always": {}}),
