@@ -25,6 +25,7 @@ from agent import __version__
 from agent.actions import Remove
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.healthz import ServiceHealth
+from agent.hostpaths import check_desired
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
@@ -116,6 +117,14 @@ def _common(
     _option(agent, "stop_timeout", int)
     _option(agent, "parallel", int)
     agent.add_argument(
+        "--allow-host-path",
+        action=_Repeated,
+        default=attrs.fields_dict(Settings)["allow_host_path"].default,
+        metavar="PREFIX",
+        help="a host directory under which hostDir volumes may be bound; repeatable "
+        "(default: none, every hostDir is refused)",
+    )
+    agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
         help="where the restart counts of the crash-loop back-off and the namespace lock are "
@@ -143,6 +152,19 @@ def _common(
         "fields where a line is about one container (default: text)",
     )
     return common
+
+
+class _Repeated(argparse.Action):
+    """A repeatable option whose values make a tuple, as the setting holds them."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, (*getattr(namespace, self.dest), values))
 
 
 def _option(
@@ -326,7 +348,7 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    desired = load_sources(args.manifests)
+    desired = check_desired(load_sources(args.manifests), args.settings.allow_host_path)
     print(f"OK: {len(desired.containers)} container(s) in {len(desired.manifests)} manifest(s).")
     return EXIT_OK
 

@@ -267,7 +267,10 @@ def _apply(
     action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
 ) -> str:
     if isinstance(action, Remove):
-        backend.stop(action.container.id, stop_timeout)
+        # The grace period the container was made with (its terminationGracePeriodSeconds),
+        # whatever the manifest says now; else the agent's --stop-timeout.
+        grace = action.container.stop_timeout
+        backend.stop(action.container.id, stop_timeout if grace is None else grace)
         backend.remove(action.container.id)
         return action.container.id
     if isinstance(action, Restart):
@@ -284,7 +287,8 @@ def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     image_id = images.ensure(spec.image, spec.image_pull_policy)
     spec = attrs.evolve(spec, image_id=image_id, record=record.encode(spec, secrets.token_hex(8)))
     for mount in spec.mounts:
-        _volume_directory(mount.source)
+        if mount.kind == "volume":
+            _volume_directory(mount.source)
     container_id = backend.create(spec)
     try:
         backend.start(container_id)

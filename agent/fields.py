@@ -126,8 +126,11 @@ class FieldReader:
         path: str,
         fields: frozenset[str],
         aliases: Mapping[str, str] = {},
+        refused: Mapping[str, str] = {},
     ) -> dict[str, Any] | None:
-        """A mapping with known fields only; aliases are folded into their field."""
+        """A mapping with known fields only; aliases are folded into their field. A field
+        of ``refused`` (a well-known one that is not run on purpose) is reported with its
+        reason instead of as unknown."""
         data = self.typed(value, dict, path)
         if data is None:
             return None
@@ -145,7 +148,9 @@ class FieldReader:
                 self.error(path, f"keys must be strings, got {_describe(key)}")
                 continue
             where = _field_path(path, key)
-            if field not in fields:
+            if key in refused:
+                self.error(where, f"is not supported by container-agent: {refused[key]}")
+            elif field not in fields:
                 hint = (
                     difflib.get_close_matches(key, sorted([*fields, *aliases]), n=1)
                     if len(key) < 64

@@ -18,11 +18,14 @@ __all__ = [
     "RESTART_POLICIES",
     "SUPPORTED_VERSIONS",
     "Container",
+    "EmptyDir",
     "EnvVar",
+    "HostDir",
     "Manifest",
     "Port",
     "Volume",
     "VolumeMount",
+    "VolumeSource",
 ]
 
 SUPPORTED_VERSIONS = ("v1beta1",)
@@ -42,12 +45,32 @@ class Port:
 
 
 @attrs.frozen
+class EmptyDir:
+    """``source: {emptyDir: {}}``: a scratch volume of the engine's that lives and dies
+    with the container (kept while the same container restarts)."""
+
+
+@attrs.frozen
+class HostDir:
+    """``source: {hostDir: {path: /srv/x}}``: a directory of the host, bound as it is;
+    only under a prefix the operator allows (``--allow-host-path``)."""
+
+    path: str
+
+
+VolumeSource = EmptyDir | HostDir | None
+"""Where a volume's files are; None: the directory ``<volumes-root>/<name>``."""
+
+
+@attrs.frozen
 class VolumeMount:
-    """A declared volume mounted at ``path`` inside the container."""
+    """A declared volume mounted at ``path`` inside the container; ``source`` is the
+    volume's, as declared (:class:`Volume`)."""
 
     name: str
     path: str
     read_only: bool = False
+    source: VolumeSource = None
 
 
 @attrs.frozen
@@ -67,12 +90,23 @@ class Container:
     env: tuple[EnvVar, ...] = ()
     image_pull_policy: str = "IfNotPresent"
     restart_policy: str = "Always"
+    memory: int | None = None
+    """The memory limit in bytes (``resources.limits.memory``, or the 2014 ``memory``)."""
+    cpu: int | None = None
+    """The CPU limit in thousandths of a core (``resources.limits.cpu``, or the 2014 ``cpu``)."""
+    memory_request: int | None = None
+    """``resources.requests.memory``: checked, and not applied (see the README)."""
+    cpu_request: int | None = None
+    """``resources.requests.cpu`` in millicores: checked, and not applied."""
+    termination_grace_period: int | None = None
+    """Seconds the container gets to stop before it is killed; None: ``--stop-timeout``."""
     liveness_probe: Probe | None = None
 
 
 @attrs.frozen
 class Volume:
     name: str
+    source: VolumeSource = None
 
 
 @attrs.frozen
@@ -84,6 +118,7 @@ class Manifest:
     volumes: tuple[Volume, ...] = ()
     id: str | None = None
     source: str = "<manifest>"
+    uuid: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Any, source: str = "<manifest>") -> Manifest:

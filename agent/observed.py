@@ -24,7 +24,8 @@ class ObservedContainer:
     holds none of them); None where the listing does not say. ``record`` is the label
     :mod:`agent.record` reads: what the agent made the container from. How often the agent
     restarted a container is not observed but kept by the agent: see
-    :mod:`agent.restarts`.
+    :mod:`agent.restarts`. ``stop_timeout`` is the terminationGracePeriodSeconds it was made
+    with (its label), None when it had none.
     """
 
     id: str
@@ -40,6 +41,7 @@ class ObservedContainer:
     started_at: float | None = None
     ports: tuple[PortBinding, ...] | None = None
     record: str = ""
+    stop_timeout: int | None = None
 
     @property
     def running(self) -> bool:

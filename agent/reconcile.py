@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
+from agent.hostpaths import check_desired
 from agent.images import Images
 from agent.load import DesiredSet
 from agent.observed import ObservedContainer
@@ -56,7 +57,11 @@ def plan_against(
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
 ) -> Plan:
-    """:func:`plan_for` with the listing in hand (``agent status`` lists with run times)."""
+    """:func:`plan_for` with the listing in hand (``agent status`` lists with run times).
+
+    A hostDir volume outside ``settings.allow_host_path`` raises a ManifestError of its file.
+    """
+    desired = check_desired(desired, settings.allow_host_path)
     specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     options = settings.plan_options(allow_removals=desired.complete)
     return plan(specs, observed, now, options, images, restarts)

@@ -2,7 +2,8 @@
 
 At creation the agent labels each container with a record of its spec
 (:func:`encode`): image, command, working directory, published ports, mounts,
-env keys, and the restart and pull policies. When the container's hash no
+env keys, the limits and the grace period (when given), and the restart and pull
+policies. When the container's hash no
 longer matches its spec, :func:`changes` compares the record with the new spec
 field by field, so that a plan says what changed, as Terraform does. The hash
 stays the identity: the record explains a replacement and never causes one, and
@@ -25,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from agent.quantity import format_cpu, format_memory
 from agent.spec import Mount, PortBinding, RunSpec
 
 __all__ = ["FORMAT", "Change", "changes", "decode", "encode"]
@@ -111,15 +113,19 @@ def changes(label: str, spec: RunSpec) -> tuple[Change, ...] | None:
     found += _env_changes(record["env"], record["salt"], spec.env)
     for field, key in (("ports", "port"), ("mounts", "mount")):
         found += _list_changes(key, record.get(field), now[field])
-    for field in ("restartPolicy", "imagePullPolicy"):
-        if record.get(field) != now[field]:
-            found.append(Change(field, "~", before=record.get(field), after=now[field]))
+    for field in (*_GIVEN, "restartPolicy", "imagePullPolicy"):
+        if record.get(field) != now.get(field):
+            found.append(Change(field, "~", before=record.get(field), after=now.get(field)))
     return tuple(found)
+
+
+_GIVEN = ("resources.limits.memory", "resources.limits.cpu", "terminationGracePeriodSeconds")
+"""Fields recorded only when given: a record without one (an older agent's, too) had none."""
 
 
 def _fields(spec: RunSpec) -> dict[str, Any]:
     """What the record keeps of ``spec``, env aside: every value as it reads in a plan."""
-    return {
+    fields: dict[str, Any] = {
         "image": spec.image,
         "command": list(spec.command),
         "workingDir": spec.working_dir,
@@ -128,6 +134,13 @@ def _fields(spec: RunSpec) -> dict[str, Any]:
         "restartPolicy": spec.restart_policy,
         "imagePullPolicy": spec.image_pull_policy,
     }
+    given = {
+        "resources.limits.memory": format_memory(spec.memory) if spec.memory else None,
+        "resources.limits.cpu": format_cpu(spec.cpu) if spec.cpu else None,
+        "terminationGracePeriodSeconds": spec.stop_timeout,
+    }
+    fields.update((key, value) for key, value in given.items() if value is not None)
+    return fields
 
 
 def _env_changes(
@@ -162,8 +175,9 @@ def _port(port: PortBinding) -> str:
 
 
 def _mount(mount: Mount) -> str:
-    """``/export/data:/data`` and ``:ro`` for a read-only one."""
-    return f"{mount.source}:{mount.target}" + (":ro" if mount.read_only else "")
+    """``/export/data:/data`` and ``:ro`` for a read-only one; ``emptyDir:/scratch``."""
+    source = mount.source if mount.bound else mount.kind
+    return f"{source}:{mount.target}" + (":ro" if mount.read_only else "")
 
 
 def _shown(value: Any) -> str:

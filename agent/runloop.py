@@ -53,7 +53,7 @@ class RunLoop:
     """``agent run``: passes every ``settings.reload`` seconds and on every change."""
 
     def __init__(self, sources: list[str], backend: Backend, settings: Settings) -> None:
-        self.sources = SourceSet(sources)
+        self.sources = SourceSet(sources, settings.allow_host_path)
         self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings

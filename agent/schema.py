@@ -28,6 +28,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import attrs
+
 from agent.errors import FieldError, ManifestError
 from agent.fields import (
     MAX_ERRORS,
@@ -46,23 +48,33 @@ from agent.manifest import (
     RESTART_POLICIES,
     SUPPORTED_VERSIONS,
     Container,
+    EmptyDir,
     EnvVar,
+    HostDir,
     Manifest,
     Port,
     Volume,
     VolumeMount,
+    VolumeSource,
 )
 from agent.ports import HostClaims, Publisher, also_published, normal_address, published_twice
 from agent.probe_schema import parse_probe
+from agent.resources import RESOURCE_FIELDS, read_resources
 
 __all__ = [
     "MAX_ERRORS",
+    "MAX_GRACE_PERIOD",
     "MAX_PATH_LENGTH",
     "is_rfc1035_name",
     "parse_manifest",
 ]
 
+MAX_GRACE_PERIOD = 24 * 3600
+"""A day: a longer terminationGracePeriodSeconds is a mistake."""
+
 _LABEL_LENGTH = 64
+_NOT_NORMAL = re.compile(r"//|/\.\.?(?:/|\Z)")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 # The image reference grammar of the distribution project (docker/distribution reference).
@@ -91,7 +103,7 @@ def parse_manifest(data: Any, source: str = "<manifest>") -> Manifest:
 
 
 def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
-    top = reader.mapping(data, "", _MANIFEST_FIELDS)
+    top = reader.mapping(data, "", _MANIFEST_FIELDS, refused=_REFUSED_MANIFEST_FIELDS)
     if top is None:
         return None
     version = reader.text(top, "version", "")
@@ -104,9 +116,17 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
         len(manifest_id) <= 253 and _DNS_SUBDOMAIN.match(manifest_id)
     ):
         reader.error("id", f"must be a DNS subdomain name, got {quote(manifest_id)}")
-    restart_policy = reader.choice(top, "restartPolicy", "", RESTART_POLICIES, "Always")
+    manifest_uuid = reader.text(top, "uuid", "", required=False)
+    if manifest_uuid is not None and not _UUID.match(manifest_uuid):
+        reader.error(
+            "uuid",
+            "must be a UUID such as 8c3b6d52-4bb3-4f38-9d6c-2a3e0c9d1f00, "
+            f"got {quote(manifest_uuid)}",
+        )
+    restart_policy = _restart_policy(reader, top, "", "Always")
     volumes = _volumes(reader, top)
-    containers = _containers(reader, top, {volume.name for volume in volumes}, restart_policy)
+    declared = {volume.name: volume.source for volume in volumes}
+    containers = _containers(reader, top, declared, restart_policy)
     if reader.errors or version is None:
         return None
     return Manifest(
@@ -115,7 +135,28 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
         containers=tuple(containers),
         volumes=tuple(volumes),
         source=source,
+        uuid=manifest_uuid,
     )
+
+
+def _restart_policy(reader: FieldReader, data: Mapping[str, Any], path: str, default: str) -> str:
+    """``restartPolicy``: a word (``OnFailure``), or as 2014 manifests say it, a mapping with
+    one key (``{onFailure: {}}``)."""
+    if "restartPolicy" not in data or type(data["restartPolicy"]) is not dict:
+        return reader.choice(data, "restartPolicy", path, RESTART_POLICIES, default)
+    where = f"{path}.restartPolicy" if path else "restartPolicy"
+    given = reader.mapping(data["restartPolicy"], where, _RESTART_POLICY_KEYS)
+    if given is None:
+        return default
+    if len(given) != 1:
+        if len(given) > 1 or not data["restartPolicy"]:  # else: an unknown key, reported
+            reader.error(where, "must have exactly one of always, onFailure, never")
+        return default
+    ((key, value),) = given.items()
+    if value is not None and value != {}:  # `always:` with nothing after it is {} too
+        reader.error(f"{where}.{key}", "must be an empty mapping ({})")
+        return default
+    return _RESTART_POLICY_WORDS[key]
 
 
 def _volumes(reader: FieldReader, top: Mapping[str, Any]) -> list[Volume]:
@@ -126,12 +167,49 @@ def _volumes(reader: FieldReader, top: Mapping[str, Any]) -> list[Volume]:
 
 def _volume(reader: FieldReader, raw: Any, path: str) -> Volume | None:
     data = reader.mapping(raw, path, _VOLUME_FIELDS)
-    name = reader.name(data, "name", path) if data is not None else None
-    return Volume(name) if name is not None else None
+    if data is None:
+        return None
+    name = reader.name(data, "name", path)
+    source = _volume_source(reader, data["source"], f"{path}.source") if "source" in data else None
+    # A bad source is reported, and the volume still counts as declared for its mounts.
+    return Volume(name, source) if name is not None else None
+
+
+def _volume_source(reader: FieldReader, raw: Any, path: str) -> VolumeSource:
+    """``source``: exactly one of ``emptyDir: {}`` and ``hostDir: {path}``; null is none."""
+    if raw is None:
+        return None
+    data = reader.mapping(raw, path, _SOURCE_FIELDS, refused=_REFUSED_SOURCES)
+    if data is None:
+        return None
+    if len(data) != 1:
+        if len(data) > 1 or not raw:  # else: an unknown or refused key, reported
+            reader.error(path, "must have exactly one of emptyDir, hostDir")
+        return None
+    if "emptyDir" in data:
+        if data["emptyDir"] is None:  # `emptyDir:` with nothing after it, in YAML
+            return EmptyDir()
+        empty = reader.mapping(data["emptyDir"], f"{path}.emptyDir", _EMPTY_DIR_FIELDS)
+        return EmptyDir() if empty is not None else None
+    where = f"{path}.hostDir"
+    host = reader.mapping(data["hostDir"], where, _HOST_DIR_FIELDS)
+    host_path = reader.absolute_path(host, "path", where) if host is not None else None
+    if host_path is None:
+        return None
+    if _NOT_NORMAL.search(host_path):
+        reader.error(
+            f"{where}.path",
+            f"must be a normal path (no '.', '..' or '//' in it), got {quote(host_path)}",
+        )
+        return None
+    return HostDir(host_path.rstrip("/") or "/")
 
 
 def _containers(
-    reader: FieldReader, top: Mapping[str, Any], declared: set[str], restart_policy: str
+    reader: FieldReader,
+    top: Mapping[str, Any],
+    declared: Mapping[str, VolumeSource],
+    restart_policy: str,
 ) -> list[Container]:
     """The containers, each valid on its own, then checked against each other: a repeated
     name is reported at its index, a host port claimed again at the port."""
@@ -146,7 +224,30 @@ def _containers(
         [(f"containers[{i}].name", c.name) for i, c in containers.items()], "container name"
     )
     _check_host_ports(reader, [(paths[i], c) for i, c in containers.items()])
+    _check_empty_dirs_once(reader, [(paths[i], c) for i, c in containers.items()])
     return list(containers.values())
+
+
+def _check_empty_dirs_once(
+    reader: FieldReader, containers: Sequence[tuple[str, Container]]
+) -> None:
+    """An emptyDir is one container's scratch space: a second mount of it is refused (the
+    containers of a manifest are no pod, and do not share one)."""
+    first: dict[str, str] = {}
+    for path, container in containers:
+        for i, mount in enumerate(container.volume_mounts):
+            if not isinstance(mount.source, EmptyDir):
+                continue
+            where = f"{path}.volumeMounts[{i}].name"
+            if mount.name in first:
+                reader.error(
+                    where,
+                    f"emptyDir volume {quote(mount.name)} is mounted already at "
+                    f"{first[mount.name]}: an emptyDir is the scratch space of one mount of "
+                    "one container (a volume without a source is a shared host directory)",
+                )
+            else:
+                first[mount.name] = where.removesuffix(".name")
 
 
 def _container_label(raw: Any) -> str | None:
@@ -169,8 +270,18 @@ def _check_host_ports(reader: FieldReader, containers: Sequence[tuple[str, Conta
             claims.add(port, name)
 
 
-_MANIFEST_FIELDS = frozenset({"version", "id", "containers", "volumes", "restartPolicy"})
-_VOLUME_FIELDS = frozenset({"name"})
+_MANIFEST_FIELDS = frozenset({"version", "id", "uuid", "containers", "volumes", "restartPolicy"})
+_RESTART_POLICY_WORDS = {"always": "Always", "onFailure": "OnFailure", "never": "Never"}
+_RESTART_POLICY_KEYS = frozenset(_RESTART_POLICY_WORDS)
+_PULL_POLICY_ALIASES = {
+    "PullAlways": "Always",
+    "PullNever": "Never",
+    "PullIfNotPresent": "IfNotPresent",
+}
+_VOLUME_FIELDS = frozenset({"name", "source"})
+_SOURCE_FIELDS = frozenset({"emptyDir", "hostDir"})
+_EMPTY_DIR_FIELDS: frozenset[str] = frozenset()
+_HOST_DIR_FIELDS = frozenset({"path"})
 _CONTAINER_FIELDS = frozenset(
     {
         "name",
@@ -183,11 +294,46 @@ _CONTAINER_FIELDS = frozenset(
         "imagePullPolicy",
         "restartPolicy",
         "livenessProbe",
+        "terminationGracePeriodSeconds",
+        *RESOURCE_FIELDS,
     }
 )
 _PORT_FIELDS = frozenset({"name", "containerPort", "hostPort", "hostIp", "protocol"})
+_PORT_ALIASES = {"hostIP": "hostIp"}
 _MOUNT_FIELDS = frozenset({"name", "path", "readOnly"})
 _MOUNT_ALIASES = {"mountPath": "path"}
+
+# Well-known fields of 2014 manifests and of Pods that the agent does not run, on purpose;
+# each is refused with its reason rather than as unknown (see the README).
+_HOST_NETWORK = "host namespaces are not offered (each container has its own network)"
+_REFUSED_MANIFEST_FIELDS = {
+    "dnsPolicy": "containers use the engine's DNS settings",
+    "hostNetwork": _HOST_NETWORK,
+}
+_REFUSED_CONTAINER_FIELDS = {
+    "hostNetwork": _HOST_NETWORK,
+    "privileged": "privileged mode is not offered: it gives the container the whole host",
+    "capabilities": "the engine's default capabilities are used; adding some is not offered",
+    "securityContext": "the engine's default security settings are used; changing them is "
+    "not offered",
+    "lifecycle": "postStart and preStop hooks are not run (the container's own process "
+    "handles SIGTERM; terminationGracePeriodSeconds sets how long it gets)",
+    "readinessProbe": "readiness gates traffic behind a Service, and there is none here",
+    "terminationMessagePath": "termination messages are not collected (see the engine's logs)",
+    "terminationMessagePolicy": "termination messages are not collected (see the engine's logs)",
+    "stdin": "containers run detached, with no standard input",
+    "tty": "containers run detached, with no terminal",
+}
+_REFUSED_MOUNT_FIELDS = {
+    "mountType": "it was deprecated in v1beta1: the volume's source says what is mounted",
+}
+_REFUSED_SOURCES = {
+    "gcePersistentDisk": "there is no cloud disk to attach on one host; use hostDir",
+    "awsElasticBlockStore": "there is no cloud disk to attach on one host; use hostDir",
+    "gitRepo": "the agent clones nothing; check the repository out on the host and use hostDir",
+    "secret": "there is no secret store; use hostDir for files the operator places",
+    "nfs": "the agent mounts nothing on the host; mount it there and use hostDir",
+}
 _ENV_FIELDS = frozenset({"key", "value"})
 _ENV_ALIASES = {"name": "key"}
 
@@ -205,19 +351,25 @@ class _Fields(NamedTuple):
 
 
 def _container(
-    reader: FieldReader, raw: Any, path: str, declared: set[str], restart_policy: str
+    reader: FieldReader,
+    raw: Any,
+    path: str,
+    declared: Mapping[str, VolumeSource],
+    restart_policy: str,
 ) -> Container | None:
     """The container at ``path``, or None when it has any error (every one is reported)."""
     before = len(reader.errors)
-    data = reader.mapping(raw, path, _CONTAINER_FIELDS)
+    data = reader.mapping(raw, path, _CONTAINER_FIELDS, refused=_REFUSED_CONTAINER_FIELDS)
     if data is None:
         return None
     fields = _container_fields(reader, data, path)
     _check_unique_items(reader, path, fields)
-    _check_mounts_declared(reader, path, fields.mounts, declared)
+    mounts = _declared_mounts(reader, path, fields.mounts, declared)
     _check_published_once(reader, path, fields.ports)
-    pull = reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
-    restart = reader.choice(data, "restartPolicy", path, RESTART_POLICIES, restart_policy)
+    pull = _pull_policy(reader, data, path)
+    restart = _restart_policy(reader, data, path, restart_policy)
+    resources = read_resources(reader, data, path)
+    grace = _grace_period(reader, data, path)
     probe = (
         parse_probe(reader, data["livenessProbe"], f"{path}.livenessProbe", fields.ports)
         if "livenessProbe" in data
@@ -237,12 +389,39 @@ def _container(
         command=fields.command,
         working_dir=fields.working_dir,
         ports=tuple(fields.ports.values()),
-        volume_mounts=tuple(fields.mounts.values()),
+        volume_mounts=tuple(mounts),
         env=tuple(fields.env.values()),
         image_pull_policy=pull,
         restart_policy=restart,
+        memory=resources.memory,
+        cpu=resources.cpu,
+        memory_request=resources.memory_request,
+        cpu_request=resources.cpu_request,
+        termination_grace_period=grace,
         liveness_probe=probe,
     )
+
+
+def _pull_policy(reader: FieldReader, data: Mapping[str, Any], path: str) -> str:
+    """``imagePullPolicy``; the 2014 words ``PullAlways``, ``PullNever`` and
+    ``PullIfNotPresent`` are the same as ``Always``, ``Never`` and ``IfNotPresent``."""
+    value = data.get("imagePullPolicy")
+    if isinstance(value, str) and value in _PULL_POLICY_ALIASES:
+        return _PULL_POLICY_ALIASES[value]
+    return reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
+
+
+def _grace_period(reader: FieldReader, data: Mapping[str, Any], path: str) -> int | None:
+    """``terminationGracePeriodSeconds``: whole seconds, 0 (killed at once) or more."""
+    if "terminationGracePeriodSeconds" not in data:
+        return None
+    where = f"{path}.terminationGracePeriodSeconds"
+    seconds = reader.typed(data["terminationGracePeriodSeconds"], int, where)
+    if seconds is not None and not 0 <= seconds <= MAX_GRACE_PERIOD:
+        shown = seconds if seconds.bit_length() <= 64 else "a very large integer"
+        reader.error(where, f"must be between 0 and {MAX_GRACE_PERIOD} (a day), got {shown}")
+        return None
+    return seconds
 
 
 def _container_fields(reader: FieldReader, data: Mapping[str, Any], path: str) -> _Fields:
@@ -285,14 +464,24 @@ def _check_unique_items(reader: FieldReader, path: str, fields: _Fields) -> None
         reader.unique([(f"{path}.env[{i}].key", e.key) for i, e in fields.env.items()], "env key")
 
 
-def _check_mounts_declared(
-    reader: FieldReader, path: str, mounts: Mapping[int, VolumeMount], declared: set[str]
-) -> None:
+def _declared_mounts(
+    reader: FieldReader,
+    path: str,
+    mounts: Mapping[int, VolumeMount],
+    declared: Mapping[str, VolumeSource],
+) -> list[VolumeMount]:
+    """The mounts, each with the source of the volume it names (which must be declared)."""
+    found: list[VolumeMount] = []
     for i, mount in mounts.items():
         if mount.name not in declared:
             reader.error(
                 f"{path}.volumeMounts[{i}].name", f"names no declared volume: {mount.name!r}"
             )
+        elif declared[mount.name] is not None:
+            found.append(attrs.evolve(mount, source=declared[mount.name]))
+        else:
+            found.append(mount)
+    return found
 
 
 def _check_published_once(reader: FieldReader, path: str, ports: Mapping[int, Port]) -> None:
@@ -318,7 +507,7 @@ def _string_item(reader: FieldReader, value: Any, path: str) -> str | None:
 
 
 def _port(reader: FieldReader, raw: Any, path: str) -> Port | None:
-    data = reader.mapping(raw, path, _PORT_FIELDS)
+    data = reader.mapping(raw, path, _PORT_FIELDS, _PORT_ALIASES)
     if data is None:
         return None
     before = len(reader.errors)
@@ -346,7 +535,7 @@ def _port(reader: FieldReader, raw: Any, path: str) -> Port | None:
 
 
 def _mount(reader: FieldReader, raw: Any, path: str) -> VolumeMount | None:
-    data = reader.mapping(raw, path, _MOUNT_FIELDS, _MOUNT_ALIASES)
+    data = reader.mapping(raw, path, _MOUNT_FIELDS, _MOUNT_ALIASES, _REFUSED_MOUNT_FIELDS)
     if data is None:
         return None
     name = reader.name(data, "name", path)

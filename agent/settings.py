@@ -62,6 +62,27 @@ def _volumes_root(instance: Any, attribute: attrs.Attribute[str], value: str) ->
         )
 
 
+def _prefixes(value: Any) -> Any:
+    """Host path prefixes as a tuple of absolute paths (None: none); anything else is left
+    for the check to refuse."""
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(_absolute(item) for item in value)
+    return value
+
+
+def _host_prefixes(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(item, str) for item in value):
+        raise SettingsError(attribute.name, f"must be a list of paths, got {value!r}")
+    for prefix in value:
+        if not prefix or any(c in prefix for c in ',"') or not prefix.isprintable():
+            raise SettingsError(
+                attribute.name,
+                f"must not hold a comma, a quote or a control character: {prefix!r}",
+            )
+
+
 def _seconds(minimum: float, strict: bool) -> Any:
     def check(instance: Any, attribute: attrs.Attribute[float], value: float) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -177,6 +198,13 @@ class Settings:
         "serve Prometheus metrics on http://HOST:PORT/metrics and the daemon's health on "
         "/healthz; PORT or :PORT listens on 127.0.0.1",
         _listen_address,
+    )
+    allow_host_path: tuple[str, ...] = _setting(
+        (),
+        "a host directory under which hostDir volumes may be bound (repeatable; by default "
+        "no hostDir is allowed)",
+        _host_prefixes,
+        converter=_prefixes,
     )
 
     def __attrs_post_init__(self) -> None:

@@ -9,6 +9,7 @@ import time
 import attrs
 
 from agent.errors import ManifestError, MultiSourceError
+from agent.hostpaths import allowed_manifest
 from agent.load import STDIN, DesiredSet, expand_sources, load_file, merge
 from agent.manifest import Manifest
 
@@ -50,10 +51,12 @@ class SourceSet:
     next refresh (an editor that saves by rename is not a deletion), takes its
     containers with it. :meth:`refresh` returns a set that is not ``complete``
     while some source has never been read validly: the planner then removes nothing.
+    A file with a hostDir outside ``allow_host_path`` is an invalid one.
     """
 
-    def __init__(self, sources: list[str]) -> None:
+    def __init__(self, sources: list[str], allow_host_path: tuple[str, ...] = ()) -> None:
         self.sources = sources
+        self.allow_host_path = allow_host_path
         self._entries: dict[str, _Entry] = {}
         self._reported: dict[str, str] = {}
 
@@ -96,7 +99,7 @@ class SourceSet:
         entry.signature = signature
         entry.missing = 0
         try:
-            entry.manifest = load_file(path)
+            manifest = allowed_manifest(load_file(path), self.allow_host_path)
         except ManifestError as exc:
             if str(exc) != entry.error:
                 kept = (
@@ -106,6 +109,7 @@ class SourceSet:
             entry.error = str(exc)
             entry.errors += 1
         else:
+            entry.manifest = manifest
             entry.loaded = time.time()
             if entry.error:
                 log.info("%s: valid again", path)

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
-from agent.manifest import Container
+from agent.manifest import Container, EmptyDir, HostDir
 from agent.probes import Probe
 
 __all__ = [
@@ -24,12 +24,14 @@ __all__ = [
     "LABEL_NAME",
     "LABEL_NAMESPACE",
     "LABEL_RECORD",
+    "LABEL_STOP_TIMEOUT",
     "Mount",
     "PortBinding",
     "RunSpec",
     "build_specs",
     "engine_name",
     "spec_hash",
+    "stop_timeout_label",
 ]
 
 LABEL_NAMESPACE = "io.container-agent.namespace"
@@ -37,6 +39,8 @@ LABEL_NAME = "io.container-agent.name"
 LABEL_HASH = "io.container-agent.hash"
 LABEL_IMAGE_ID = "io.container-agent.image-id"
 LABEL_RECORD = "io.container-agent.record"
+LABEL_STOP_TIMEOUT = "io.container-agent.stop-timeout"
+"""The container's terminationGracePeriodSeconds, for its stop once no manifest has it."""
 
 
 @attrs.frozen
@@ -49,11 +53,24 @@ class PortBinding:
 
 @attrs.frozen
 class Mount:
-    """A host directory (``source``) bound at ``target`` inside the container."""
+    """What is mounted at ``target`` inside the container, by ``kind``:
+
+    - ``volume``: the volume's directory ``source`` under the volumes root, bound (and
+      made by the agent when missing);
+    - ``hostDir``: the host directory ``source``, bound as it is (the agent makes nothing);
+    - ``emptyDir``: an anonymous volume of the engine's (``source`` is empty), removed
+      with the container.
+    """
 
     source: str
     target: str
     read_only: bool = False
+    kind: str = "volume"
+
+    @property
+    def bound(self) -> bool:
+        """Whether a host directory is bound (a volume's or a hostDir)."""
+        return self.kind != "emptyDir"
 
 
 @attrs.frozen
@@ -77,6 +94,25 @@ class RunSpec:
     """What the container is made from, as :mod:`agent.record` keeps it: not hashed."""
     liveness_probe: Probe | None = None
     """Run by the agent, never seen by the engine: not hashed (see :mod:`agent.probes`)."""
+    memory: int | None = None
+    """The memory limit in bytes (and the memory and swap limit: no swap); None: none."""
+    cpu: int | None = None
+    """The CPU limit in thousandths of a core; None: none."""
+    stop_timeout: int | None = None
+    """terminationGracePeriodSeconds; None: the agent's ``--stop-timeout``."""
+
+    @property
+    def nano_cpus(self) -> int | None:
+        """The CPU limit as engines take it (Docker's NanoCpus, ``--cpus`` times 10^9)."""
+        return self.cpu * 1_000_000 if self.cpu is not None else None
+
+    @property
+    def cpus(self) -> str | None:
+        """The CPU limit as ``--cpus`` takes it: ``0.5``, ``2``."""
+        if self.cpu is None:
+            return None
+        whole, millis = divmod(self.cpu, 1000)
+        return f"{whole}.{millis:03d}".rstrip("0").rstrip(".")
 
     @property
     def engine_name(self) -> str:
@@ -93,7 +129,15 @@ class RunSpec:
             labels[LABEL_IMAGE_ID] = self.image_id
         if self.record:
             labels[LABEL_RECORD] = self.record
+        if self.stop_timeout is not None:
+            labels[LABEL_STOP_TIMEOUT] = str(self.stop_timeout)
         return labels
+
+
+def stop_timeout_label(labels: Mapping[str, str]) -> int | None:
+    """The grace period a container's labels hold; None when none (or not a number)."""
+    value = labels.get(LABEL_STOP_TIMEOUT, "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 9 else None
 
 
 def engine_name(namespace: str, name: str, hash: str) -> str:
@@ -127,14 +171,12 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         PortBinding(p.container_port, p.host_port, p.protocol.lower(), p.host_ip)
         for p in container.ports
     )
-    mounts = tuple(
-        Mount(posixpath.join(volumes_root, m.name), m.path, m.read_only)
-        for m in container.volume_mounts
-    )
+    mounts = tuple(_mount(m.name, m.path, m.read_only, m.source, volumes_root)
+                   for m in container.volume_mounts)  # fmt: skip
     env = tuple((e.key, e.value) for e in container.env)
     # Order does not matter to the engine for env, ports and mounts (each is unique), so
     # their canonical form is sorted: reordering them in a file recreates nothing.
-    effective = {
+    effective: dict[str, Any] = {
         "namespace": namespace,
         "name": container.name,
         "image": container.image,
@@ -142,8 +184,17 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         "workingDir": container.working_dir,
         "env": sorted([list(pair) for pair in env]),
         "ports": sorted(map(_as_dict, ports), key=_port_key),
-        "mounts": sorted(map(_as_dict, mounts), key=lambda m: m["target"]),
+        "mounts": sorted(map(_mount_dict, mounts), key=lambda m: m["target"]),
     }
+    # Fields added later are hashed only when given, so that a container using none of
+    # them keeps the hash it had: upgrading the agent replaces nothing.
+    for key, value in (
+        ("memory", container.memory),
+        ("cpu", container.cpu),
+        ("terminationGracePeriodSeconds", container.termination_grace_period),
+    ):
+        if value is not None:
+            effective[key] = value
     return RunSpec(
         namespace=namespace,
         name=container.name,
@@ -157,14 +208,35 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         image_pull_policy=container.image_pull_policy,
         restart_policy=container.restart_policy,
         liveness_probe=container.liveness_probe,
+        memory=container.memory,
+        cpu=container.cpu,
+        stop_timeout=container.termination_grace_period,
     )
 
 
+def _mount(
+    name: str, target: str, read_only: bool, source: EmptyDir | HostDir | None, root: str
+) -> Mount:
+    if isinstance(source, EmptyDir):
+        return Mount("", target, read_only, "emptyDir")
+    if isinstance(source, HostDir):
+        return Mount(source.path, target, read_only, "hostDir")
+    return Mount(posixpath.join(root, name), target, read_only)
+
+
+def _mount_dict(mount: Mount) -> dict[str, Any]:
+    """A mount's canonical form: a volume's as it always was, the others with their kind."""
+    found = {"source": mount.source, "target": mount.target, "read_only": mount.read_only}
+    if mount.kind != "volume":
+        found["kind"] = mount.kind
+    return found
+
+
 # Their fields by name: what attrs.asdict gives for these flat classes, without its walk.
-_FIELDS = {cls: tuple(field.name for field in attrs.fields(cls)) for cls in (PortBinding, Mount)}
+_FIELDS = {cls: tuple(field.name for field in attrs.fields(cls)) for cls in (PortBinding,)}
 
 
-def _as_dict(value: PortBinding | Mount) -> dict[str, Any]:
+def _as_dict(value: PortBinding) -> dict[str, Any]:
     return {name: getattr(value, name) for name in _FIELDS[type(value)]}
 
 

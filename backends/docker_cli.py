@@ -181,7 +181,8 @@ class DockerCLIBackend(Backend):
         self._run("stop", f"--time={timeout}", "--", container_id)
 
     def remove(self, container_id: str) -> None:
-        self._run("rm", "--force", "--", container_id)
+        """Kill and remove, with its anonymous volumes (emptyDirs)."""
+        self._run("rm", "--force", "--volumes", "--", container_id)
 
     def _argv(self, *args: str, local: bool = False) -> builtins.list[str]:
         argv = [self.command]
@@ -231,5 +232,12 @@ def create_args(spec: RunSpec) -> list[str]:
         args.append(f"--publish={prefix}{port.host_port}:{port.container_port}/{port.protocol}")
     for mount in spec.mounts:
         readonly = ",readonly" if mount.read_only else ""
-        args.append(f"--mount=type=bind,source={mount.source},target={mount.target}{readonly}")
+        if mount.bound:
+            args.append(f"--mount=type=bind,source={mount.source},target={mount.target}{readonly}")
+        else:  # an anonymous volume, removed with the container (rm --volumes)
+            args.append(f"--mount=type=volume,target={mount.target}{readonly}")
+    if spec.memory is not None:  # the memory limit is the swap limit too: no swap beyond it
+        args += [f"--memory={spec.memory}", f"--memory-swap={spec.memory}"]
+    if spec.cpus is not None:
+        args.append(f"--cpus={spec.cpus}")
     return [*args, "--", spec.image, *spec.command]

@@ -23,7 +23,9 @@ from agent.spec import (
     LABEL_NAME,
     LABEL_NAMESPACE,
     LABEL_RECORD,
+    LABEL_STOP_TIMEOUT,
     PortBinding,
+    stop_timeout_label,
 )
 from backends.timestamps import parse_rfc3339
 
@@ -38,7 +40,14 @@ __all__ = [
 _EXIT_STATUS = re.compile(r"Exited \((-?\d+)\)")
 _LABELS = ",".join(
     f'"{label}":{{{{json (.Label "{label}")}}}}'
-    for label in (LABEL_NAMESPACE, LABEL_NAME, LABEL_HASH, LABEL_IMAGE_ID, LABEL_RECORD)
+    for label in (
+        LABEL_NAMESPACE,
+        LABEL_NAME,
+        LABEL_HASH,
+        LABEL_IMAGE_ID,
+        LABEL_RECORD,
+        LABEL_STOP_TIMEOUT,
+    )
 )
 DOCKER_PS_FORMAT = (
     '{"Id":{{json .ID}},"Names":{{json (split .Names ",")}},"State":{{json .State}},'
@@ -76,6 +85,7 @@ def observed_from_docker(row: Mapping[str, Any]) -> ObservedContainer:
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),
         record=labels.get(LABEL_RECORD, ""),
+        stop_timeout=stop_timeout_label(labels),
     )
 
 

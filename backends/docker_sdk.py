@@ -173,10 +173,18 @@ class DockerSDKBackend(Backend):
             api = self._api()
             mounts = [
                 self._sdk.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
+                if m.bound
+                else self._sdk.types.Mount(m.target, None, type="volume", read_only=m.read_only)
                 for m in spec.mounts
             ]
             host_config = api.create_host_config(
-                port_bindings=bindings, mounts=mounts, restart_policy={"Name": "no"}
+                port_bindings=bindings,
+                mounts=mounts,
+                restart_policy={"Name": "no"},
+                # The memory limit is the swap limit too: no swap beyond it.
+                mem_limit=spec.memory,
+                memswap_limit=spec.memory,
+                nano_cpus=spec.nano_cpus,
             )
             created = api.create_container(
                 spec.image,
@@ -214,10 +222,11 @@ class DockerSDKBackend(Backend):
             self._api().stop(container_id, timeout=timeout)
 
     def remove(self, container_id: str) -> None:
-        """Kill and remove; a container that is gone already is fine, as with ``docker rm -f``."""
+        """Kill and remove, with its anonymous volumes (emptyDirs), as ``docker rm -f -v``;
+        a container that is gone already is fine."""
         self._forget(container_id)
         with self._engine_errors(), contextlib.suppress(self._sdk.errors.NotFound):
-            self._api().remove_container(container_id, force=True)
+            self._api().remove_container(container_id, force=True, v=True)
 
     def _api(self) -> Any:
         """The SDK's low-level client, made on first use (the SDK asks the engine's API version)."""

@@ -20,6 +20,7 @@ from agent.spec import (
     LABEL_NAMESPACE,
     LABEL_RECORD,
     PortBinding,
+    stop_timeout_label,
 )
 from backends.timestamps import parse_rfc3339
 
@@ -58,6 +59,7 @@ def observed_from_libpod(row: Mapping[str, Any], run_times: bool = False) -> Obs
         image_id=labels.get(LABEL_IMAGE_ID, ""),
         ports=_ports(row.get("Ports")),
         record=labels.get(LABEL_RECORD, ""),
+        stop_timeout=stop_timeout_label(labels),
     )
 
 

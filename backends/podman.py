@@ -38,7 +38,10 @@ from backends.transport import CONNECTIONS, unreachable
 if TYPE_CHECKING:
     import podman
 
-__all__ = ["PodmanBackend", "spec_generator"]
+__all__ = ["CPU_PERIOD", "PodmanBackend", "spec_generator"]
+
+CPU_PERIOD = 100_000
+"""The CFS period of a CPU limit, in microseconds: the engines' default (100 ms)."""
 
 INSTALL_HINT = (
     "the podman backend needs podman-py: pip install podman "
@@ -177,14 +180,17 @@ class PodmanBackend(Backend):
             response.raise_for_status()
 
     def remove(self, container_id: str) -> None:
-        """Kill at once and remove, as ``docker rm -f``; a container gone already is fine.
+        """Kill at once and remove, with its anonymous volumes (emptyDirs), as ``docker rm
+        -f -v``; a container gone already is fine.
 
         ``timeout=0``: without it Podman first waits the container's stop timeout (10 s).
+        libpod's word for Docker's ``v`` is ``volumes`` (it ignores ``v``, as podman-py's
+        ``remove(v=True)`` sends it).
         """
         with self._engine_errors():
             response = self._connect().api.delete(
                 f"/containers/{quote(container_id, safe='')}",
-                params={"force": True, "timeout": 0},
+                params={"force": True, "timeout": 0, "volumes": True},
             )
             if response.status_code == 404:
                 return
@@ -267,8 +273,22 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
                 "options": ["ro"] if mount.read_only else [],
             }
             for mount in spec.mounts
+            if mount.bound
         ],
     }
+    anonymous = [mount for mount in spec.mounts if not mount.bound]
+    if anonymous:  # emptyDirs: volumes without a name, removed with the container
+        body["volumes"] = [
+            {"Name": "", "Dest": mount.target, "Options": ["ro"] if mount.read_only else []}
+            for mount in anonymous
+        ]
+    limits: dict[str, Any] = {}
+    if spec.memory is not None:  # the OCI swap limit is memory + swap: no swap beyond it
+        limits["memory"] = {"limit": spec.memory, "swap": spec.memory}
+    if spec.cpu is not None:  # as ``podman create --cpus`` sets it: a quota of each period
+        limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+    if limits:
+        body["resource_limits"] = limits
     if spec.command:
         body["command"] = list(spec.command)
     if spec.working_dir:  # made when missing, as Docker does (and the podman CLI asks)

@@ -329,12 +329,14 @@ HOSTILE = [
     case(
         "privileged: true -> refused, privileged mode is not offered",
         manifest("    privileged: true\n"),
-        "containers[web].privileged: unknown field",
+        "containers[web].privileged: is not supported by container-agent: privileged mode is "
+        "not offered: it gives the container the whole host",
     ),
     case(
         "hostNetwork: true -> refused, host namespaces are not offered",
         manifest("    hostNetwork: true\n"),
-        "containers[web].hostNetwork: unknown field",
+        "containers[web].hostNetwork: is not supported by container-agent: host namespaces are "
+        "not offered (each container has its own network)",
     ),
     case(
         "a key with a line break forging a second error line -> quoted in the path",

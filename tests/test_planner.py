@@ -557,6 +557,8 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.manifest",
         "agent.schema",
         "agent.fields",
+        "agent.resources",
+        "agent.quantity",
         "agent.ports",
         "agent.errors",
         "agent.health",

@@ -792,8 +792,8 @@ REFUSED = [
     ),
     case(
         "unknown container field unlike any -> no suggestion",
-        web(privileged=True),
-        expect="containers[web].privileged: unknown field",
+        web(xyzzy=True),
+        expect="containers[web].xyzzy: unknown field",
     ),
     case(
         "unknown port field -> did you mean",
