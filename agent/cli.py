@@ -24,6 +24,7 @@ from pythonjsonlogger.json import JsonFormatter
 from agent import __version__
 from agent.actions import Remove
 from agent.errors import AgentError, ManifestError, SettingsError
+from agent.health_file import HealthFile
 from agent.healthz import ServiceHealth
 from agent.hostpaths import check_desired
 from agent.load import DesiredSet, load_sources
@@ -390,11 +391,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
     now = time.time()
     observed = reader.list(settings.namespace, run_times=True)
     restarts = RestartLedger(settings.restarts_path).counts()
+    health = HealthFile(settings.health_path).read()
     if desired is None:
-        rows = statuses(observed, restarts)
+        rows = statuses(observed, restarts, health=health)
     else:
-        the_plan = plan_against(desired, observed, settings, now, restarts=restarts)
-        rows = statuses(observed, restarts, the_plan, {c.name for c in desired.containers})
+        the_plan = plan_against(desired, observed, settings, now, None, restarts, health)
+        wanted = {c.name for c in desired.containers}
+        rows = statuses(observed, restarts, the_plan, wanted, health)
     if args.output == "json":
         sys.stdout.write(to_json(status_to_dict(rows, now, settings.namespace, reader.address)))
     else:
@@ -459,6 +462,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             stack.callback(server.close)
             loop.observe(metrics)
             loop.observe(health)
+            metrics.watch_health(loop.prober.health)
             log.info("metrics on %s/metrics, health on %s/healthz", server.url, server.url)
         if notifier is not None:
             loop.observe(notifier)

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -34,6 +34,7 @@ from prometheus_client.registry import Collector
 from agent import __version__
 from agent.actions import Remove, Restart, Start
 from agent.errors import AgentError
+from agent.health import Health
 from agent.healthz import ServiceHealth
 from agent.report import PassReport
 from agent.sources import SourceStatus
@@ -122,6 +123,8 @@ class Metrics:
         self.info.info({"version": version, "backend": backend})
         self._sources = _SourcesCollector()
         registry.register(self._sources)
+        self._probes = _ProbesCollector()
+        registry.register(self._probes)
         ProcessCollector(registry=registry)
         for outcome in OUTCOMES:
             self.passes.labels(outcome)
@@ -131,6 +134,10 @@ class Metrics:
         self._states = set(STATES)
         for state in STATES:
             self.containers.labels(state).set(0)
+
+    def watch_health(self, source: Callable[[], Mapping[str, Health]]) -> None:
+        """Read what the liveness probes found from ``source`` at each scrape."""
+        self._probes.source = source
 
     def __call__(self, report: PassReport) -> None:
         self.passes.labels(report.outcome).inc()
@@ -189,6 +196,25 @@ class _SourcesCollector(Collector):
             if source.loaded is not None:
                 loaded.add_metric([source.path], source.loaded)
         yield from (errors, success, loaded)
+
+
+class _ProbesCollector(Collector):
+    """What the liveness probes found, read at each scrape."""
+
+    def __init__(self) -> None:
+        self.source: Callable[[], Mapping[str, Health]] = dict
+
+    def collect(self) -> Iterator[Metric]:
+        probed = GaugeMetricFamily(
+            f"{PREFIX}_probed_containers",
+            "Running containers with a liveness probe, by what it found: healthy, unhealthy, "
+            "starting (no check yet).",
+            labels=["health"],
+        )
+        states = [health.state() for health in self.source().values()]
+        for state in ("healthy", "unhealthy", "starting"):
+            probed.add_metric([state], states.count(state))
+        yield probed
 
 
 _WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]

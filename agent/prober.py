@@ -16,17 +16,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
+from agent.actions import Restart, Start
 from agent.checks import ExecIn, run_check
 from agent.health import Health, Outcome, observe
 from agent.health_file import HealthFile
 from agent.probes import Probe
-from agent.spec import PortBinding
+from agent.spec import PortBinding, RunSpec
 
-__all__ = ["GRACE", "SLOTS", "Prober", "Target"]
+if TYPE_CHECKING:
+    from agent.executor import ActionResult
+    from agent.observed import ObservedContainer
+
+__all__ = ["GRACE", "SLOTS", "Prober", "Target", "probe_targets"]
 
 log = logging.getLogger("agent.probe")
 
@@ -45,6 +51,43 @@ class Target:
     name: str
     probe: Probe
     ports: tuple[PortBinding, ...] = ()
+
+
+def probe_targets(
+    specs: Iterable[RunSpec],
+    observed: Iterable[ObservedContainer],
+    results: Sequence[ActionResult],
+) -> list[Target]:
+    """What to probe after a pass: each running container made from a spec with a probe
+    (same name, same hash), and each container the pass started, minus those it removed."""
+    probed = {spec.name: spec for spec in specs if spec.liveness_probe is not None}
+    gone = {r.container_id for r in results if r.ok and r.action.verb == "remove"}
+    targets: dict[str, Target] = {}
+    for container in observed:
+        spec = probed.get(container.name)
+        if spec is None or container.hash != spec.hash or container.id in gone:
+            continue
+        if container.running:
+            targets[container.id] = _target(container.id, spec)
+    for result in results:
+        spec = probed.get(result.action.name)
+        if result.ok and result.container_id and spec is not None and _made(result, spec):
+            targets[result.container_id] = _target(result.container_id, spec)
+    return list(targets.values())
+
+
+def _made(result: ActionResult, spec: RunSpec) -> bool:
+    """Whether the result left a container of ``spec`` running: a start of it, or a
+    restart of a container of its hash."""
+    action = result.action
+    if isinstance(action, Start):
+        return action.spec.hash == spec.hash
+    return isinstance(action, Restart) and action.container.hash == spec.hash
+
+
+def _target(container_id: str, spec: RunSpec) -> Target:
+    assert spec.liveness_probe is not None
+    return Target(container_id, spec.name, spec.liveness_probe, spec.ports)
 
 
 @attrs.define

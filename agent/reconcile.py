@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from agent.actions import Plan, Remove
 from agent.executor import ActionResult, execute
+from agent.health import Health
+from agent.health_file import HealthFile
 from agent.hostpaths import check_desired
 from agent.images import Images
 from agent.load import DesiredSet
@@ -31,6 +33,7 @@ def plan_for(
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
+    health: Mapping[str, Health] | None = None,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -39,14 +42,17 @@ def plan_for(
     ``imagePullPolicy: Always`` images name now, after a pull (see :func:`converge`);
     ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
-    ``on_observed`` sees the listing the plan is made from.
+    ``on_observed`` sees the listing the plan is made from. ``health`` is what the
+    liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
     observed = engine.list(settings.namespace)
     if on_observed is not None:
         on_observed(observed)
-    return plan_against(desired, observed, settings, now, images, restarts)
+    if health is None:
+        health = HealthFile(settings.health_path).read()
+    return plan_against(desired, observed, settings, now, images, restarts, health)
 
 
 def plan_against(
@@ -56,6 +62,7 @@ def plan_against(
     now: float,
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
+    health: Mapping[str, Health] | None = None,
 ) -> Plan:
     """:func:`plan_for` with the listing in hand (``agent status`` lists with run times).
 
@@ -64,7 +71,7 @@ def plan_against(
     desired = check_desired(desired, settings.allow_host_path)
     specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     options = settings.plan_options(allow_removals=desired.complete)
-    return plan(specs, observed, now, options, images, restarts)
+    return plan(specs, observed, now, options, images, restarts, health)
 
 
 def converge(
@@ -78,15 +85,18 @@ def converge(
     on_result: Callable[[ActionResult], None] | None = None,
     on_plan: Callable[[Plan], None] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
+    health: Mapping[str, Health] | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
     done, ``on_result`` each result as it comes (see :func:`~agent.executor.execute`),
-    ``on_observed`` the engine's listing."""
+    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
-    the_plan = plan_for(desired, backend, settings, now, current, ledger.counts(), on_observed)
+    the_plan = plan_for(
+        desired, backend, settings, now, current, ledger.counts(), on_observed, health
+    )
     if on_plan is not None:
         on_plan(the_plan)
     results = execute(

@@ -177,7 +177,9 @@ def render_status(rows: Sequence[ContainerStatus], now: float, namespace: str) -
     if not rows:
         return f"No containers in namespace {namespace}.\n"
     with_sync = any(row.sync is not None for row in rows)
+    with_health = any(row.health is not None for row in rows)
     header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE", "ENGINE NAME"]
+    header += ["HEALTH"] if with_health else []
     table = [[*header, "SYNC"] if with_sync else header]
     for row in rows:
         uptime = row.uptime(now)
@@ -190,6 +192,7 @@ def render_status(rows: Sequence[ContainerStatus], now: float, namespace: str) -
             row.image or "-",
             row.engine_name,
         ]
+        line += [_health(row)] if with_health else []
         table.append([*line, _sync(row)] if with_sync else line)
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = ("   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table)
@@ -202,6 +205,13 @@ def _state(row: ContainerStatus, now: float) -> str:
     if row.restart_at is not None:
         state += f", restart in {_duration(max(0.0, row.restart_at - now))}"
     return state
+
+
+def _health(row: ContainerStatus) -> str:
+    """The HEALTH column: ``healthy``, ``starting``, ``unhealthy (HTTP 500 from ...)``."""
+    if row.health == "unhealthy" and row.probe:
+        return f"unhealthy ({row.probe})"
+    return row.health or "-"
 
 
 def _sync(row: ContainerStatus) -> str:
@@ -264,6 +274,9 @@ def status_to_dict(
                 ],
                 "sync": row.sync,
                 "reason": row.reason,
+                "health": row.health,
+                "probe": row.probe,
+                "probed_at": row.probed_at,
             }
             for row in rows
         ],

@@ -16,6 +16,7 @@ from it, and the loop knows nothing of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import time
@@ -27,12 +28,17 @@ from agent.backoff import Backoff
 from agent.errors import AgentError
 from agent.events import EventFollower
 from agent.executor import ActionResult
+from agent.health_file import HealthFile
+from agent.hostpaths import check_desired
+from agent.load import DesiredSet
 from agent.observed import ObservedContainer
+from agent.prober import Prober, probe_targets
 from agent.reconcile import converge
 from agent.report import Outcome, PassReport, states_after
 from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.sources import SourceSet
+from agent.spec import build_specs
 from agent.watch import Watcher
 from backends.base import Backend
 from backends.errors import EngineUnreachable
@@ -62,6 +68,11 @@ class RunLoop:
         self.outage = Backoff(self.reload, max(self.reload, OUTAGE_MAX_DELAY))
         self.ledger = RestartLedger(settings.restarts_path)
         self.follower = EventFollower(backend, settings.namespace, self.watcher.wake)
+        self.prober = Prober(
+            lambda container_id: functools.partial(backend.exec, container_id),
+            self.watcher.wake,
+            HealthFile(settings.health_path),
+        )
         self.stopping = False
         self._force = False
         self._last_pull: float | None = None
@@ -88,6 +99,7 @@ class RunLoop:
             "yes" if self.watcher.native else "no (inotify unavailable; polling)",
         )
         self.follower.start()
+        self.prober.start()
         try:
             while not self.stopping:
                 started = time.monotonic()
@@ -99,6 +111,7 @@ class RunLoop:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.follower.close()
+            self.prober.close()
             self.watcher.close()
         log.info("agent stopped; containers keep running")
         return 0
@@ -135,6 +148,12 @@ class RunLoop:
         desired = self.sources.refresh(force=force)
         now = time.time()
         pull = self._last_pull is None or now - self._last_pull >= self.settings.pull_interval
+        listed: list[Sequence[ObservedContainer]] = []
+
+        def observed(listing: Sequence[ObservedContainer]) -> None:
+            listed.append(listing)
+            on_observed(listing)
+
         try:
             the_plan, results = converge(
                 desired,
@@ -144,7 +163,8 @@ class RunLoop:
                 pull=pull,
                 cancelled=lambda: self.stopping,
                 ledger=self.ledger,
-                on_observed=on_observed,
+                on_observed=observed,
+                health=self.prober.health(),
             )
         except EngineUnreachable as exc:
             self._failed("pass skipped, the engine does not answer", str(exc))
@@ -165,10 +185,26 @@ class RunLoop:
             self._failures, self._last_error = 0, ""
         if pull:
             self._last_pull = now
+        if listed:
+            self._probe(desired, listed[0], results)
         dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
         self._next_due = min(dues) if dues else None
         log.debug("pass done: %d action(s), %d waiting", len(results), len(dues))
         return the_plan, results, "ok", None
+
+    def _probe(
+        self,
+        desired: DesiredSet,
+        observed: Sequence[ObservedContainer],
+        results: Sequence[ActionResult],
+    ) -> None:
+        """Probe the containers this pass leaves running; those it restarted afresh."""
+        settings = self.settings
+        allowed = check_desired(desired, settings.allow_host_path)
+        specs = build_specs(allowed.containers, settings.namespace, settings.volumes_root)
+        restarted = [r.container_id for r in results if r.ok and r.action.verb == "restart"]
+        self.prober.forget(cid for cid in restarted if cid)
+        self.prober.watch(probe_targets(specs, observed, results))
 
     def _failed(self, what: str, error: str) -> None:
         """Log a failed pass once while its error lasts; the loop then backs off."""

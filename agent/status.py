@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 import attrs
 
 from agent.actions import Plan, Remove, Restart, Start, Wait
+from agent.health import Health
 from agent.observed import ObservedContainer
 from agent.spec import PortBinding
 
@@ -43,6 +44,8 @@ class ContainerStatus:
     does not have. ``restarts`` counts the agent's restarts in the current crash loop;
     ``restart_at`` is when a container waiting in back-off is restarted. ``sync`` is None
     when no manifest was given; ``reason`` is the plan's reason for its action, if any.
+    ``health`` is what the daemon's liveness probe found (``healthy``, ``unhealthy``,
+    ``starting``; None: not probed), ``probe`` what its last check saw, and when.
     """
 
     name: str
@@ -57,6 +60,9 @@ class ContainerStatus:
     ports: tuple[PortBinding, ...] = ()
     sync: str | None = None
     reason: str | None = None
+    health: str | None = None
+    probe: str | None = None
+    probed_at: float | None = None
 
     @property
     def running(self) -> bool:
@@ -74,16 +80,23 @@ def statuses(
     restarts: Mapping[str, int],
     plan: Plan | None = None,
     wanted: Collection[str] = (),
+    health: Mapping[str, Health] | None = None,
 ) -> tuple[ContainerStatus, ...]:
     """The rows, by name then engine name: every observed container, and with a ``plan``
     (made against the same listing for the manifests' containers, named in ``wanted``)
-    the wanted containers that are missing."""
+    the wanted containers that are missing; ``health`` adds what the probes found."""
+    health = health or {}
     actions = {} if plan is None else _actions_by_container(plan)
     rows = []
     seen: set[str] = set()
     for container in observed:
         seen.add(container.name)
         row = _row(container, restarts.get(container.id, 0))
+        found = health.get(container.id)
+        if found is not None and container.running:
+            row = attrs.evolve(
+                row, health=found.state(), probe=found.last or None, probed_at=found.checked_at
+            )
         if plan is not None:
             action = actions.get(container.id)
             row = _against(row, action, wanted)

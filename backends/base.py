@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib.metadata import entry_points
 from typing import ClassVar
 
@@ -138,6 +138,14 @@ class Backend(EngineReader):
         """Follow the events of the containers labelled with ``namespace``; a backend
         without an event stream raises :class:`~backends.errors.Unsupported`."""
         raise Unsupported(f"the {self.name} backend follows no events", self.address)
+
+    def exec(self, container_id: str, command: Sequence[str], timeout: float) -> tuple[int, bytes]:
+        """Run ``command`` inside the running container (as ``docker exec``): its exit
+        code and its output (stdout and stderr). Raises TimeoutError when it has not
+        ended after ``timeout`` seconds (the command may go on running; it is not
+        waited for), a BackendError when the engine refuses; a backend that cannot exec
+        raises :class:`~backends.errors.Unsupported`. Liveness probes use it."""
+        raise Unsupported(f"the {self.name} backend runs no exec", self.address)
 
     @abc.abstractmethod
     def pull(self, image: str, auth: RegistryAuth | None) -> None:

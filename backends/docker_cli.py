@@ -10,7 +10,7 @@ import builtins
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import attrs
 
@@ -183,6 +183,29 @@ class DockerCLIBackend(Backend):
     def remove(self, container_id: str) -> None:
         """Kill and remove, with its anonymous volumes (emptyDirs)."""
         self._run("rm", "--force", "--volumes", "--", container_id)
+
+    def exec(self, container_id: str, command: Sequence[str], timeout: float) -> tuple[int, bytes]:
+        """``docker exec -- ID COMMAND...`` (or ``podman exec``), killed after ``timeout``
+        seconds; its exit code is the command's (125 to 127 are the CLI's own: cannot
+        run, not found; its message is in the output)."""
+        argv = self._argv("exec", "--", container_id, *command)
+        try:
+            done = subprocess.run(
+                argv,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout,
+                check=False,
+                start_new_session=True,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise TimeoutError(f"exec took longer than {timeout:g}s") from exc
+        except OSError as exc:
+            raise EngineUnreachable(
+                f"cannot run {argv[0]!r}: {exc.strerror}", self.address
+            ) from exc
+        return done.returncode, done.stdout
 
     def _argv(self, *args: str, local: bool = False) -> builtins.list[str]:
         argv = [self.command]

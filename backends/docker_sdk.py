@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -26,6 +26,7 @@ from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
+from backends.deadline import within
 from backends.docker_rows import event_from_docker, observed_from_docker, with_run_times
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.sockets import docker_address
@@ -152,6 +153,20 @@ class DockerSDKBackend(Backend):
         finally:
             with contextlib.suppress(Exception):  # closing what the engine closed already
                 stream.close()
+
+    def exec(self, container_id: str, command: Sequence[str], timeout: float) -> tuple[int, bytes]:
+        """The Engine API's exec (create, start attached, inspect for the exit code),
+        given ``timeout`` seconds by :func:`~backends.deadline.within`."""
+
+        def run() -> tuple[int, bytes]:
+            with self._engine_errors():
+                api = self._api()
+                created = api.exec_create(container_id, list(command), stdout=True, stderr=True)
+                output = api.exec_start(created["Id"])
+                code = api.exec_inspect(created["Id"]).get("ExitCode")
+            return (-1 if code is None else int(code)), bytes(output or b"")
+
+        return within(timeout, run, "agent-exec")
 
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """Pull ``image``; the engine reports a failure by status or in the progress stream."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
@@ -61,6 +61,7 @@ class FakeBackend(Backend):
         self._busy_lock = threading.Lock()
         self._holds: dict[str, threading.Event] = {}
         self.output: dict[str, list[bytes]] = {}
+        self.exits: dict[str, int] = {}
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> FakeBackend:
@@ -161,3 +162,8 @@ class FakeBackend(Backend):
 
     def remove(self, container_id: str) -> None:
         self._record("remove", container_id)
+
+    def exec(self, container_id: str, command: Sequence[str], timeout: float) -> tuple[int, bytes]:
+        """The exit code of :attr:`exits` for the container (0 by default), recorded."""
+        self._record("exec", container_id, *command)
+        return self.exits.get(container_id, 0), b""

@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
+from agent.health import Health
 from agent.manifest import Container, Port
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
@@ -178,6 +179,9 @@ def test_the_json_carries_every_row() -> None:
         "ports": [],
         "sync": "missing",
         "reason": "missing",
+        "health": None,
+        "probe": None,
+        "probed_at": None,
     }
 
 
@@ -192,3 +196,23 @@ def test_ports_of_every_address_and_ipv6_are_shown_as_docker_ps_does() -> None:
     )  # fmt: skip
     text = render_status([row], NOW, NS)
     assert "[::1]:5353->53/udp, 0.0.0.0:8080->80/tcp" in text
+
+
+def test_what_the_daemon_s_probes_found_is_shown_for_running_containers() -> None:
+    world = World()
+    exited("db", 1, 4, 0)(world)
+    the_specs = specs(*world.wanted)
+    the_plan = plan(the_specs, world.observed, NOW, PlanOptions(NS), None, world.restarts)
+    found = {
+        "id-web": Health("p", 3, "HTTP 500 from 127.0.0.1:8080/healthz", NOW - 5, NOW - 1, 9),
+        "id-cache": Health("p", 0, "connected to 127.0.0.1:6379", None, NOW - 2, 4),
+        "id-db": Health("p", 0, 'exec ["true"] exited 0', None, NOW - 9, 4),
+    }
+    rows = statuses(world.observed, {}, the_plan, {"web", "db", "cache"}, found)
+    by_name = {row.name: row for row in rows}
+    assert (by_name["web"].health, by_name["cache"].health) == ("unhealthy", "healthy")
+    assert by_name["db"].health is None  # exited: no probe runs
+    text = render_status(rows, NOW, NS)
+    assert text.splitlines()[0].split()[-2:] == ["HEALTH", "SYNC"]
+    web = next(line for line in text.splitlines() if line.startswith("web "))
+    assert "unhealthy (HTTP 500 from 127.0.0.1:8080/healthz)" in web
