@@ -143,7 +143,7 @@ def test_a_container_that_stays_unhealthy_backs_off(ws: Workspace) -> None:
         assert log.read_text().count("restart sick") == 1
         plan = ws.agent("plan", "--backoff-initial=60").stdout
         assert "= sick" in plan and "back-off: liveness probe failed" in plan, plan
-        assert "exec [\"cat\", \"/nowhere\"] exited 1" in plan and "restart in" in plan
+        assert 'exec ["cat", "/nowhere"] exited 1' in plan and "restart in" in plan
 
 
 HOLD = 120.0
