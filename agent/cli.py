@@ -1,4 +1,4 @@
-"""The ``agent`` command line: plan, apply, run, validate, status, down, logs.
+"""The ``agent`` command line: plan, apply, run, validate, status, down, logs, convert.
 
 Exit codes: 0 success; 1 runtime failure (engine unreachable, an action
 failed, no container of the name given to ``logs``); 2 invalid manifest or
@@ -27,6 +27,7 @@ from agent.errors import AgentError, ManifestError, SettingsError
 from agent.health_file import HealthFile
 from agent.healthz import ServiceHealth
 from agent.hostpaths import check_desired
+from agent.kube import documents, to_kubernetes
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
@@ -56,7 +57,8 @@ EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
-COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs")
+COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs", "convert")
+CONVERT_TO = ("kubernetes",)
 SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
 
 log = logging.getLogger("agent")
@@ -268,6 +270,21 @@ def _parser() -> argparse.ArgumentParser:
         "timestamp, or seconds since the epoch",
     )
     logs.set_defaults(handler=_cmd_logs)
+
+    convert = commands.add_parser(
+        "convert",
+        parents=[common],
+        help="print the manifests in another format (Kubernetes Pods); touch no engine",
+    )
+    direction = convert.add_mutually_exclusive_group(required=True)
+    direction.add_argument(
+        "--to",
+        choices=CONVERT_TO,
+        help="kubernetes: a v1 Pod per container, as YAML documents; what a Pod cannot say "
+        "is listed on stderr",
+    )
+    convert.add_argument("manifests", **manifests)  # type: ignore[arg-type]
+    convert.set_defaults(handler=_cmd_convert)
     return parser
 
 
@@ -480,4 +497,15 @@ def _cmd_logs(args: argparse.Namespace) -> int:
         return EXIT_OK
     except BrokenPipeError:  # `agent logs web | head`: the reader has had enough
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    """Manifests to Kubernetes Pods on stdout; notes (warnings, exit 0) on stderr."""
+    desired = load_sources(args.manifests)
+    settings: Settings = args.settings
+    conversion = to_kubernetes(desired.manifests, settings.namespace, settings.volumes_root)
+    sys.stdout.write(documents(conversion.pods))
+    for note in conversion.notes:
+        print(f"note: {note}", file=sys.stderr)
     return EXIT_OK

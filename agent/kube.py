@@ -1,0 +1,311 @@
+"""Manifests as Kubernetes ``v1`` Pods, for ``agent convert --to kubernetes``.
+
+One Pod per container, not one per manifest file: the agent gives every container a
+network namespace of its own, so two containers of a file may both listen on 8080
+inside, and each publishes its own host ports. The containers of one Pod share one
+network namespace, where those two would collide; one container a Pod keeps each
+container's ports (``containerPort`` with its ``hostPort`` and ``hostIP``) as they were.
+
+What a Pod cannot say, or says otherwise, comes back as :class:`Note`\\ s, one per
+file and field. Pure: nothing here reads a file or touches an engine.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from agent.manifest import Container, EmptyDir, HostDir, Manifest, Port, VolumeMount
+from agent.probes import ExecCheck, HttpCheck, Probe
+from agent.quantity import format_cpu, format_memory
+
+__all__ = [
+    "LABEL_MANAGED_BY",
+    "LABEL_NAME",
+    "LABEL_PART_OF",
+    "MANAGED_BY",
+    "Conversion",
+    "Note",
+    "documents",
+    "pod_name",
+    "to_kubernetes",
+]
+
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_NAME = "app.kubernetes.io/name"
+LABEL_PART_OF = "app.kubernetes.io/part-of"
+MANAGED_BY = "container-agent"
+
+# A label's value (63 characters at most) and a port's name as Kubernetes takes them
+# (IANA_SVC_NAME: 15 at most, a letter somewhere, no '--', no '-' at either end).
+_LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
+_PORT_NAME = re.compile(r"(?!.*--)[a-z0-9](?:[-a-z0-9]{0,13}[a-z0-9])?\Z")
+_LETTER = re.compile(r"[a-z]")
+
+
+@attrs.frozen
+class Note:
+    """Something of ``source`` at ``field`` that the Pods do not say, or say otherwise."""
+
+    source: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.field}: {self.message}" if self.field else (
+            f"{self.source}: {self.message}"
+        )  # fmt: skip
+
+
+@attrs.frozen
+class Conversion:
+    """The Pods (plain data, as YAML or JSON would give them) and the notes."""
+
+    pods: tuple[dict[str, Any], ...] = ()
+    notes: tuple[Note, ...] = ()
+
+
+def pod_name(namespace: str, container: str) -> str:
+    """``<namespace>-<container>``: an RFC 1123 subdomain (both parts are RFC 1035 labels)."""
+    return f"{namespace}-{container}"
+
+
+def to_kubernetes(manifests: Iterable[Manifest], namespace: str, volumes_root: str) -> Conversion:
+    """The Pods of every container of ``manifests``, in order, and what they cannot say.
+
+    ``namespace`` names the Pods (``<namespace>-<name>``); a volume without a source is
+    the ``hostPath`` ``<volumes_root>/<name>``, as the agent binds it.
+    """
+    pods: list[dict[str, Any]] = []
+    notes: list[Note] = []
+    for manifest in manifests:
+        notes.extend(_manifest_notes(manifest))
+        for container in manifest.containers:
+            pods.append(_pod(manifest, container, namespace, volumes_root, notes))
+    if pods:
+        notes.append(
+            Note(
+                "agent convert",
+                "",
+                f"the Pods are named {namespace}-<name> and labelled "
+                f"{LABEL_MANAGED_BY}={MANAGED_BY}; the agent's ownership by the label "
+                "io.container-agent.namespace (what it removes, what it never touches) has "
+                "no equivalent: whatever runs them owns them",
+            )
+        )
+    return Conversion(tuple(pods), tuple(notes))
+
+
+def _manifest_notes(manifest: Manifest) -> Iterable[Note]:
+    if manifest.uuid is not None:
+        yield Note(
+            manifest.source,
+            "uuid",
+            "not converted: a Pod's uid is assigned by whatever creates it",
+        )
+    if manifest.id is not None and not _LABEL_VALUE.match(manifest.id):
+        yield Note(
+            manifest.source,
+            "id",
+            f"not converted: longer than a label value can be (63 characters), so no "
+            f"{LABEL_PART_OF} label",
+        )
+    if not manifest.containers:
+        yield Note(manifest.source, "containers", "none: no Pod")
+
+
+def _pod(
+    manifest: Manifest, container: Container, namespace: str, root: str, notes: list[Note]
+) -> dict[str, Any]:
+    where = f"containers[{container.name}]"
+    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NAME: container.name}
+    if manifest.id is not None and _LABEL_VALUE.match(manifest.id):
+        labels[LABEL_PART_OF] = manifest.id
+    spec: dict[str, Any] = {
+        "hostname": container.name,  # the agent's containers are named so on the network
+        "restartPolicy": container.restart_policy,
+    }
+    if container.termination_grace_period is not None:
+        spec["terminationGracePeriodSeconds"] = container.termination_grace_period
+    spec["containers"] = [_container(manifest.source, container, where, notes)]
+    volumes = [_volume(manifest.source, m, where, root, notes) for m in container.volume_mounts]
+    if volumes:
+        spec["volumes"] = volumes
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": pod_name(namespace, container.name), "labels": labels},
+        "spec": spec,
+    }
+
+
+def _container(source: str, container: Container, where: str, notes: list[Note]) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "name": container.name,
+        "image": container.image,
+        "imagePullPolicy": container.image_pull_policy,
+    }
+    if container.command:
+        # v1beta1's command replaced the image's CMD and kept its ENTRYPOINT, which is
+        # what a Pod's args do (a Pod's command replaces the ENTRYPOINT).
+        found["args"] = list(container.command)
+    if container.working_dir is not None:
+        found["workingDir"] = container.working_dir
+    if container.env:
+        found["env"] = [{"name": e.key, "value": e.value} for e in container.env]
+    if container.ports:
+        found["ports"] = [
+            _port(source, port, f"{where}.ports[{index}]", notes)
+            for index, port in enumerate(container.ports)
+        ]
+    if container.volume_mounts:
+        found["volumeMounts"] = [_mount(m) for m in container.volume_mounts]
+    resources = _resources(source, container, where, notes)
+    if resources:
+        found["resources"] = resources
+    if container.liveness_probe is not None:
+        found["livenessProbe"] = _probe(container.liveness_probe)
+        if not isinstance(container.liveness_probe.check, ExecCheck):
+            notes.append(
+                Note(
+                    source,
+                    f"{where}.livenessProbe",
+                    "the kubelet knocks on the Pod's address at the containerPort; the agent "
+                    "knocked on the published host port",
+                )
+            )
+    return found
+
+
+def _port(source: str, port: Port, where: str, notes: list[Note]) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "containerPort": port.container_port,
+        "hostPort": port.host_port,
+        "protocol": port.protocol,
+    }
+    if port.host_ip:
+        found["hostIP"] = port.host_ip
+    if port.name is not None:
+        if _PORT_NAME.match(port.name) and _LETTER.search(port.name):
+            found["name"] = port.name
+        else:
+            notes.append(
+                Note(
+                    source,
+                    f"{where}.name",
+                    f"not converted: {port.name!r} is no Kubernetes port name (15 characters "
+                    "at most, a letter, no '--'); the probes name the port by number",
+                )
+            )
+    return found
+
+
+def _mount(mount: VolumeMount) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": mount.name, "mountPath": mount.path}
+    if mount.read_only:
+        found["readOnly"] = True
+    return found
+
+
+def _volume(
+    source: str, mount: VolumeMount, where: str, root: str, notes: list[Note]
+) -> dict[str, Any]:
+    """The Pod's volume of one mount: a volume is mounted once in a container (emptyDir
+    once at all), so each mount of a container is a volume of its Pod."""
+    if isinstance(mount.source, EmptyDir):
+        return {"name": mount.name, "emptyDir": {}}
+    if isinstance(mount.source, HostDir):
+        notes.append(
+            Note(
+                source,
+                f"volumes[{mount.name}].source.hostDir",
+                f"hostPath {mount.source.path} (type Directory: it must exist, as for the "
+                "agent), without the agent's --allow-host-path check",
+            )
+        )
+        return {"name": mount.name, "hostPath": {"path": mount.source.path, "type": "Directory"}}
+    path = posixpath.join(root, mount.name)
+    return {"name": mount.name, "hostPath": {"path": path, "type": "DirectoryOrCreate"}}
+
+
+def _resources(source: str, container: Container, where: str, notes: list[Note]) -> dict[str, Any]:
+    limits: dict[str, str] = {}
+    requests: dict[str, str] = {}
+    if container.memory is not None:
+        limits["memory"] = format_memory(container.memory)
+    if container.cpu is not None:
+        limits["cpu"] = format_cpu(container.cpu)
+    if container.memory_request is not None:
+        requests["memory"] = format_memory(container.memory_request)
+    if container.cpu_request is not None:
+        requests["cpu"] = format_cpu(container.cpu_request)
+    if requests:
+        notes.append(
+            Note(
+                source,
+                f"{where}.resources.requests",
+                "converted, and they take effect now: the scheduler places the Pod by them "
+                "(the agent only checked them)",
+            )
+        )
+    found: dict[str, Any] = {}
+    if limits:
+        found["limits"] = limits
+    if requests:
+        found["requests"] = requests
+    return found
+
+
+def _probe(probe: Probe) -> dict[str, Any]:
+    check = probe.check
+    found: dict[str, Any]
+    if isinstance(check, ExecCheck):
+        found = {"exec": {"command": list(check.command)}}
+    elif isinstance(check, HttpCheck):
+        http: dict[str, Any] = {"path": check.path, "port": check.port, "scheme": check.scheme}
+        if check.headers:
+            http["httpHeaders"] = [{"name": n, "value": v} for n, v in check.headers]
+        found = {"httpGet": http}
+    else:
+        found = {"tcpSocket": {"port": check.port}}
+    found.update(
+        {
+            "initialDelaySeconds": int(probe.initial_delay),
+            "periodSeconds": int(probe.period),
+            "timeoutSeconds": int(probe.timeout),
+            "failureThreshold": probe.failure_threshold,
+            "successThreshold": probe.success_threshold,
+        }
+    )
+    return found
+
+
+def documents(pods: Sequence[dict[str, Any]]) -> str:
+    """The Pods as YAML documents separated by ``---`` (what ``kubectl apply -f`` and
+    ``podman kube play`` both read). Strings that YAML 1.1 readers such as Go's take
+    for booleans (``y``, ``n``, as well as ``yes``, ``on``) are quoted."""
+    import yaml
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        style = '"' if value in _GO_BOOLEANS else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    _Dumper.add_representer(str, _string)
+    if not pods:
+        return ""
+    text: str = yaml.dump_all(
+        pods, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 30
+    )
+    return text
+
+
+_GO_BOOLEANS = frozenset({"y", "Y", "n", "N"})
+"""What go-yaml v2 (Kubernetes' and Podman's reader) takes for a boolean and PyYAML does
+not, so quotes only when asked; every other YAML 1.1 boolean PyYAML quotes itself."""
