@@ -127,7 +127,7 @@ FULL = {
             "image": "localhost/worker:1",
             "memory": 64 * 1024 * 1024,
             "livenessProbe": {"exec": {"command": ["cat", "/tmp/ok"]}},
-            "restartPolicy": "Never" if False else "Always",
+            "restartPolicy": "Always",
         },
         {
             "name": "tcp",
