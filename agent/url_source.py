@@ -151,8 +151,10 @@ class UrlSource:
                 reason = f" {response.reason}" if response.reason else ""
                 raise UrlFetchError(self.url, f"HTTP {response.status}{reason}")
             body = self._body(response)
-        finally:
-            response.release_conn()
+        except BaseException:
+            _discard(response)
+            raise
+        response.release_conn()  # read to its end: the connection may serve the next fetch
         self.etag = response.headers.get("ETag")
         self.last_modified = response.headers.get("Last-Modified")
         return body
@@ -169,8 +171,7 @@ class UrlSource:
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response
-            response.drain_conn()
-            response.release_conn()
+            _discard(response)
             target = urllib.parse.urljoin(url, location)
             self._check_redirect(url, target, origin)
             url = target
@@ -258,6 +259,13 @@ class UrlSource:
         if isinstance(exc, ProtocolError):
             return f"connection broken: {_OBJECT.sub('', str(exc))}"
         return _OBJECT.sub("", str(exc)) or type(exc).__name__
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Close a connection whose body was not read (an error, a redirect, past the cap):
+    reading it would cost what the server likes, and reusing it would read that body."""
+    response.close()
+    response.release_conn()
 
 
 def _pool(options: UrlOptions) -> urllib3.PoolManager:

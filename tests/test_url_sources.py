@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,15 +11,18 @@ from typing import Any
 
 import pytest
 
+import agent.load
+from agent import cli
 from agent.errors import ManifestError
 from agent.parse import MAX_BYTES
+from agent.sources import SourceSet
+from agent.url_poller import UrlPoller
 from agent.url_source import UrlFetchError, UrlOptions, UrlSource, is_url
 from tests.url_server import Route, UrlServer
 
 TOKEN = "s3cr3t-t0ken-value"
 MANIFEST = b"""\
-apiVersion: v1beta1
-kind: ContainerSet
+version: v1beta1
 containers:
   - name: web
     image: busybox:latest
@@ -214,3 +218,159 @@ def test_token_is_sent_and_never_logged(
     assert TOKEN not in str(caught.value)
     assert TOKEN not in repr(options(server, token=TOKEN))
     assert TOKEN not in caplog.text
+
+
+# --- SourceSet: last-known-good, logged once, never a removal ------------------------------
+
+INVALID = MANIFEST.replace(b"busybox:latest", b'"Not An Image!"')
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_source_set_keeps_the_last_valid_content(
+    server: UrlServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.url("/m.yaml")
+    server.routes["/m.yaml"] = Route(MANIFEST, etag='"v1"')
+    sources = SourceSet([url], urls=options(server, read_timeout=0.5))
+    assert [c.name for c in sources.refresh().containers] == ["web"]
+    for body, route, error in [
+        ("500", Route(b"boom", 500), "HTTP 500"),
+        ("invalid", Route(INVALID, etag='"v2"'), "containers[web].image"),
+        ("slow", Route(MANIFEST, delay=2.0), "read timed out"),
+    ]:
+        caplog.clear()
+        server.routes["/m.yaml"] = route
+        for _ in range(3):
+            desired = sources.refresh()
+            assert desired.complete, body
+            assert [c.name for c in desired.containers] == ["web"], body
+        logged = errors_logged(caplog)
+        assert len(logged) == 1 and error in logged[0], (body, logged)
+        assert "its last valid content stays in force" in logged[0]
+        assert f"{url}: " in logged[0]
+    (status,) = sources.status()
+    assert status.path == url and status.loaded is not None
+    assert status.error is not None and "read timed out" in status.error
+    assert status.errors == 7  # 3 x 500, 1 invalid body (then 304s), 3 timeouts
+    server.routes["/m.yaml"] = Route(MANIFEST, etag='"v1"')
+    assert sources.refresh().complete
+    assert sources.status()[0].error is None
+
+
+def test_a_url_never_loaded_blocks_removals(server: UrlServer, tmp_path: Path) -> None:
+    server.routes["/m.yaml"] = Route(b"boom", 503)
+    other = tmp_path / "other.yaml"
+    other.write_bytes(MANIFEST.replace(b"web", b"db"))
+    sources = SourceSet([str(other), server.url("/m.yaml")], urls=options(server))
+    desired = sources.refresh()
+    assert not desired.complete
+    assert [c.name for c in desired.containers] == ["db"]
+
+
+def test_a_304_is_not_parsed_again(server: UrlServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed: list[str] = []
+    real = agent.load.manifest_of
+
+    def counting(raw: bytes, source: str, json_only: bool = False) -> Any:
+        parsed.append(source)
+        return real(raw, source, json_only)
+
+    monkeypatch.setattr("agent.sources.manifest_of", counting)
+    server.routes["/m.yaml"] = Route(MANIFEST, etag='"v1"')
+    sources = SourceSet([server.url("/m.yaml")], urls=options(server))
+    for _ in range(3):
+        sources.refresh()
+    assert len(parsed) == 1
+    assert [r[1].get("If-None-Match") for r in server.requests] == [None, '"v1"', '"v1"']
+    sources.refresh(force=True)  # SIGHUP: fetched unconditionally and parsed, as a file is
+    assert server.requests[-1][1].get("If-None-Match") is None and len(parsed) == 2
+
+
+def test_polled_sources_never_wait_for_the_server(server: UrlServer) -> None:
+    server.routes["/m.yaml"] = Route(MANIFEST, etag='"v1"')
+    sources = SourceSet([server.url("/m.yaml")], urls=options(server), url_interval=0.2)
+    woken = threading.Event()
+    sources.start(woken.set)
+    try:
+        sources.refresh()  # makes the poller; its first fetch is on its own thread
+        assert woken.wait(5)
+        assert [c.name for c in sources.refresh().containers] == ["web"]
+        server.routes["/m.yaml"] = Route(MANIFEST, delay=1.5)
+        time.sleep(0.4)  # a fetch is now hanging on the slow server
+        began = time.monotonic()
+        assert [c.name for c in sources.refresh().containers] == ["web"]
+        assert time.monotonic() - began < 0.2
+        woken.clear()
+        edited = MANIFEST.replace(b"web", b"web2")
+        server.routes["/m.yaml"] = Route(edited, etag='"v2"')
+        assert woken.wait(5)
+        deadline = time.monotonic() + 5
+        while sources.refresh().containers[0].name != "web2":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        sources.close()
+    assert len(server.requests) < 60  # polling is bounded by the interval
+
+
+def test_failing_url_backs_off() -> None:
+    poller = UrlPoller(UrlSource("https://127.0.0.1:1/m.yaml", UrlOptions()), 30.0)
+    assert [poller.backoff.delay(n) for n in (1, 2, 3, 5, 9)] == [30, 60, 120, 300, 300]
+
+
+# --- the command line: fetch once, exit codes, the token never shown -----------------------
+
+
+def run_agent(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    try:
+        code = cli.main(argv)
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_validate_a_url(server: UrlServer, capsys: pytest.CaptureFixture[str]) -> None:
+    server.routes["/m.yaml"] = Route(MANIFEST)
+    server.routes["/bad.yaml"] = Route(INVALID)
+    server.routes["/down.yaml"] = Route(b"boom", 500)
+    ca = ["--ca-file", str(server.ca)]
+    code, out = run_agent(["validate", server.url("/m.yaml"), *ca], capsys)
+    assert (code, out.strip()) == (0, "OK: 1 container(s) in 1 manifest(s).")
+    code, out = run_agent(["validate", server.url("/bad.yaml"), *ca], capsys)
+    assert code == cli.EXIT_INVALID
+    assert out.startswith(f"{server.url('/bad.yaml')}: containers[web].image: ")
+    code, out = run_agent(["validate", server.url("/down.yaml"), *ca], capsys)
+    assert (code, out.strip()) == (
+        1,
+        f"agent: {server.url('/down.yaml')}: HTTP 500 Internal Server Error",
+    )
+    code, out = run_agent(["validate", server.url("/m.yaml")], capsys)
+    assert code == cli.EXIT_FAILURE and "CERTIFICATE_VERIFY_FAILED" in out
+
+
+def test_plain_http_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_agent(["validate", "http://127.0.0.1:1/m.yaml"], capsys)
+    assert code == cli.EXIT_INVALID and "--allow-http" in out
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_the_token_is_never_shown(
+    server: UrlServer, tmp_path: Path, capsys: pytest.CaptureFixture[str], log_format: str
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    server.routes["/m.yaml"] = Route(MANIFEST)
+    server.routes["/no.yaml"] = Route(b"denied", 401)
+    common = ["--ca-file", str(server.ca), "--url-token-file", str(token_file), "-vv"]
+    common += ["--log-format", log_format]
+    code, out = run_agent(["validate", server.url("/m.yaml"), *common], capsys)
+    assert code == 0 and server.requests[-1][1]["Authorization"] == f"Bearer {TOKEN}"
+    code, out = run_agent(["validate", server.url("/no.yaml"), *common], capsys)
+    assert code == cli.EXIT_FAILURE and "HTTP 401" in out and TOKEN not in out
+    token_file.write_text("two words\n")
+    code, out = run_agent(["validate", server.url("/m.yaml"), *common], capsys)
+    assert code == cli.EXIT_INVALID and "--url-token-file" in out and "two" not in out
