@@ -69,6 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(_with_command_first(list(sys.argv[1:] if argv is None else argv)))
     try:
         args.settings = _settings(args)
+        args.urls = args.settings.url_options()  # reads the token file, once
     except SettingsError as exc:
         parser.error(f"{exc.option} {exc.problem}")
     _setup_logging(
@@ -154,6 +155,24 @@ def _common(
         help="text, or json: one JSON object a line, with the container and the action as "
         "fields where a line is about one container (default: text)",
     )
+    urls = common.add_argument_group("URL sources")
+    _option(urls, "ca_file")
+    _option(urls, "url_token_file")
+    _option(urls, "url_connect_timeout", float)
+    _option(urls, "url_read_timeout", float)
+    urls.add_argument(
+        "--allow-http",
+        action="store_true",
+        help="fetch http:// URL sources, unencrypted (default: only https://)",
+    )
+    urls.add_argument(
+        "--allow-redirect-host",
+        action=_Repeated,
+        default=attrs.fields_dict(Settings)["allow_redirect_host"].default,
+        metavar="HOST",
+        help="a host that URL sources may be redirected to; repeatable (default: none, only "
+        "the same scheme, host and port)",
+    )
     return common
 
 
@@ -193,7 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     manifests = {
         "nargs": "+",
         "metavar": "MANIFEST",
-        "help": "file, directory, glob, or - for stdin",
+        "help": "file, directory, glob, https:// URL, or - for stdin",
     }
 
     plan = commands.add_parser(
@@ -225,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     _option(run_options, "reload", float)
     _option(run_options, "pull_interval", float)
     _option(run_options, "metrics_addr")
+    _option(run_options, "url_interval", float)
     run.set_defaults(handler=_cmd_run)
 
     validate = commands.add_parser(
@@ -242,7 +262,7 @@ def _parser() -> argparse.ArgumentParser:
         "manifests",
         nargs="*",
         metavar="MANIFEST",
-        help="compare with these (file, directory, glob, or - for stdin)",
+        help="compare with these (file, directory, glob, https:// URL, or - for stdin)",
     )
     status.add_argument("--output", choices=("text", "json"), default="text")
     status.set_defaults(handler=_cmd_status)
@@ -366,20 +386,20 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    desired = check_desired(load_sources(args.manifests), args.settings.allow_host_path)
+    desired = check_desired(load_sources(args.manifests, args.urls), args.settings.allow_host_path)
     print(f"OK: {len(desired.containers)} container(s) in {len(desired.manifests)} manifest(s).")
     return EXIT_OK
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    desired = load_sources(args.manifests)
+    desired = load_sources(args.manifests, args.urls)
     the_plan = plan_for(desired, _backend(args).reader(), args.settings, time.time())
     sys.stdout.write(render_json(the_plan) if args.output == "json" else render_text(the_plan))
     return EXIT_CHANGES if args.detailed_exitcode and the_plan.changes else EXIT_OK
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
-    desired = load_sources(args.manifests)
+    desired = load_sources(args.manifests, args.urls)
     began = time.monotonic()
     with namespace_lock(args.state_dir, args.namespace):
         if args.output == "json":
@@ -403,7 +423,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     settings: Settings = args.settings
-    desired = load_sources(args.manifests) if args.manifests else None
+    desired = load_sources(args.manifests, args.urls) if args.manifests else None
     reader = _backend(args).reader()
     now = time.time()
     observed = reader.list(settings.namespace, run_times=True)
@@ -468,7 +488,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     backend = _backend(args)
     settings: Settings = args.settings
     with namespace_lock(args.state_dir, args.namespace), contextlib.ExitStack() as stack:
-        loop = RunLoop(list(args.manifests), backend, settings)
+        loop = RunLoop(list(args.manifests), backend, settings, args.urls)
         listen = settings.metrics_listen
         if listen is not None:
             disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise

@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 import sys
+import urllib.parse
 from collections.abc import Iterable, Sequence
 
 import attrs
@@ -14,6 +15,7 @@ from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest import Container, Manifest
 from agent.parse import MAX_BYTES, parse_document
 from agent.ports import HostClaims, Publisher, also_published
+from agent.url_source import UrlOptions, UrlSource, display_url, is_url
 
 __all__ = [
     "STDIN",
@@ -22,6 +24,8 @@ __all__ = [
     "is_manifest_file",
     "load_file",
     "load_sources",
+    "load_url",
+    "manifest_of",
     "merge",
 ]
 
@@ -67,8 +71,8 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     errors: list[ManifestError] = []
     for source in sources:
-        if source == STDIN:
-            found = [STDIN]
+        if source == STDIN or is_url(source):
+            found = [source]
         elif os.path.isdir(source):
             found = sorted(
                 os.path.join(source, name)
@@ -90,7 +94,7 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
         else:
             found = [source]
         for path in found:
-            key = path if path == STDIN else os.path.realpath(path)
+            key = path if path == STDIN or is_url(path) else os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
                 files.append(path)
@@ -99,8 +103,11 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     return files
 
 
-def load_file(path: str) -> Manifest:
-    """Read and validate one manifest file, or standard input for ``-``."""
+def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
+    """Read and validate one manifest file, standard input for ``-``, or a URL (fetched
+    once, as ``urls`` says: :func:`load_url`)."""
+    if is_url(path):
+        return load_url(path, urls or UrlOptions())
     source = "<stdin>" if path == STDIN else path
     try:
         if path == STDIN:
@@ -110,7 +117,25 @@ def load_file(path: str) -> Manifest:
                 raw = handle.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ManifestError(source, [FieldError("", f"cannot read: {exc.strerror}")]) from None
-    data = parse_document(raw, source, json_only=path.endswith(".json"))
+    return manifest_of(raw, source, json_only=path.endswith(".json"))
+
+
+def load_url(url: str, options: UrlOptions) -> Manifest:
+    """Fetch a URL once and validate its body. Raises UrlFetchError (a runtime failure)
+    when it cannot be fetched, ManifestError when its body is not a valid manifest."""
+    body = UrlSource(url, options).fetch(conditional=False)
+    assert body is not None  # an unconditional request is never answered "not modified"
+    return manifest_of(body, display_url(url), json_only=url_is_json(url))
+
+
+def url_is_json(url: str) -> bool:
+    """A URL whose path ends in ``.json`` is read as JSON only, as a ``.json`` file is."""
+    return urllib.parse.urlsplit(url).path.endswith(".json")
+
+
+def manifest_of(raw: bytes, source: str, json_only: bool = False) -> Manifest:
+    """The manifest in the bytes of one source, named ``source`` in its errors."""
+    data = parse_document(raw, source, json_only=json_only)
     return Manifest.from_dict(data, source=source)
 
 
@@ -131,13 +156,14 @@ def merge(manifests: Iterable[Manifest]) -> DesiredSet:
     return DesiredSet(tuple(accepted))
 
 
-def load_sources(sources: Sequence[str]) -> DesiredSet:
-    """Load and merge every source; every problem of every file is reported at once."""
+def load_sources(sources: Sequence[str], urls: UrlOptions | None = None) -> DesiredSet:
+    """Load and merge every source; every problem of every file is reported at once. A
+    URL that cannot be fetched raises its UrlFetchError at once."""
     manifests: list[Manifest] = []
     problems: list[ManifestError] = []
     for path in expand_sources(sources):
         try:
-            manifests.append(load_file(path))
+            manifests.append(load_file(path, urls))
         except ManifestError as exc:
             problems.append(exc)
     try:

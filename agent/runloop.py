@@ -2,7 +2,8 @@
 
 Manifest files are watched (inotify, see :mod:`agent.watch`) and the engine's
 events followed (:mod:`agent.events`), so that an edit or a container that dies
-is acted on at once; the periodic pass is kept as a safety net. A burst of
+is acted on at once; the periodic pass is kept as a safety net. URL sources are polled on
+threads of their own (:mod:`agent.url_poller`), which wake a pass when one changes. A burst of
 changes costs at most one pass per :data:`DEBOUNCE`. SIGHUP re-reads every file;
 SIGTERM and SIGINT let the actions in flight finish (none starts after them) and
 exit 0, leaving the containers running. An
@@ -39,6 +40,7 @@ from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.sources import SourceSet
 from agent.spec import build_specs
+from agent.url_source import UrlOptions
 from agent.watch import Watcher
 from backends.base import Backend
 from backends.errors import EngineUnreachable
@@ -58,8 +60,15 @@ Observer = Callable[[PassReport], None]
 class RunLoop:
     """``agent run``: passes every ``settings.reload`` seconds and on every change."""
 
-    def __init__(self, sources: list[str], backend: Backend, settings: Settings) -> None:
-        self.sources = SourceSet(sources, settings.allow_host_path)
+    def __init__(
+        self,
+        sources: list[str],
+        backend: Backend,
+        settings: Settings,
+        urls: UrlOptions | None = None,
+    ) -> None:
+        urls = settings.url_options() if urls is None else urls
+        self.sources = SourceSet(sources, settings.allow_host_path, urls, settings.url_interval)
         self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings
@@ -100,6 +109,7 @@ class RunLoop:
         )
         self.follower.start()
         self.prober.start()
+        self.sources.start(self.watcher.wake)
         try:
             while not self.stopping:
                 started = time.monotonic()
@@ -112,6 +122,7 @@ class RunLoop:
                 signal.signal(sig, handler)
             self.follower.close()
             self.prober.close()
+            self.sources.close()
             self.watcher.close()
         log.info("agent stopped; containers keep running")
         return 0

@@ -16,6 +16,7 @@ from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
 from agent.planner import PlanOptions
+from agent.url_source import UrlOptions, read_token
 
 __all__ = [
     "MAX_NAMESPACE_LENGTH",
@@ -121,6 +122,35 @@ def listen_address(text: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _optional_path(value: Any) -> Any:
+    return None if value is None else _absolute(value)
+
+
+def _path_or_none(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value is not None and (not isinstance(value, str) or not value):
+        raise SettingsError(attribute.name, f"must be a path, got {value!r}")
+
+
+def _hosts(value: Any) -> Any:
+    if value is None:
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(item.lower() if isinstance(item, str) else item for item in value)
+    return value
+
+
+def _host_names(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(
+        isinstance(host, str) and host and not any(c in host for c in "/:@ ") for host in value
+    ):
+        raise SettingsError(attribute.name, f"must be a list of host names, got {value!r}")
+
+
+def _flag(instance: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(attribute.name, f"must be true or false, got {value!r}")
+
+
 def _listen_address(instance: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
     if value is None:
         return
@@ -207,6 +237,44 @@ class Settings:
         converter=_prefixes,
     )
 
+    url_interval: float = _setting(
+        30.0,
+        "seconds between the daemon's fetches of a URL source (while it fails, doubling up to 300)",
+        _seconds(0, strict=True),
+    )
+    url_connect_timeout: float = _setting(
+        5.0, "seconds to connect to a URL source's server", _seconds(0, strict=True)
+    )
+    url_read_timeout: float = _setting(
+        30.0,
+        "seconds a URL source's server gets to answer, and to send the whole body",
+        _seconds(0, strict=True),
+    )
+    ca_file: str | None = _setting(
+        None,
+        "a CA bundle (PEM) that URL sources' certificates are checked against (default: the "
+        "system's trust store)",
+        _path_or_none,
+        converter=_optional_path,
+    )
+    url_token_file: str | None = _setting(
+        None,
+        "a file holding a token sent to URL sources as 'Authorization: Bearer' (to their own "
+        "origin only)",
+        _path_or_none,
+        converter=_optional_path,
+    )
+    allow_http: bool = _setting(
+        False, "fetch http:// URL sources, unencrypted (by default only https:// is)", _flag
+    )
+    allow_redirect_host: tuple[str, ...] = _setting(
+        (),
+        "a host that URL sources may be redirected to (repeatable; by default only the same "
+        "scheme, host and port)",
+        _host_names,
+        converter=_hosts,
+    )
+
     def __attrs_post_init__(self) -> None:
         try:
             self.backoff  # noqa: B018 -- made once to check it
@@ -234,6 +302,18 @@ class Settings:
         if self.state_dir is None:
             return None
         return os.path.join(self.state_dir, f"{self.namespace}.health.json")
+
+    def url_options(self) -> UrlOptions:
+        """How URL sources are fetched; reads the token file (SettingsError if it cannot)."""
+        token = None if self.url_token_file is None else read_token(self.url_token_file)
+        return UrlOptions(
+            connect_timeout=self.url_connect_timeout,
+            read_timeout=self.url_read_timeout,
+            ca_file=self.ca_file,
+            allow_http=self.allow_http,
+            allow_redirect_hosts=self.allow_redirect_host,
+            token=token,
+        )
 
     @property
     def metrics_listen(self) -> tuple[str, int] | None:

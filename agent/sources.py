@@ -1,17 +1,29 @@
-"""The run loop's manifest sources: re-read when they change, last-known-good per file."""
+"""The run loop's manifest sources: re-read when they change, last-known-good per file
+and per URL."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
+from collections.abc import Callable
 
 import attrs
 
 from agent.errors import ManifestError, MultiSourceError
 from agent.hostpaths import allowed_manifest
-from agent.load import STDIN, DesiredSet, expand_sources, load_file, merge
+from agent.load import (
+    STDIN,
+    DesiredSet,
+    expand_sources,
+    load_file,
+    manifest_of,
+    merge,
+    url_is_json,
+)
 from agent.manifest import Manifest
+from agent.url_poller import UrlPoller
+from agent.url_source import UrlOptions, UrlSource, display_url, is_url
 
 __all__ = ["SourceSet", "SourceStatus"]
 
@@ -40,6 +52,8 @@ class _Entry:
     missing: int = 0
     errors: int = 0
     loaded: float | None = None
+    generation: int = 0  # of a URL: the poller's outcome last looked at
+    polled_errors: int = 0  # of a URL: failed fetches counted in ``errors`` so far
 
 
 class SourceSet:
@@ -52,13 +66,40 @@ class SourceSet:
     containers with it. :meth:`refresh` returns a set that is not ``complete``
     while some source has never been read validly: the planner then removes nothing.
     A file with a hostDir outside ``allow_host_path`` is an invalid one.
+
+    A URL is fetched as ``urls`` says, by a :class:`~agent.url_poller.UrlPoller` every
+    ``url_interval`` seconds: on threads of their own once :meth:`start` is called (each
+    change calls ``wake``), else at each refresh. It is kept like a file (last-known-good,
+    logged once per distinct error), except that it is never gone: a URL that cannot be
+    fetched keeps its content in force, however long that lasts.
     """
 
-    def __init__(self, sources: list[str], allow_host_path: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        sources: list[str],
+        allow_host_path: tuple[str, ...] = (),
+        urls: UrlOptions | None = None,
+        url_interval: float = 30.0,
+    ) -> None:
         self.sources = sources
         self.allow_host_path = allow_host_path
+        self.urls = urls or UrlOptions()
+        self.url_interval = url_interval
         self._entries: dict[str, _Entry] = {}
         self._reported: dict[str, str] = {}
+        self._pollers: dict[str, UrlPoller] = {}
+        self._wake: Callable[[], None] | None = None
+
+    def start(self, wake: Callable[[], None]) -> None:
+        """Poll the URLs on threads of their own from now on, calling ``wake`` on a change."""
+        self._wake = wake
+        for poller in self._pollers.values():
+            poller.on_change = wake
+            poller.start()
+
+    def close(self) -> None:
+        for poller in self._pollers.values():
+            poller.close()
 
     def refresh(self, force: bool = False) -> DesiredSet:
         try:
@@ -79,12 +120,15 @@ class SourceSet:
     def status(self) -> tuple[SourceStatus, ...]:
         """Every file in use, by path: whether its last read was valid, and since when."""
         return tuple(
-            SourceStatus(path, entry.error, entry.errors, entry.loaded)
+            SourceStatus(display_url(path), entry.error, entry.errors, entry.loaded)
             for path, entry in sorted(self._entries.items())
         )
 
     def _read(self, path: str, force: bool) -> None:
         entry = self._entries.setdefault(path, _Entry())
+        if is_url(path):
+            self._read_url(path, entry, force)
+            return
         if path == STDIN:
             signature: _Signature | None = (0, 0, 0)
             if entry.signature is not None:
@@ -101,19 +145,62 @@ class SourceSet:
         try:
             manifest = allowed_manifest(load_file(path), self.allow_host_path)
         except ManifestError as exc:
-            if str(exc) != entry.error:
-                kept = (
-                    "its last valid content stays in force" if entry.manifest else "nothing loaded"
-                )
-                log.error("invalid manifest (%s):\n%s", kept, exc)
-            entry.error = str(exc)
-            entry.errors += 1
+            self._invalid(entry, "invalid manifest", str(exc))
         else:
-            entry.manifest = manifest
-            entry.loaded = time.time()
-            if entry.error:
-                log.info("%s: valid again", path)
-            entry.error = None
+            self._valid(path, entry, manifest)
+
+    def _read_url(self, url: str, entry: _Entry, force: bool) -> None:
+        """Take the poller's last outcome: a new body is parsed, a failure recorded; the
+        same outcome again (a 304, the same body) costs nothing."""
+        poller = self._pollers.get(url)
+        if poller is None:
+            try:
+                source = UrlSource(url, self.urls)
+            except ManifestError as exc:  # plain http without allow_http
+                if entry.error is None:
+                    self._invalid(entry, "URL refused", str(exc))
+                return
+            poller = self._pollers[url] = UrlPoller(source, self.url_interval, self._wake)
+            if self._wake is not None:
+                poller.start()
+        if self._wake is None:
+            poller.poll_once(conditional=not force)
+        elif force:
+            poller.kick(force=True)
+        polled = poller.latest()
+        entry.errors += polled.failed - entry.polled_errors
+        entry.polled_errors = polled.failed
+        if polled.generation == entry.generation and not force:
+            return
+        entry.generation = polled.generation
+        if polled.error is not None:
+            what = "invalid manifest" if isinstance(polled.error, ManifestError) else "cannot fetch"
+            self._invalid(entry, what, str(polled.error), counted=True)
+        elif polled.body is not None:
+            name = display_url(url)
+            try:
+                manifest = manifest_of(polled.body, name, json_only=url_is_json(url))
+                manifest = allowed_manifest(manifest, self.allow_host_path)
+            except ManifestError as exc:
+                self._invalid(entry, "invalid manifest", str(exc))
+            else:
+                self._valid(name, entry, manifest)
+
+    def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
+        """A read that failed: logged once per distinct error; the last valid content stays."""
+        if error != entry.error:
+            kept = "its last valid content stays in force" if entry.manifest else "nothing loaded"
+            log.error("%s (%s):\n%s", what, kept, error)
+        entry.error = error
+        if not counted:
+            entry.errors += 1
+
+    def _valid(self, name: str, entry: _Entry, manifest: Manifest) -> None:
+        entry.manifest = manifest
+        entry.loaded = time.time()
+        if entry.error:
+            log.info("%s: valid again", name)
+        entry.error = None
 
     def _gone(self, path: str) -> None:
         """A file no source names any more, or that no longer exists: dropped at the second look."""
@@ -124,6 +211,9 @@ class SourceSet:
         if entry.manifest is not None:
             log.warning("%s: file is gone; its containers will be removed", path)
         del self._entries[path]
+        poller = self._pollers.pop(path, None)
+        if poller is not None:
+            poller.close()
 
     def _merge(self, complete: bool) -> DesiredSet:
         entries = self._entries.values()

@@ -26,6 +26,7 @@ import inotify_simple
 from inotify_simple import flags
 
 from agent.load import STDIN, is_manifest_file
+from agent.url_source import is_url
 
 __all__ = ["Watcher"]
 
@@ -272,8 +273,8 @@ def _watch_nearest(
 def _interests(source: str) -> list[tuple[str, Matcher]]:
     """The directories one source needs watched, each with the test for names that
     count in it, as the filesystem stands now."""
-    if source == STDIN:
-        return []
+    if source == STDIN or is_url(source):
+        return []  # standard input does not change; a URL is polled (agent.url_poller)
     if glob.has_magic(source):
         return _glob_interests(source)
     path = os.path.abspath(source)

@@ -1,0 +1,281 @@
+"""Manifests from an ``https://`` URL: one fetch, with its TLS, limits and cache state.
+
+A :class:`UrlSource` fetches one URL through urllib3: TLS verified (system trust, or the
+CA bundle of ``ca_file``), connect and read timeouts, the body streamed and refused past
+:data:`~agent.parse.MAX_BYTES` without reading further, conditional requests from the
+last 200's ``ETag`` and ``Last-Modified`` (a 304 is "unchanged"), redirects followed (at
+most :data:`MAX_REDIRECTS`) only to the same scheme, host and port or to an allowed host,
+never from https to http. The bearer token, when there is one, goes only to the URL's own
+origin, and into no message.
+
+What cannot be fetched raises :class:`UrlFetchError` (a runtime failure); a body past the
+cap raises :class:`~agent.errors.ManifestError`, as a file past it does.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+
+import attrs
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+
+from agent.errors import AgentError, FieldError, ManifestError, SettingsError
+from agent.parse import MAX_BYTES
+
+__all__ = [
+    "MAX_REDIRECTS",
+    "UrlFetchError",
+    "UrlOptions",
+    "UrlSource",
+    "display_url",
+    "is_url",
+    "read_token",
+]
+
+MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+_REDIRECTS = (301, 302, 303, 307, 308)
+_OBJECT = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>: ")
+
+
+def is_url(source: str) -> bool:
+    """A source that names a URL rather than a file: ``https://...`` or ``http://...``."""
+    return source[:8].lower() == "https://" or source[:7].lower() == "http://"
+
+
+def display_url(url: str) -> str:
+    """The URL as messages show it: any ``user:password@`` replaced by ``***@``."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urllib.parse.urlunsplit(parts._replace(netloc="***@" + parts.netloc.rsplit("@", 1)[1]))
+
+
+class UrlFetchError(AgentError):
+    """A URL that could not be fetched (unreachable, an HTTP error, a timeout, a refused
+    redirect or certificate). Never holds the token."""
+
+    def __init__(self, url: str, problem: str) -> None:
+        self.url = display_url(url)
+        self.problem = problem
+        super().__init__(f"{self.url}: {problem}")
+
+
+@attrs.frozen
+class UrlOptions:
+    """How URL sources are fetched. ``token`` is never shown (not even by ``repr``)."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    ca_file: str | None = None
+    allow_http: bool = False
+    allow_redirect_hosts: tuple[str, ...] = ()
+    token: str | None = attrs.field(default=None, repr=False)
+
+
+def read_token(path: str) -> str:
+    """The bearer token in a file (surrounding whitespace dropped); SettingsError when the
+    file cannot be read or holds no usable token. The message never holds the token."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(16 * 1024 + 1)
+    except OSError as exc:
+        raise SettingsError("url_token_file", f"cannot read {path}: {exc.strerror}") from None
+    try:
+        token = raw.decode("ascii").strip()
+    except UnicodeDecodeError:
+        token = ""
+    if not token or len(raw) > 16 * 1024 or not token.isprintable() or " " in token:
+        raise SettingsError(
+            "url_token_file", f"{path} must hold one token of printable ASCII, 16 KiB at most"
+        )
+    return token
+
+
+def check_url(url: str, options: UrlOptions) -> None:
+    """Refuse a URL that may not be fetched at all: plain http without ``allow_http``."""
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme == "http" and not options.allow_http:
+        raise ManifestError(
+            display_url(url),
+            [FieldError("", "plain http is refused; pass --allow-http to fetch it anyway")],
+        )
+
+
+class UrlSource:
+    """One URL, fetched again and again: the validators of its last 200 are kept, so that
+    an unchanged manifest costs one 304. ``requests`` counts the requests made, and
+    ``not_modified`` the 304s, for tests and logs."""
+
+    def __init__(
+        self, url: str, options: UrlOptions, pool: urllib3.PoolManager | None = None
+    ) -> None:
+        check_url(url, options)
+        self.url = url
+        self.options = options
+        self.pool = pool or _pool(options)
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self.requests = 0
+        self.not_modified = 0
+
+    @property
+    def name(self) -> str:
+        return display_url(self.url)
+
+    def fetch(self, conditional: bool = True) -> bytes | None:
+        """The body of a 200, or None for a 304 (the last body is still current).
+
+        Raises UrlFetchError, or ManifestError for a body past the cap."""
+        headers = {}
+        if conditional and self.etag:
+            headers["If-None-Match"] = self.etag
+        if conditional and self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        response = self._follow(headers)
+        try:
+            if response.status == 304 and headers:
+                self.not_modified += 1
+                return None
+            if response.status != 200:
+                reason = f" {response.reason}" if response.reason else ""
+                raise UrlFetchError(self.url, f"HTTP {response.status}{reason}")
+            body = self._body(response)
+        except BaseException:
+            _discard(response)
+            raise
+        response.release_conn()  # read to its end: the connection may serve the next fetch
+        self.etag = response.headers.get("ETag")
+        self.last_modified = response.headers.get("Last-Modified")
+        return body
+
+    def _follow(self, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        """GET the URL, following the redirects that are allowed."""
+        origin = _origin(self.url)
+        url = self.url
+        for _ in range(MAX_REDIRECTS + 1):
+            sent = dict(headers)
+            if self.options.token is not None and _origin(url) == origin:
+                sent["Authorization"] = f"Bearer {self.options.token}"
+            response = self._get(url, sent)
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return response
+            _discard(response)
+            target = urllib.parse.urljoin(url, location)
+            self._check_redirect(url, target, origin)
+            url = target
+        raise UrlFetchError(self.url, f"more than {MAX_REDIRECTS} redirects")
+
+    def _check_redirect(self, url: str, target: str, origin: tuple[str, str, int]) -> None:
+        scheme, host, _ = _origin(target)
+        shown = display_url(target)
+        if scheme not in ("http", "https"):
+            raise UrlFetchError(self.url, f"redirect to {shown} refused: not http(s)")
+        if scheme == "http" and (_origin(url)[0] == "https" or not self.options.allow_http):
+            raise UrlFetchError(self.url, f"redirect to {shown} refused: not https")
+        if _origin(target) != origin and host not in self.options.allow_redirect_hosts:
+            raise UrlFetchError(
+                self.url,
+                f"redirect to another host ({host}) refused; pass --allow-redirect-host {host} "
+                "to follow it",
+            )
+
+    def _get(self, url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        self.requests += 1
+        timeout = urllib3.Timeout(
+            connect=self.options.connect_timeout, read=self.options.read_timeout
+        )
+        try:
+            return self.pool.request(
+                "GET",
+                url,
+                headers=headers,
+                timeout=timeout,
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+        except HTTPError as exc:
+            raise UrlFetchError(self.url, self._problem(exc)) from None
+
+    def _body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+        """The body, read in chunks and refused as soon as it passes the cap; the whole
+        body must come within the read timeout (each read has it too)."""
+        cap = MAX_BYTES // (1024 * 1024)
+        length = response.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > MAX_BYTES:
+            raise ManifestError(
+                self.name, [FieldError("", f"body is larger than {cap} MB ({length} bytes)")]
+            )
+        deadline = time.monotonic() + self.options.read_timeout
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.read1(_CHUNK):  # what has come, up to a chunk
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise ManifestError(
+                        self.name,
+                        [FieldError("", f"body is larger than {cap} MB (stopped reading)")],
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise UrlFetchError(
+                        self.url,
+                        f"body not read within {self.options.read_timeout:g}s",
+                    )
+        except HTTPError as exc:
+            raise UrlFetchError(self.url, self._problem(exc)) from None
+        return b"".join(chunks)
+
+    def _problem(self, exc: HTTPError) -> str:
+        """What went wrong, in words that stay the same from one try to the next (so that
+        a lasting failure is logged once): no object addresses, no ports of our own."""
+        if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError
+            cause = exc.__cause__ or exc.__context__
+            reason = getattr(cause, "strerror", None) or _OBJECT.sub("", str(exc))
+            return f"cannot connect: {reason}"
+        if isinstance(exc, ConnectTimeoutError):
+            return f"connect timed out after {self.options.connect_timeout:g}s"
+        if isinstance(exc, ReadTimeoutError):
+            return f"read timed out after {self.options.read_timeout:g}s"
+        if isinstance(exc, SSLError):
+            return f"TLS: {_OBJECT.sub('', str(exc))}"
+        if isinstance(exc, NewConnectionError):
+            cause = exc.__cause__ or exc.__context__
+            reason = getattr(cause, "strerror", None) or _OBJECT.sub("", str(exc))
+            return f"cannot connect: {reason}"
+        if isinstance(exc, ProtocolError):
+            return f"connection broken: {_OBJECT.sub('', str(exc))}"
+        return _OBJECT.sub("", str(exc)) or type(exc).__name__
+
+
+def _discard(response: urllib3.BaseHTTPResponse) -> None:
+    """Close a connection whose body was not read (an error, a redirect, past the cap):
+    reading it would cost what the server likes, and reusing it would read that body."""
+    response.close()
+    response.release_conn()
+
+
+def _pool(options: UrlOptions) -> urllib3.PoolManager:
+    """Verification always on; the CA bundle given, else the system's trust store."""
+    return urllib3.PoolManager(num_pools=4, cert_reqs="CERT_REQUIRED", ca_certs=options.ca_file)
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parsed = urllib3.util.parse_url(url)
+    scheme = (parsed.scheme or "").lower()
+    host = (parsed.host or "").lower().strip("[]")
+    port = parsed.port or (443 if scheme == "https" else 80)
+    return scheme, host, port
