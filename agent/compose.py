@@ -598,15 +598,13 @@ class _Converter:
             elif isinstance(port, str):
                 found.extend(self._short_port(name, field, port))
             elif isinstance(port, int) and not isinstance(port, bool):
-                if port > 65535:
-                    self.note(
-                        name,
-                        field,
-                        "not mapped: YAML read an unquoted HOST:CONTAINER as a base-60 "
-                        "number; quote it",
-                    )
-                else:
-                    self._ephemeral(name, field)
+                self.note(
+                    name,
+                    field,
+                    f"not mapped: {port} is no HOST:CONTAINER (an unquoted 22:22 is read by "
+                    "YAML as a base-60 number: quote it); a container port alone has no host "
+                    "port, and the agent publishes only on a given host port",
+                )
             else:
                 self.note(name, field, "not mapped: not a port")
         return found
