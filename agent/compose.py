@@ -52,6 +52,7 @@ __all__ = [
     "ComposeError",
     "Converted",
     "Note",
+    "convert_file",
     "from_compose",
     "render",
 ]
@@ -248,7 +249,20 @@ def from_compose(
             f"{path}: the converted manifest is not valid:\n"
             + "\n".join(str(error) for error in exc.errors)
         ) from None
-    return Converted(manifest, tuple(converter.notes), path)
+    order = {str(name): i for i, name in enumerate(data["services"])}
+    notes = sorted(converter.notes, key=lambda note: order.get(note.where, -1))
+    return Converted(manifest, tuple(notes), path)
+
+
+def convert_file(
+    path: str, environ: Mapping[str, str], allow_host_path: Sequence[str] = ()
+) -> tuple[str, tuple[str, ...]]:
+    """What ``agent convert --from compose FILE`` prints: the manifest's YAML (for standard
+    output or a file) and the note lines (for standard error), top-level sections first,
+    then service by service. Raises :class:`ComposeError` or
+    :class:`~agent.errors.ManifestError` (both :class:`~agent.errors.AgentError`)."""
+    converted = from_compose(path, environ, allow_host_path)
+    return render(converted), tuple(str(note) for note in converted.notes)
 
 
 def render(converted: Converted) -> str:

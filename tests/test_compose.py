@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.compose import ComposeError, Converted, from_compose, render
+from agent.compose import ComposeError, Converted, convert_file, from_compose, render
 from agent.manifest import Manifest
 from agent.parse import parse_document
 from tests import engines
@@ -789,3 +789,23 @@ def test_same_containers_as_docker_compose(
     assert left == []
     assert os.path.isdir(volumes)
     yaml.safe_load(manifest.read_text())
+
+
+def test_convert_file_lists_notes_service_by_service(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text(
+        f"services:\n  a:\n    image: {IMAGE}\n    environment: [X=$NOPE]\n    links: [b]\n"
+        f"  b:\n    image: {IMAGE}\n    expose: ['80']\nnetworks: {{}}\n"
+    )
+    text, notes = convert_file(str(path), {})
+    assert notes == (
+        "networks: not mapped (each container is on the engine's default network: services "
+        "do not reach each other by name)",
+        "a: environment[0]: variable NOPE is not set: an empty string is used, as Compose does",
+        "a: links: not mapped (each container is on the engine's default network: services do "
+        "not reach each other by name)",
+        "b: expose: not mapped (only published ports are in a manifest; the rest is reachable "
+        "as it is)",
+    )
+    assert text.startswith("# Converted from c.yml")
+    Manifest.from_dict(parse_document(text.encode(), "c"), "c")
