@@ -226,6 +226,7 @@ def from_compose(
     variables = {**dotenv, **environ}
     if not isinstance(data, dict):
         raise ComposeError(f"{path}: must be a mapping with 'services'")
+    _check_keys(data, path, "")
     interpolator = Interpolator(variables, path)
     try:
         data = interpolator.tree(data)
@@ -399,6 +400,8 @@ class _Converter:
                 f"an engine volume in Compose; here the host directory <volumes-root>/{label}, "
                 "shared by every container that mounts it, and not filled from the image",
             )
+            if options is not None and not isinstance(options, dict):
+                raise ComposeError(f"{self.source}: volumes.{name}: must be a mapping")
             for option in options or {}:
                 self.note("volumes", f"{name}.{option}", "not mapped (no volume drivers)")
 
@@ -554,6 +557,8 @@ class _Converter:
         values: dict[str, str] = {}
         env_files = service.get("env_file")
         if env_files is not None:
+            if not isinstance(env_files, str | dict | list):
+                raise _Refused("env_file", "must be a path or a list of paths")
             for file in [env_files] if isinstance(env_files, str | dict) else env_files:
                 path = file.get("path") if isinstance(file, dict) else file
                 if not isinstance(path, str):
@@ -725,6 +730,8 @@ class _Converter:
             if mount is not None:
                 mounts.append(mount)
         tmpfs = service.get("tmpfs")
+        if tmpfs is not None and not isinstance(tmpfs, str | list):
+            raise _Refused("tmpfs", "must be a path or a list of paths")
         for i, target in enumerate([tmpfs] if isinstance(tmpfs, str) else tmpfs or []):
             field = f"tmpfs[{i}]" if isinstance(tmpfs, list) else "tmpfs"
             mounts.append(self._tmpfs(name, field, str(target)))
@@ -843,6 +850,11 @@ class _Converter:
             elif key != "resources":
                 self.note(name, f"deploy.{key}", "not mapped (Swarm only)")
         given = deploy.get("resources") or {}
+        if not isinstance(given, dict):
+            raise _Refused("deploy.resources", "must be a mapping")
+        for key in given:
+            if key not in ("limits", "reservations"):
+                self.note(name, f"deploy.resources.{key}", "not mapped")
         limits = self._amounts(name, "deploy.resources.limits", given.get("limits") or {})
         requests = self._amounts(
             name, "deploy.resources.reservations", given.get("reservations") or {}
@@ -978,6 +990,19 @@ class _Converter:
         if seconds is None:
             self.note(name, field, "not mapped: not a duration such as 30s or 1m30s")
         return seconds
+
+
+def _check_keys(data: Any, source: str, where: str) -> None:
+    """Every key of the file is a string, as Compose's schema has it (YAML reads ``1:`` or
+    ``true:`` as other types)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                raise ComposeError(f"{source}: {where or 'the file'}: keys must be strings")
+            _check_keys(value, source, f"{where}.{key}" if where else key)
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            _check_keys(value, source, f"{where}[{i}]")
 
 
 def _port_range(text: str) -> list[int] | None:

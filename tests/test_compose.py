@@ -809,3 +809,67 @@ def test_convert_file_lists_notes_service_by_service(tmp_path: Path) -> None:
     )
     assert text.startswith("# Converted from c.yml")
     Manifest.from_dict(parse_document(text.encode(), "c"), "c")
+
+
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    1,
+    True,
+    "x",
+    "",
+    [],
+    {},
+    [1],
+    [None],
+    ["a:b:c:d"],
+    {"a": 1},
+    [{}],
+    {1: "x"},
+    {"a": [1]},
+    [[1]],
+    1.5,
+    "${NOPE:-}",
+]
+FIELDS = [
+    "image",
+    "command",
+    "environment",
+    "env_file",
+    "ports",
+    "volumes",
+    "tmpfs",
+    "restart",
+    "working_dir",
+    "healthcheck",
+    "deploy",
+    "mem_limit",
+    "cpus",
+    "pull_policy",
+    "stop_grace_period",
+    "build",
+]
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_odd_values_are_notes_or_errors(tmp_path: Path, field: str) -> None:
+    """Whatever a field holds, the conversion gives a valid manifest or a ComposeError."""
+    nested = (
+        [{"ports": [{"target": v, "published": v, "host_ip": v}]} for v in ODD_VALUES]
+        + [{"deploy": {"resources": v}} for v in ODD_VALUES]
+        + [{"deploy": {"resources": {"limits": v, "reservations": v}}} for v in ODD_VALUES]
+        + [{"healthcheck": {"test": v, "interval": v, "retries": v}} for v in ODD_VALUES]
+        + [{"volumes": [{"type": v, "source": v, "target": v}]} for v in ODD_VALUES]
+    )
+    cases = [{field: value} for value in ODD_VALUES] + nested
+    for i, extra in enumerate(cases):
+        services = {"web": {"image": IMAGE, "restart": "always", **extra}, "ok": {"image": IMAGE}}
+        volumes = {"v": ODD_VALUES[i]} if field == "build" and i < len(ODD_VALUES) else {"v": None}
+        document = {"services": services, "volumes": volumes}
+        path = tmp_path / f"c{i}.yml"
+        path.write_text(yaml.safe_dump(document))
+        try:
+            converted = from_compose(str(path), {})
+        except ComposeError:
+            continue
+        Manifest.from_dict(converted.manifest, "converted")
