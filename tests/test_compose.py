@@ -678,10 +678,9 @@ def _inspect(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
     for info in json.loads(out):
         labels = info["Config"]["Labels"] or {}
         name = labels.get("com.docker.compose.service") or labels["io.container-agent.name"]
-        keys = ("GREETING",)
         found[name] = {
             "cmd": info["Config"]["Cmd"],
-            "env": sorted(e for e in info["Config"]["Env"] if e.split("=")[0] in keys),
+            "env": sorted(e for e in info["Config"]["Env"] if e != "PATH=/bin"),  # the image's
             "ports": sorted(
                 (port, binding["HostIp"], binding["HostPort"])
                 for port, bindings in (info["HostConfig"]["PortBindings"] or {}).items()
@@ -776,6 +775,7 @@ def test_same_containers_as_docker_compose(
     assert composed["web"]["env"] == ["GREETING=hello"]
     assert composed["web"]["ports"] == [("8080/tcp", "127.0.0.1", str(port))]
     assert composed["web"]["mounts"] == ["/www"]
+    assert composed["worker"]["env"] == []
     assert composed["worker"]["cmd"] == ["sh", "-c", "while true; do sleep 1; done"]
     assert (volumes / "www").is_dir()
     left = engines.run_cli(
