@@ -23,6 +23,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from agent import __version__
 from agent.actions import Remove
+from agent.compose import ComposeError, convert_file
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.health_file import HealthFile
 from agent.healthz import ServiceHealth
@@ -59,6 +60,7 @@ EXIT_INVALID = 2
 EXIT_CHANGES = 3
 COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs", "convert")
 CONVERT_TO = ("kubernetes",)
+CONVERT_FROM = ("compose",)
 SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
 
 log = logging.getLogger("agent")
@@ -303,7 +305,19 @@ def _parser() -> argparse.ArgumentParser:
         help="kubernetes: a v1 Pod per container, as YAML documents; what a Pod cannot say "
         "is listed on stderr",
     )
-    convert.add_argument("manifests", **manifests)  # type: ignore[arg-type]
+    direction.add_argument(
+        "--from",
+        dest="convert_from",
+        choices=CONVERT_FROM,
+        help="compose: one docker-compose file to a manifest (its variables interpolated "
+        "from the environment and its .env); what the manifest cannot say is listed on stderr",
+    )
+    convert.add_argument(
+        "manifests",
+        nargs="+",
+        metavar="FILE",
+        help="with --to: manifests (file, directory, glob, URL, or -); with --from: the file",
+    )
     convert.set_defaults(handler=_cmd_convert)
     return parser
 
@@ -521,11 +535,29 @@ def _cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _cmd_convert(args: argparse.Namespace) -> int:
-    """Manifests to Kubernetes Pods on stdout; notes (warnings, exit 0) on stderr."""
-    desired = load_sources(args.manifests)
+    """Manifests to Kubernetes Pods, or a compose file to a manifest, on stdout; notes
+    (warnings, exit 0) on stderr."""
+    if args.convert_from == "compose":
+        return _from_compose(args)
+    desired = load_sources(args.manifests, args.urls)
     settings: Settings = args.settings
     conversion = to_kubernetes(desired.manifests, settings.namespace, settings.volumes_root)
     sys.stdout.write(documents(conversion.pods))
     for note in conversion.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _from_compose(args: argparse.Namespace) -> int:
+    if len(args.manifests) != 1:
+        print("agent convert --from compose: give exactly one compose file", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        text, notes = convert_file(args.manifests[0], os.environ, args.settings.allow_host_path)
+    except ComposeError as exc:
+        print(f"agent: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(text)
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return EXIT_OK
