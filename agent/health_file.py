@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from agent.health import Health
+from agent.state_file import read_mapping, write_mapping
 
 __all__ = ["HealthFile"]
-
-log = logging.getLogger("agent.health")
 
 
 class HealthFile:
@@ -25,36 +21,16 @@ class HealthFile:
         self.path = path
 
     def read(self) -> dict[str, Health]:
-        if self.path is None:
-            return {}
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("health records unreadable, ignored: %s: %s", self.path, exc)
-            return {}
-        if not isinstance(data, dict):
-            return {}
         found = {}
-        for container_id, raw in data.items():
+        for container_id, raw in read_mapping(self.path, "health records").items():
             health = _health(raw)
             if isinstance(container_id, str) and health is not None:
                 found[container_id] = health
         return found
 
     def write(self, records: Mapping[str, Health]) -> None:
-        if self.path is None:
-            return
-        temporary = f"{self.path}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump({k: attrs.asdict(v) for k, v in records.items()}, handle, sort_keys=True)
-            os.replace(temporary, self.path)
-        except OSError as exc:
-            log.warning("cannot keep health records in %s: %s", self.path, exc)
+        data = {k: attrs.asdict(v) for k, v in records.items()}
+        write_mapping(self.path, data, "health records")
 
 
 def _health(raw: Any) -> Health | None:

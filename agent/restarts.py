@@ -9,14 +9,11 @@ start; a replaced container (a new id) starts afresh, as a spec change should.
 
 from __future__ import annotations
 
-import json
-import logging
-import os
 from collections.abc import Iterable
 
-__all__ = ["RestartLedger"]
+from agent.state_file import read_mapping, write_mapping
 
-log = logging.getLogger("agent.restarts")
+__all__ = ["RestartLedger"]
 
 
 class RestartLedger:
@@ -44,31 +41,9 @@ class RestartLedger:
             self._save({cid: n for cid, n in counts.items() if cid not in gone})
 
     def _load(self) -> dict[str, int]:
-        if self.path is None:
-            return {}
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("restart counts unreadable, starting afresh: %s: %s", self.path, exc)
-            return {}
-        if not isinstance(data, dict):
-            return {}
+        data = read_mapping(self.path, "restart counts")
         return {k: v for k, v in data.items() if isinstance(k, str) and type(v) is int}
 
     def _save(self, counts: dict[str, int]) -> None:
         self._counts = counts
-        if self.path is None:
-            return
-        temporary = f"{self.path}.tmp"
-        try:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            with open(temporary, "w", encoding="utf-8") as handle:
-                json.dump(counts, handle, sort_keys=True)
-            os.replace(temporary, self.path)
-        except OSError as exc:
-            log.warning(
-                "cannot keep restart counts in %s (%s); keeping them in memory", self.path, exc
-            )
+        write_mapping(self.path, dict(counts), "restart counts")
