@@ -20,10 +20,12 @@ from agent.errors import (
     SettingsError,
     VolumeError,
 )
+from agent.health import Health
 from agent.load import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
+from agent.probes import ExecCheck, HttpCheck, Probe, TcpCheck
 from agent.render import (
     apply_to_dict,
     plan_to_dict,
@@ -38,7 +40,9 @@ from agent.spec import RunSpec, build_specs
 from agent.status import ContainerStatus, statuses
 
 if TYPE_CHECKING:
+    from agent.compose import from_compose
     from agent.executor import ActionResult, execute
+    from agent.kube import to_kubernetes
     from agent.reconcile import converge, plan_against, plan_for
 
 # The parts that call a backend load on first use: importing the pure core (or a
@@ -49,6 +53,8 @@ _ON_FIRST_USE = {
     "converge": "agent.reconcile",
     "plan_for": "agent.reconcile",
     "plan_against": "agent.reconcile",
+    "from_compose": "agent.compose",
+    "to_kubernetes": "agent.kube",
 }
 
 
@@ -68,7 +74,10 @@ __all__ = [
     "ContainerStatus",
     "DesiredSet",
     "EnvVar",
+    "ExecCheck",
     "FieldError",
+    "Health",
+    "HttpCheck",
     "ImageNotPresent",
     "Manifest",
     "ManifestError",
@@ -77,12 +86,14 @@ __all__ = [
     "Plan",
     "PlanOptions",
     "Port",
+    "Probe",
     "Remove",
     "Restart",
     "RunSpec",
     "Settings",
     "SettingsError",
     "Start",
+    "TcpCheck",
     "Volume",
     "VolumeError",
     "VolumeMount",
@@ -92,6 +103,7 @@ __all__ = [
     "build_specs",
     "converge",
     "execute",
+    "from_compose",
     "load_file",
     "load_sources",
     "merge",
@@ -105,4 +117,5 @@ __all__ = [
     "render_text",
     "status_to_dict",
     "statuses",
+    "to_kubernetes",
 ]
