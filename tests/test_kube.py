@@ -449,9 +449,9 @@ def test_cli_an_invalid_manifest_exits_2(
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["convert", "m.yaml"], "one of the arguments --to is required"),
+        (["convert", "m.yaml"], "one of the arguments --to --from is required"),
         (["convert", "--to", "compose", "m.yaml"], "argument --to: invalid choice: 'compose'"),
-        (["convert", "--to", "kubernetes"], "the following arguments are required: MANIFEST"),
+        (["convert", "--to", "kubernetes"], "the following arguments are required: FILE"),
     ],
 )
 def test_cli_usage_errors_exit_2(
