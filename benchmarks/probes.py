@@ -43,9 +43,9 @@ from tests.engines import (  # noqa: E402
 
 PROBES = {
     "none": "",
-    "httpGet": "      livenessProbe: {{httpGet: {{path: /, port: 8080}}, periodSeconds: 1}}\n",
-    "tcpSocket": "      livenessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}\n",
-    "exec": "      livenessProbe: {{exec: {{command: [cat, /tmp/ok]}}, periodSeconds: 1}}\n",
+    "httpGet": "    livenessProbe: {{httpGet: {{path: /tmp/ok, port: 8080}}, periodSeconds: 1}}\n",
+    "tcpSocket": "    livenessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 1}}\n",
+    "exec": "    livenessProbe: {{exec: {{command: [cat, /tmp/ok]}}, periodSeconds: 1}}\n",
 }
 COMMAND = "[sh, -c, 'touch /tmp/ok; exec httpd -f -p 8080 -h /']"
 
