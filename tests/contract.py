@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -47,6 +48,12 @@ class Target:
             f"{self.backend_name}-{self.docker_cmd}@{self.engine.kind}"
             if (self.backend_name == "docker-cli")
             else f"{self.backend_name}@{self.engine.kind}"
+        )
+
+    def via(self, host: str) -> Target:
+        """This target reached at another address (a proxy of the engine's socket)."""
+        return Target(
+            self.backend_name, dataclasses.replace(self.engine, host=host), self.docker_cmd
         )
 
     def backend(self) -> Backend:

@@ -5,7 +5,6 @@ Each test reads as what a user would check after running the agent.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import signal
@@ -328,11 +327,7 @@ def test_exited_containers_cost_a_bounded_number_of_calls_a_pass(
 def test_an_engine_that_goes_away_is_reported_and_the_next_pass_recovers(ws: Workspace) -> None:
     proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
     proxy.start()
-    through = Target(
-        ws.target.backend_name,
-        dataclasses.replace(ws.target.engine, host=proxy.url),
-        ws.target.docker_cmd,
-    )
+    through = ws.target.via(proxy.url)
     ws.write(sleeper("a", "b"))
     log = ws.root / "agent.log"
     argv = [*AGENT, "run", *through.cli_args(), f"--namespace={ws.namespace}", "--reload=0.3"]

@@ -4,7 +4,6 @@ once, however long ``--reload`` is, and through an engine that goes away and com
 
 from __future__ import annotations
 
-import dataclasses
 import queue
 import secrets
 import subprocess
@@ -14,7 +13,7 @@ from typing import Any
 
 from agent.observed import ContainerEvent
 from backends.base import EventStream
-from tests.contract import AGENT, Target, Workspace, wait_for
+from tests.contract import AGENT, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG
 from tests.proxy import SocketProxy
 from tests.test_contract import sleeper
@@ -87,11 +86,7 @@ def test_a_killed_container_runs_again_at_once_under_a_long_reload(ws: Workspace
 def test_the_event_stream_comes_back_after_the_engine_went_away(ws: Workspace) -> None:
     proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
     proxy.start()
-    through = Target(
-        ws.target.backend_name,
-        dataclasses.replace(ws.target.engine, host=proxy.url),
-        ws.target.docker_cmd,
-    )
+    through = ws.target.via(proxy.url)
     ws.write(sleeper("a"))
     log = ws.root / "agent.log"
     argv = [

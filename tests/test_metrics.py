@@ -5,7 +5,6 @@ the manifest implies, ``/healthz`` follows the engine as it goes away and comes 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import signal
 import socket
@@ -61,11 +60,7 @@ def health(port: int) -> tuple[int, str]:
 def test_metrics_and_health_follow_the_engine_away_and_back(ws: Workspace) -> None:
     proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
     proxy.start()
-    through = Target(
-        ws.target.backend_name,
-        dataclasses.replace(ws.target.engine, host=proxy.url),
-        ws.target.docker_cmd,
-    )
+    through = ws.target.via(proxy.url)
     ws.write(sleepers_with_a_secret("a", "b"))
     port = free_port()
     log = ws.root / "agent.log"
