@@ -122,14 +122,7 @@ def _common(
     _option(agent, "volumes_root")
     _option(agent, "stop_timeout", int)
     _option(agent, "parallel", int)
-    agent.add_argument(
-        "--allow-host-path",
-        action=_Repeated,
-        default=attrs.fields_dict(Settings)["allow_host_path"].default,
-        metavar="PREFIX",
-        help="a host directory under which hostDir volumes may be bound; repeatable "
-        "(default: none, every hostDir is refused)",
-    )
+    _option(agent, "allow_host_path", metavar="PREFIX")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -162,19 +155,8 @@ def _common(
     _option(urls, "url_token_file")
     _option(urls, "url_connect_timeout", float)
     _option(urls, "url_read_timeout", float)
-    urls.add_argument(
-        "--allow-http",
-        action="store_true",
-        help="fetch http:// URL sources, unencrypted (default: only https://)",
-    )
-    urls.add_argument(
-        "--allow-redirect-host",
-        action=_Repeated,
-        default=attrs.fields_dict(Settings)["allow_redirect_host"].default,
-        metavar="HOST",
-        help="a host that URL sources may be redirected to; repeatable (default: none, only "
-        "the same scheme, host and port)",
-    )
+    _option(urls, "allow_http")
+    _option(urls, "allow_redirect_host", metavar="HOST")
     return common
 
 
@@ -192,12 +174,23 @@ class _Repeated(argparse.Action):
 
 
 def _option(
-    group: argparse._ArgumentGroup, setting: str, kind: type[int | float | str] = str
+    group: argparse._ArgumentGroup,
+    setting: str,
+    kind: type[int | float | str] = str,
+    metavar: str | None = None,
 ) -> None:
-    """``--name`` for the setting ``name`` of :class:`Settings`, with its default and help."""
+    """``--name`` for the setting ``name`` of :class:`Settings`, with its default and help:
+    a flag for a boolean setting, a repeatable option for a tuple."""
     default = attrs.fields_dict(Settings)[setting].default
     option = "--" + setting.replace("_", "-")
-    group.add_argument(option, type=kind, default=default, help=help_of(setting))
+    if isinstance(default, bool):
+        group.add_argument(option, action="store_true", help=help_of(setting))
+    elif isinstance(default, tuple):
+        group.add_argument(
+            option, action=_Repeated, default=default, metavar=metavar, help=help_of(setting)
+        )
+    else:
+        group.add_argument(option, type=kind, default=default, help=help_of(setting))
 
 
 def _parser() -> argparse.ArgumentParser:
