@@ -39,7 +39,7 @@ from agent.report import Outcome, PassReport, states_after
 from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.sources import SourceSet
-from agent.spec import build_specs
+from agent.spec import RunSpec, build_specs
 from agent.url_source import UrlOptions
 from agent.watch import Watcher
 from backends.base import Backend
@@ -209,10 +209,14 @@ class RunLoop:
         observed: Sequence[ObservedContainer],
         results: Sequence[ActionResult],
     ) -> None:
-        """Probe the containers this pass leaves running; those it restarted afresh."""
+        """Probe the containers this pass leaves running; those it restarted afresh. Only
+        the specs of containers with a probe are built again (the plan built them all)."""
         settings = self.settings
-        allowed = check_desired(desired, settings.allow_host_path)
-        specs = build_specs(allowed.containers, settings.namespace, settings.volumes_root)
+        specs: tuple[RunSpec, ...] = ()
+        if any(c.liveness_probe is not None for c in desired.containers):
+            allowed = check_desired(desired, settings.allow_host_path).containers
+            probed = [c for c in allowed if c.liveness_probe is not None]
+            specs = build_specs(probed, settings.namespace, settings.volumes_root)
         restarted = [r.container_id for r in results if r.ok and r.action.verb == "restart"]
         self.prober.forget(cid for cid in restarted if cid)
         self.prober.watch(probe_targets(specs, observed, results))
