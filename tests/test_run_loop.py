@@ -46,6 +46,8 @@ def test_run_converges_keeps_last_good_content_and_exits_0_on_sigterm(ws: Worksp
         # An edit is picked up by a later pass.
         ws.write(sleeper("a", "c"))
         wait_for(lambda: _names(ws) == ["a", "c"], what="b replaced by c")
+        # b's removal runs beside c's start: its container may still be listed a moment.
+        wait_for(lambda: len(ws.containers()) == 2, what="b removed")
         ids = sorted(c["Id"] for c in ws.containers())
 
         # A file that turns invalid keeps its last valid content in force; nothing is stopped.
