@@ -18,21 +18,17 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import attrs
-from prometheus_client import disable_created_metrics
-from pythonjsonlogger.json import JsonFormatter
 
 from agent import __version__
 from agent.actions import Remove
 from agent.compose import ComposeError, convert_file
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.health_file import HealthFile
-from agent.healthz import ServiceHealth
 from agent.hostpaths import check_desired
 from agent.kube import documents, to_kubernetes
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
-from agent.metrics import Metrics, MetricsServer, application
 from agent.notify import Notifier
 from agent.progress import ApplyProgress
 from agent.reconcile import converge, plan_against, plan_for
@@ -363,6 +359,8 @@ def _setup_logging(
     level = default - 10 * verbose
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter  # only JSON logs need it
+
         handlers[0].setFormatter(
             JsonFormatter(
                 "%(levelname)s %(name)s %(message)s",
@@ -498,6 +496,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         loop = RunLoop(list(args.manifests), backend, settings, args.urls)
         listen = settings.metrics_listen
         if listen is not None:
+            # Only a daemon that serves metrics pays for importing prometheus-client.
+            from prometheus_client import disable_created_metrics
+
+            from agent.healthz import ServiceHealth
+            from agent.metrics import Metrics, MetricsServer, application
+
             disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
             metrics = Metrics(backend.name)
             health = ServiceHealth.for_reload(settings.reload)
