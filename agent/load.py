@@ -15,7 +15,7 @@ from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest import Container, Manifest
 from agent.parse import MAX_BYTES, parse_document
 from agent.ports import HostClaims, Publisher, also_published
-from agent.url_source import UrlOptions, UrlSource, display_url, is_url
+from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = [
     "STDIN",
@@ -123,6 +123,8 @@ def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
 def load_url(url: str, options: UrlOptions) -> Manifest:
     """Fetch a URL once and validate its body. Raises UrlFetchError (a runtime failure)
     when it cannot be fetched, ManifestError when its body is not a valid manifest."""
+    from agent.url_source import UrlSource  # urllib3 loads only for a URL source
+
     body = UrlSource(url, options).fetch(conditional=False)
     assert body is not None  # an unconditional request is never answered "not modified"
     return manifest_of(body, display_url(url), json_only=url_is_json(url))

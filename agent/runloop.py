@@ -40,7 +40,7 @@ from agent.restarts import RestartLedger
 from agent.settings import Settings
 from agent.sources import SourceSet
 from agent.spec import RunSpec, build_specs
-from agent.url_source import UrlOptions
+from agent.urls import UrlOptions
 from agent.watch import Watcher
 from backends.base import Backend
 from backends.errors import EngineUnreachable

@@ -16,7 +16,7 @@ from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
 from agent.planner import PlanOptions
-from agent.url_source import UrlOptions, read_token
+from agent.urls import UrlOptions, read_token
 
 __all__ = [
     "MAX_NAMESPACE_LENGTH",

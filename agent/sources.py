@@ -23,7 +23,8 @@ from agent.load import (
 )
 from agent.manifest import Manifest
 from agent.url_poller import UrlPoller
-from agent.url_source import UrlOptions, UrlSource, display_url, is_url
+from agent.url_source import UrlSource
+from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = ["SourceSet", "SourceStatus"]
 

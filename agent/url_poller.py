@@ -16,7 +16,8 @@ import attrs
 
 from agent.backoff import Backoff
 from agent.errors import ManifestError
-from agent.url_source import UrlFetchError, UrlSource
+from agent.url_source import UrlSource
+from agent.urls import UrlFetchError
 
 __all__ = ["Polled", "UrlPoller"]
 

@@ -26,7 +26,7 @@ import inotify_simple
 from inotify_simple import flags
 
 from agent.load import STDIN, is_manifest_file
-from agent.url_source import is_url
+from agent.urls import is_url
 
 __all__ = ["Watcher"]
 

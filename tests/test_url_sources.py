@@ -17,7 +17,8 @@ from agent.errors import ManifestError
 from agent.parse import MAX_BYTES
 from agent.sources import SourceSet
 from agent.url_poller import UrlPoller
-from agent.url_source import UrlFetchError, UrlOptions, UrlSource, is_url
+from agent.url_source import UrlSource
+from agent.urls import UrlFetchError, UrlOptions, is_url
 from tests.url_server import Route, UrlServer
 
 TOKEN = "s3cr3t-t0ken-value"
