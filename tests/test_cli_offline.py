@@ -10,6 +10,7 @@ import argparse
 import io
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -307,3 +308,34 @@ def test_default_state_dir(
     monkeypatch.setenv("XDG_STATE_HOME", xdg)
     monkeypatch.setenv("HOME", str(tmp_path))
     assert default_state_dir() == expected.replace("HOME", str(tmp_path))
+
+
+DAEMON_ONLY = (
+    "urllib3",  # URL sources
+    "prometheus_client",  # agent run --metrics-addr
+    "pythonjsonlogger",  # --log-format json
+    "agent.compose",  # agent convert
+    "agent.kube",
+    "agent.runloop",  # agent run
+    "agent.notify",
+    "agent.url_source",
+    "docker",  # the SDK backends, when chosen
+    "podman",
+)
+
+
+def test_validate_loads_nothing_that_only_other_commands_need() -> None:
+    """A fresh ``agent validate`` of files (as plan, apply and status read them) imports
+    none of what only URLs, the daemon, the converters or the SDKs need: each costs
+    start-up time that every plan would pay."""
+    code = (
+        "import sys\nfrom agent import cli\nrc = cli.main(['validate', 'conf/good.yaml'])\n"
+        "print(rc, ' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rc, modules = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert rc == "0"
+    loaded = set(modules.split())
+    assert {m for m in loaded if m.split(".")[0] in DAEMON_ONLY or m in DAEMON_ONLY} == set()
+    assert "agent.load" in loaded and "yaml" in loaded
