@@ -6,7 +6,7 @@
 #   eval "$(contrib/setup-engines.sh --podman)"     # progress goes to stderr, exports to stdout
 #
 # What it does:
-#   1. installs docker.io podman runc busybox-static docker-registry apache2-utils openssl docker-compose
+#   1. installs docker.io podman catatonit runc busybox-static docker-registry apache2-utils openssl docker-compose
 #      systemd (no apt at all if present; systemd only for `systemd-analyze verify` of
 #      contrib/systemd in the tests, it is not started);
 #   2. writes the podman settings to /etc/container-agent/containers.conf and registries.conf
@@ -24,7 +24,7 @@
 # Stop the engines with: kill "$(cat /run/ca-test/docker.pid)" "$(cat /run/ca-test/podman.pid)"
 set -euo pipefail
 
-PACKAGES=(docker.io podman runc busybox-static docker-registry apache2-utils openssl docker-compose systemd)
+PACKAGES=(docker.io podman catatonit runc busybox-static docker-registry apache2-utils openssl docker-compose systemd)
 RUN_DIR=/run/ca-test
 DOCKER_SOCK=$RUN_DIR/docker.sock
 DOCKER_PIDFILE=$RUN_DIR/docker.pid
