@@ -289,21 +289,24 @@ def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     for mount in spec.mounts:
         if mount.kind == "volume":
             _volume_directory(mount.source)
-    container_id = backend.create(spec)
     try:
-        backend.start(container_id)
-    except BackendError:
-        try:
-            backend.remove(container_id)
-        except BackendError as exc:
-            log.warning(
-                "could not remove %s after a failed start: %s",
-                container_id,
-                exc.message,
-                extra=_about(action),
-            )
+        return backend.run(spec)
+    except BackendError as exc:
+        if exc.created is not None:
+            _remove_unstarted(backend, exc.created, action)
         raise
-    return container_id
+
+
+def _remove_unstarted(backend: Backend, container_id: str, action: Start) -> None:
+    try:
+        backend.remove(container_id)
+    except BackendError as exc:
+        log.warning(
+            "could not remove %s after a failed start: %s",
+            container_id,
+            exc.message,
+            extra=_about(action),
+        )
 
 
 def _volume_directory(path: str) -> None:

@@ -158,6 +158,19 @@ class Backend(EngineReader):
     @abc.abstractmethod
     def start(self, container_id: str) -> None: ...
 
+    def run(self, spec: RunSpec) -> str:
+        """Create the container, start it and return its id: :meth:`create` then
+        :meth:`start`, unless a backend does both in one call (the CLI's ``run``). A
+        container that was created but did not start is named by the raised error's
+        ``created``, for the caller to remove."""
+        container_id = self.create(spec)
+        try:
+            self.start(container_id)
+        except BackendError as exc:
+            exc.created = container_id
+            raise
+        return container_id
+
     @abc.abstractmethod
     def stop(self, container_id: str, timeout: int = 10) -> None: ...
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import re
 import subprocess
+import tempfile
 from collections.abc import Iterator, Sequence
 
 import attrs
@@ -163,7 +165,11 @@ class DockerCLIBackend(Backend):
             self._run(*args, "--", image, env=env)
 
     def events(self, namespace: str) -> EventStream:
-        """``docker events`` (or ``podman events``) of the namespace, one JSON object a line."""
+        """``docker events`` (or ``podman events``) of the namespace, one JSON object a line.
+
+        The engine is asked for its version first: the CLI starts (and only then fails)
+        without an engine, and a stream that seemed open would be retried at once."""
+        self.version()
         filters = ["--filter=type=container", f"--filter=label={LABEL_NAMESPACE}={namespace}"]
         if self.is_podman:
             argv, read = [*filters, "--format=json"], event_from_podman_cli
@@ -173,6 +179,19 @@ class DockerCLIBackend(Backend):
 
     def create(self, spec: RunSpec) -> str:
         return self._run(*create_args(spec)).strip()
+
+    def run(self, spec: RunSpec) -> str:
+        """``run --detach``: create and start in one process, as ``docker run -d`` does
+        (half the subprocesses of create then start). ``--cidfile`` tells a container
+        that was created but did not start, which the error then names."""
+        with tempfile.TemporaryDirectory(prefix="container-agent-") as scratch:
+            cidfile = os.path.join(scratch, "cid")
+            args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec)[1:]]
+            try:
+                return self._run(*args).strip()
+            except BackendError as exc:
+                exc.created = _read_cid(cidfile)
+                raise
 
     def start(self, container_id: str) -> None:
         self._run("start", "--", container_id)
@@ -236,9 +255,27 @@ class DockerCLIBackend(Backend):
         except OSError as exc:  # E2BIG for an argument list too long, EACCES, ...
             raise BackendError(f"{exc.strerror}: {argv[0]}", self.address) from exc
         if done.returncode != 0:
-            message = done.stderr or done.stdout or f"exit code {done.returncode}"
+            message = _engine_words(done.stderr or done.stdout) or f"exit code {done.returncode}"
             raise kind_of(message)(message, self.address)
         return done.stdout
+
+
+_USAGE_HINT = re.compile(r"^(?:See|Run) '[^']* --help'.*$", re.MULTILINE)
+_CLI_PREFIX = re.compile(r"^(?:docker|podman): ")
+
+
+def _engine_words(output: str) -> str:
+    """The engine's own message in a CLI's error output, without the ``docker:`` prefix and
+    the ``See 'docker run --help'`` hint that ``docker run`` adds to it."""
+    return _CLI_PREFIX.sub("", _USAGE_HINT.sub("", output)).strip()
+
+
+def _read_cid(path: str) -> str | None:
+    try:
+        with open(path, encoding="ascii", errors="replace") as handle:
+            return handle.read(256).strip() or None
+    except OSError:
+        return None
 
 
 def create_args(spec: RunSpec) -> list[str]:

@@ -28,11 +28,15 @@ __all__ = [
 
 
 class BackendError(AgentError):
-    """An engine call that failed, with the engine's own message and address."""
+    """An engine call that failed, with the engine's own message and address.
+
+    ``created`` is the id of a container that the failed call made and left behind (a
+    :meth:`~backends.base.Backend.run` whose start failed), for the caller to remove."""
 
     def __init__(self, message: str, engine: str = "") -> None:
         self.message = message.strip() or "unknown engine error"
         self.engine = engine
+        self.created: str | None = None
         super().__init__(f"{engine}: {self.message}" if engine else self.message)
 
 

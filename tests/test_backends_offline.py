@@ -21,6 +21,7 @@ from agent.load import DesiredSet
 from agent.manifest import Container, Manifest
 from agent.reconcile import plan_for
 from agent.settings import Settings
+from agent.spec import build_specs
 from backends.base import ENTRY_POINT_GROUP, BackendOptions, EngineReader, ReadOnly
 from backends.docker_cli import DockerCLIBackend
 from backends.docker_rows import observed_from_docker, with_run_times
@@ -188,6 +189,55 @@ def test_a_cli_failure_is_of_the_kind_its_words_say(
         backend.start("c0ffee")
     assert type(caught.value) is kind
     assert caught.value.message == stderr
+
+
+def _runner(tmp_path: Path, creates: bool, fails: str | None) -> str:
+    """A ``docker run`` that writes its --cidfile (when it ``creates``), then prints the id
+    or fails with ``fails`` as docker's CLI words it."""
+    fake = tmp_path / "docker"
+    fake.write_text(
+        f"#!{sys.executable}\nimport sys\n"
+        "args = sys.argv[1:]\n"
+        "assert args[:2] == ['run', '--detach'], args\n"
+        "cidfile = next(a for a in args if a.startswith('--cidfile='))[10:]\n"
+        f"if {creates!r}:\n    open(cidfile, 'w').write('c0ffee')\n"
+        f"fails = {fails!r}\n"
+        "if fails is not None:\n    sys.stderr.write(fails); sys.exit(125)\n"
+        "print('c0ffee')\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return str(fake)
+
+
+RUN_FAILED = (
+    "docker: Error response from daemon: driver failed programming external connectivity: "
+    "Bind for 127.0.0.1:8080 failed: port is already allocated\n\n"
+    "Run 'docker run --help' for more information\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("creates", "fails", "created"),
+    [
+        pytest.param(True, None, None, id="started"),
+        pytest.param(True, RUN_FAILED, "c0ffee", id="created, not started"),
+        pytest.param(
+            False, "docker: Error response from daemon: No such image", None, id="not created"
+        ),
+    ],
+)
+def test_the_cli_runs_a_container_in_one_call_and_names_one_it_left_behind(
+    tmp_path: Path, creates: bool, fails: str | None, created: str | None
+) -> None:
+    backend = DockerCLIBackend(_runner(tmp_path, creates, fails))
+    spec = build_specs([Container(name="web", image="busybox:1")], "ns", "/volumes")[0]
+    if fails is None:
+        assert backend.run(spec) == "c0ffee"
+        return
+    with pytest.raises(BackendError) as caught:
+        backend.run(spec)
+    assert caught.value.created == created
+    assert "--help" not in caught.value.message and not caught.value.message.startswith("docker:")
 
 
 def test_a_cli_image_that_is_missing_is_none_and_a_failed_pull_is_unavailable(

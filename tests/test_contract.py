@@ -241,6 +241,7 @@ def test_one_failing_action_does_not_stop_the_others(ws: Workspace) -> None:
     lines = {line.split(" (")[0]: line for line in done.stdout.splitlines() if ": " in line}
     assert re.search(r": started in \d+\.\d\ds$", lines["+ fine"]), lines["+ fine"]
     assert "FAILED" in lines["+ blocked"] and "address already in use" in lines["+ blocked"].lower()
+    assert "--help" not in lines["+ blocked"]  # the engine's words, not the CLI's usage hint
     assert "FAILED" in lines["+ missing-image"]
     assert "Apply failed: 1 started, 0 restarted, 0 removed, 2 failed." in done.stdout
     # Nothing half-made is left behind for the failed ones.
