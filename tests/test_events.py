@@ -106,6 +106,8 @@ def test_the_event_stream_comes_back_after_the_engine_went_away(ws: Workspace) -
         wait_for(lambda: "following engine events" in log.read_text(), what="the stream open")
         proxy.stop()
         wait_for(lambda: "engine events lost" in log.read_text(), what="the break in the log")
+        time.sleep(4)  # a few reconnect attempts, none of which may pass for a stream
+        assert "engine events followed again" not in log.read_text()
         proxy.start()
         wait_for(
             lambda: "engine events followed again" in log.read_text(),
