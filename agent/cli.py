@@ -54,6 +54,8 @@ COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs", "conve
 CONVERT_TO = ("kubernetes",)
 CONVERT_FROM = ("compose",)
 SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
+SYSLOG_SOCKET = "/dev/log"
+"""The local syslog socket; without it, syslog lines go to UDP port 514 of localhost."""
 
 log = logging.getLogger("agent")
 
@@ -366,13 +368,22 @@ def _setup_logging(
         )
     else:
         handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    fallback = None
     if syslog or facility is not None:
-        address = "/dev/log" if os.path.exists("/dev/log") else ("localhost", 514)
+        address: str | tuple[str, int] = SYSLOG_SOCKET
+        if not os.path.exists(SYSLOG_SOCKET):
+            address = fallback = ("localhost", 514)
         code = logging.handlers.SysLogHandler.facility_names[facility or "daemon"]
         handler = logging.handlers.SysLogHandler(address=address, facility=code)
         handler.setFormatter(logging.Formatter("container-agent[%(process)d]: %(message)s"))
         handlers.append(handler)
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=handlers, force=True)
+    if fallback is not None:  # UDP says nothing when nobody listens: say it here, once
+        log.warning(
+            "no %s here: syslog lines go to UDP %s:%d, whether or not anything listens",
+            SYSLOG_SOCKET,
+            *fallback,
+        )
 
 
 def _settings(args: argparse.Namespace) -> Settings:

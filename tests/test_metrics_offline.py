@@ -18,6 +18,7 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from agent import cli
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.cli import _setup_logging, main
 from agent.executor import ActionResult, execute
@@ -437,6 +438,36 @@ def test_syslog_takes_the_facility_asked_for(
     _setup_logging(0, syslog, logging.INFO, facility=facility)
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, SysLogHandler)]
     assert [h.facility for h in handlers] == [code]
+    for handler in handlers:
+        handler.close()
+
+
+def test_syslog_without_a_local_socket_says_where_its_lines_go(
+    stderr: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli, "SYSLOG_SOCKET", str(tmp_path / "no-log"))
+    _setup_logging(0, True, logging.INFO)
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, SysLogHandler)]
+    assert [h.address for h in handlers] == [("localhost", 514)]
+    assert f"no {tmp_path / 'no-log'} here: syslog lines go to UDP localhost:514" in stderr()
+    for handler in handlers:
+        handler.close()
+
+
+def test_syslog_with_a_local_socket_logs_to_it_and_says_nothing(
+    stderr: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "log"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(path))
+        server.settimeout(5)
+        monkeypatch.setattr(cli, "SYSLOG_SOCKET", str(path))
+        _setup_logging(0, True, logging.INFO)
+        logging.getLogger("agent.run").info("hello")
+        assert server.recv(4096) == b"<30>container-agent[%d]: hello\x00" % os.getpid()
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, SysLogHandler)]
+    assert [h.address for h in handlers] == [str(path)]
+    assert "syslog lines go to" not in stderr()
     for handler in handlers:
         handler.close()
 
