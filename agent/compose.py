@@ -73,6 +73,7 @@ _BYTES = re.compile(r"(\d+(?:\.\d+)?)\s*([kmgt]?)b?\Z", re.IGNORECASE)
 _BYTE_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _PORT_PART = re.compile(r"(\d+)(?:-(\d+))?\Z")
 _MAX_GRACE = 86400
+_MAX_RETRIES = 1000
 _DOCKER_HEALTHCHECK_DEFAULTS = {"periodSeconds": 30, "timeoutSeconds": 30, "failureThreshold": 3}
 _RESTART = {
     "no": "Never",
@@ -521,7 +522,9 @@ class _Converter:
         if "stop_grace_period" in service:
             seconds = self._duration(name, "stop_grace_period", service["stop_grace_period"])
             if seconds is not None:
-                container["terminationGracePeriodSeconds"] = min(math.ceil(seconds), _MAX_GRACE)
+                container["terminationGracePeriodSeconds"] = self._capped(
+                    name, "stop_grace_period", math.ceil(seconds), _MAX_GRACE, "s"
+                )
         probe = self._healthcheck(name, service.get("healthcheck"), restart)
         if probe is not None:
             container["livenessProbe"] = probe
@@ -968,10 +971,13 @@ class _Converter:
             if field in check:
                 seconds = self._duration(name, f"healthcheck.{field}", check[field])
                 if seconds is not None:
-                    probe[key] = min(max(math.ceil(seconds), least), _MAX_GRACE)
+                    whole = max(math.ceil(seconds), least)
+                    probe[key] = self._capped(name, f"healthcheck.{field}", whole, _MAX_GRACE, "s")
         retries = check.get("retries")
         if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 1:
-            probe["failureThreshold"] = min(retries, 1000)
+            probe["failureThreshold"] = self._capped(
+                name, "healthcheck.retries", retries, _MAX_RETRIES, ""
+            )
         elif retries is not None:
             self.note(name, "healthcheck.retries", "not mapped: not a positive integer")
         for field in check:
@@ -984,6 +990,15 @@ class _Converter:
             "which Compose never does",
         )
         return probe
+
+    def _capped(self, name: str, field: str, value: int, cap: int, unit: str) -> int:
+        """``value``, or ``cap`` with a note when it is more than the manifest takes."""
+        if value <= cap:
+            return value
+        self.note(
+            name, field, f"{value}{unit} is more than the manifest takes: {cap}{unit} instead"
+        )
+        return cap
 
     def _duration(self, name: str, field: str, value: Any) -> Fraction | None:
         seconds = _seconds(value)

@@ -515,8 +515,28 @@ def test_resources(
 
 
 def test_stop_grace_period(tmp_path: Path) -> None:
-    container, _ = service(tmp_path, "stop_grace_period: 1m30s")
+    container, notes = service(tmp_path, "stop_grace_period: 1m30s")
     assert container["terminationGracePeriodSeconds"] == 90
+    assert notes == []
+
+
+def test_durations_and_retries_past_the_manifests_limits_are_capped_with_a_note(
+    tmp_path: Path,
+) -> None:
+    container, notes = service(
+        tmp_path,
+        "restart: always\nstop_grace_period: 48h\n"
+        "healthcheck: {test: [CMD, 'true'], interval: 25h, retries: 5000}",
+    )
+    assert container["terminationGracePeriodSeconds"] == 86400
+    assert container["livenessProbe"]["periodSeconds"] == 86400
+    assert container["livenessProbe"]["failureThreshold"] == 1000
+    assert notes == [
+        "web: stop_grace_period: 172800s is more than the manifest takes: 86400s instead",
+        "web: healthcheck.interval: 90000s is more than the manifest takes: 86400s instead",
+        "web: healthcheck.retries: 5000 is more than the manifest takes: 1000 instead",
+        PROBE_NOTE,
+    ]
 
 
 def test_unmapped_fields_listed(tmp_path: Path) -> None:
