@@ -10,6 +10,7 @@ import builtins
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -183,15 +184,21 @@ class DockerCLIBackend(Backend):
     def run(self, spec: RunSpec) -> str:
         """``run --detach``: create and start in one process, as ``docker run -d`` does
         (half the subprocesses of create then start). ``--cidfile`` tells a container
-        that was created but did not start, which the error then names."""
-        with tempfile.TemporaryDirectory(prefix="container-agent-") as scratch:
-            cidfile = os.path.join(scratch, "cid")
-            args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec)[1:]]
-            try:
-                return self._run(*args).strip()
-            except BackendError as exc:
-                exc.created = _read_cid(cidfile)
-                raise
+        that was created but did not start, which the error then names. Without a
+        writable temporary directory for it, create then start."""
+        try:
+            scratch = tempfile.mkdtemp(prefix="container-agent-")
+        except OSError:
+            return super().run(spec)
+        cidfile = os.path.join(scratch, "cid")
+        args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec)[1:]]
+        try:
+            return self._run(*args).strip()
+        except BackendError as exc:
+            exc.created = _read_cid(cidfile)
+            raise
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def start(self, container_id: str) -> None:
         self._run("start", "--", container_id)

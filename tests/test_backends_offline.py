@@ -7,6 +7,7 @@ import inspect
 import re
 import stat
 import sys
+import tempfile
 import textwrap
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -227,8 +228,13 @@ RUN_FAILED = (
     ],
 )
 def test_the_cli_runs_a_container_in_one_call_and_names_one_it_left_behind(
-    tmp_path: Path, creates: bool, fails: str | None, created: str | None
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    creates: bool,
+    fails: str | None,
+    created: str | None,
 ) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where its --cidfile goes
     backend = DockerCLIBackend(_runner(tmp_path, creates, fails))
     spec = build_specs([Container(name="web", image="busybox:1")], "ns", "/volumes")[0]
     if fails is None:
@@ -237,6 +243,7 @@ def test_the_cli_runs_a_container_in_one_call_and_names_one_it_left_behind(
     with pytest.raises(BackendError) as caught:
         backend.run(spec)
     assert caught.value.created == created
+    assert not list(tmp_path.glob("container-agent-*"))  # its --cidfile directory is gone
     assert "--help" not in caught.value.message and not caught.value.message.startswith("docker:")
 
 
