@@ -155,15 +155,18 @@ class DockerCLIBackend(Backend):
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """The binary reads the Docker config file itself (podman is pointed at it)."""
         args = ["pull", "--quiet"]
-        env = None
         if self.is_podman and os.path.exists(docker_config_path()):
             args.append(f"--authfile={docker_config_path()}")
-        elif self.is_podman:
-            # podman 4.3 fails every pull when DOCKER_CONFIG names a directory without a
-            # config.json, even from a registry that wants no login.
-            env = {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
         with pulling():
-            self._run(*args, "--", image, env=env)
+            self._run(*args, "--", image, env=self._env())
+
+    def _env(self) -> dict[str, str] | None:
+        """The environment of a call that may read registry credentials: podman 4.3 fails
+        every pull, and every ``run`` (even with ``--pull=never``), when DOCKER_CONFIG
+        names a directory without a config.json, so it is left out then."""
+        if self.is_podman and not os.path.exists(docker_config_path()):
+            return {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
+        return None
 
     def events(self, namespace: str) -> EventStream:
         """``docker events`` (or ``podman events``) of the namespace, one JSON object a line.
@@ -193,7 +196,7 @@ class DockerCLIBackend(Backend):
         cidfile = os.path.join(scratch, "cid")
         args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec)[1:]]
         try:
-            return self._run(*args).strip()
+            return self._run(*args, env=self._env()).strip()
         except BackendError as exc:
             exc.created = _read_cid(cidfile)
             raise

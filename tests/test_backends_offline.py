@@ -199,6 +199,7 @@ def _runner(tmp_path: Path, creates: bool, fails: str | None) -> str:
     fake.write_text(
         f"#!{sys.executable}\nimport sys\n"
         "args = sys.argv[1:]\n"
+        "if args == ['--version']:\n    print('Docker version 28.2.2'); sys.exit(0)\n"
         "assert args[:2] == ['run', '--detach'], args\n"
         "cidfile = next(a for a in args if a.startswith('--cidfile='))[10:]\n"
         f"if {creates!r}:\n    open(cidfile, 'w').write('c0ffee')\n"
