@@ -5,6 +5,9 @@
 #   contrib/setup-engines.sh [--podman] [--install-only]
 #   eval "$(contrib/setup-engines.sh --podman)"     # progress goes to stderr, exports to stdout
 #
+# Standard output carries the `export NAME=value` lines and nothing else: everything the script
+# and the programs it runs print (apt, debconf, a package's scripts) goes to standard error.
+#
 # What it does:
 #   1. installs docker.io podman catatonit runc busybox-static docker-registry apache2-utils openssl docker-compose
 #      systemd (no apt at all if present; systemd only for `systemd-analyze verify` of
@@ -202,12 +205,16 @@ main() {
         start_podman
         import_busybox podman --remote --url "unix://$PODMAN_SOCK"
     fi
-    echo "export DOCKER_HOST=unix://$DOCKER_SOCK"
+    EXPORTS+=("export DOCKER_HOST=unix://$DOCKER_SOCK")
     if ((with_podman)); then
-        echo "export CONTAINER_HOST=unix://$PODMAN_SOCK"
-        echo "export CONTAINERS_CONF=$CONTAINERS_CONF"
-        echo "export CONTAINERS_REGISTRIES_CONF=$CONTAINERS_REGISTRIES_CONF"
+        EXPORTS+=("export CONTAINER_HOST=unix://$PODMAN_SOCK")
+        EXPORTS+=("export CONTAINERS_CONF=$CONTAINERS_CONF")
+        EXPORTS+=("export CONTAINERS_REGISTRIES_CONF=$CONTAINERS_REGISTRIES_CONF")
     fi
 }
 
-main "$@"
+# Standard output carries the exports alone, printed once all is done: main and everything it
+# runs (apt, the daemons it starts) write to stderr, and nothing started holds stdout open.
+EXPORTS=()
+main "$@" >&2
+if ((${#EXPORTS[@]})); then printf '%s\n' "${EXPORTS[@]}"; fi
