@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
+from agent.conflicts import settle
 from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest import Container, Manifest
 from agent.parse import MAX_BYTES, parse_document
-from agent.ports import HostClaims, Publisher, also_published
 from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = [
@@ -142,73 +142,32 @@ def manifest_of(raw: bytes, source: str, json_only: bool = False) -> Manifest:
 
 
 def merge(manifests: Iterable[Manifest]) -> DesiredSet:
-    """Merge manifests, refusing a container name or host port claimed in two of them."""
-    accepted: list[Manifest] = []
-    problems: list[ManifestError] = []
-    claimed = _Claimed()
-    for manifest in manifests:
-        errors = list(claimed.conflicts(manifest))
-        if errors:
-            problems.append(ManifestError(manifest.source, errors))
-        else:
-            accepted.append(manifest)
-            claimed.add(manifest)
-    if problems:
-        raise MultiSourceError(problems)
-    return DesiredSet(tuple(accepted))
+    """Merge manifests that arrive together, refusing every one that claims a container
+    name or host port that another one claims (:mod:`agent.conflicts`: no file wins by its
+    place in the order)."""
+    given = {str(index): manifest for index, manifest in enumerate(manifests)}
+    settled = settle({}, [given])
+    if settled.refused:
+        raise MultiSourceError([settled.refused[k] for k in given if k in settled.refused])
+    return DesiredSet(tuple(settled.in_force[k] for k in given))
 
 
 def load_sources(sources: Sequence[str], urls: UrlOptions | None = None) -> DesiredSet:
-    """Load and merge every source; every problem of every file is reported at once. A
-    URL that cannot be fetched raises its UrlFetchError at once."""
+    """Load and merge every source; every problem of every file is reported at once, in the
+    order of the files. A URL that cannot be fetched raises its UrlFetchError at once."""
     manifests: list[Manifest] = []
-    problems: list[ManifestError] = []
-    for path in expand_sources(sources):
+    problems: list[tuple[int, ManifestError]] = []
+    order: dict[str, int] = {}  # a valid manifest's source -> its place among the files
+    for index, path in enumerate(expand_sources(sources)):
         try:
             manifests.append(load_file(path, urls))
+            order[manifests[-1].source] = index
         except ManifestError as exc:
-            problems.append(exc)
+            problems.append((index, exc))
     try:
         desired = merge(manifests)
     except MultiSourceError as exc:
-        problems.extend(exc.problems)
+        problems.extend((order[p.source], p) for p in exc.problems)
     if problems:
-        raise MultiSourceError(problems)
+        raise MultiSourceError([p for _, p in sorted(problems, key=lambda item: item[0])])
     return desired
-
-
-class _Claimed:
-    """What the manifests accepted so far claim: container names, and host ports.
-
-    Each accepted manifest is added once, so that merging is linear in the containers
-    of all the files, however many files there are.
-    """
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}  # container name -> source
-        # By container name: a name is in one accepted source only, so it stands for the
-        # Publisher of that name and source.
-        self.ports: HostClaims[str] = HostClaims()
-
-    def add(self, manifest: Manifest) -> None:
-        for container in manifest.containers:
-            self.names[container.name] = manifest.source
-            for port in container.ports:
-                self.ports.add(port, container.name)
-
-    def conflicts(self, manifest: Manifest) -> Iterable[FieldError]:
-        """What ``manifest`` claims that an accepted one claims already: container names,
-        looked up by name, and host ports, looked up in the claims of every accepted
-        container."""
-        for container in manifest.containers:
-            where = f"containers[{container.name}]"
-            if container.name in self.names:
-                yield FieldError(
-                    f"{where}.name",
-                    f"{container.name!r} is also defined in {self.names[container.name]}",
-                )
-            for index, port in enumerate(container.ports):
-                owner = self.ports.first_conflict(port)
-                if owner is not None:
-                    by = Publisher(owner, self.names[owner])
-                    yield FieldError(f"{where}.ports[{index}]", also_published(port, by))

@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 import attrs
 
-from agent.errors import ManifestError, MultiSourceError
+from agent.conflicts import settle
+from agent.errors import ManifestError
 from agent.hostpaths import allowed_manifest
 from agent.load import (
     STDIN,
@@ -18,7 +19,6 @@ from agent.load import (
     expand_sources,
     load_file,
     manifest_of,
-    merge,
     url_is_json,
 )
 from agent.manifest import Manifest
@@ -48,8 +48,11 @@ class SourceStatus:
 @attrs.define
 class _Entry:
     signature: _Signature | None = None
-    manifest: Manifest | None = None
-    error: str | None = None
+    manifest: Manifest | None = None  # the last valid content read
+    in_force: Manifest | None = None  # the content in force (``manifest`` unless refused)
+    arrived: int = 0  # the pass in which ``manifest`` was read
+    error: str | None = None  # why the last read failed
+    conflict: str | None = None  # why ``manifest`` is not in force
     missing: int = 0
     errors: int = 0
     loaded: float | None = None
@@ -66,7 +69,10 @@ class SourceSet:
     next refresh (an editor that saves by rename is not a deletion), takes its
     containers with it. :meth:`refresh` returns a set that is not ``complete``
     while some source has never been read validly: the planner then removes nothing.
-    A file with a hostDir outside ``allow_host_path`` is an invalid one.
+    A file with a hostDir outside ``allow_host_path`` is an invalid one. A valid content
+    that claims a container name or host port of another source's content in force is
+    refused, and its source keeps the content it had in force (:mod:`agent.conflicts`):
+    the source whose change made the conflict is the one refused.
 
     A URL is fetched as ``urls`` says, by a :class:`~agent.url_poller.UrlPoller` every
     ``url_interval`` seconds: on threads of their own once :meth:`start` is called (each
@@ -90,6 +96,7 @@ class SourceSet:
         self._reported: dict[str, str] = {}
         self._pollers: dict[str, UrlPoller] = {}
         self._wake: Callable[[], None] | None = None
+        self._pass = 0
 
     def start(self, wake: Callable[[], None]) -> None:
         """Poll the URLs on threads of their own from now on, calling ``wake`` on a change."""
@@ -103,6 +110,7 @@ class SourceSet:
             poller.close()
 
     def refresh(self, force: bool = False) -> DesiredSet:
+        self._pass += 1
         try:
             paths = expand_sources(self.sources)
         except ManifestError as exc:
@@ -121,7 +129,9 @@ class SourceSet:
     def status(self) -> tuple[SourceStatus, ...]:
         """Every file in use, by path: whether its last read was valid, and since when."""
         return tuple(
-            SourceStatus(display_url(path), entry.error, entry.errors, entry.loaded)
+            SourceStatus(
+                display_url(path), entry.error or entry.conflict, entry.errors, entry.loaded
+            )
             for path, entry in sorted(self._entries.items())
         )
 
@@ -190,14 +200,15 @@ class SourceSet:
     def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
         """A read that failed: logged once per distinct error; the last valid content stays."""
         if error != entry.error:
-            kept = "its last valid content stays in force" if entry.manifest else "nothing loaded"
-            log.error("%s (%s):\n%s", what, kept, error)
+            log.error("%s (%s):\n%s", what, _kept(entry), error)
         entry.error = error
         if not counted:
             entry.errors += 1
 
     def _valid(self, name: str, entry: _Entry, manifest: Manifest) -> None:
-        entry.manifest = manifest
+        if manifest != entry.manifest:
+            entry.manifest = manifest
+            entry.arrived = self._pass
         entry.loaded = time.time()
         if entry.error:
             log.info("%s: valid again", name)
@@ -209,7 +220,7 @@ class SourceSet:
         entry.missing += 1
         if entry.missing < 2:
             return
-        if entry.manifest is not None:
+        if entry.in_force is not None:
             log.warning("%s: file is gone; its containers will be removed", path)
         del self._entries[path]
         poller = self._pollers.pop(path, None)
@@ -217,18 +228,28 @@ class SourceSet:
             poller.close()
 
     def _merge(self, complete: bool) -> DesiredSet:
-        entries = self._entries.values()
-        manifests = [e.manifest for e in entries if e.manifest is not None]
-        complete = complete and all(e.manifest is not None for e in entries)
-        try:
-            desired = merge(manifests)
-        except MultiSourceError as exc:
-            refused = {problem.source for problem in exc.problems}
-            self._report("conflict", str(exc))
-            desired = merge(m for m in manifests if m.source not in refused)
-            return attrs.evolve(desired, complete=False)
-        self._report("conflict", None)
-        return attrs.evolve(desired, complete=complete)
+        """The contents in force after this pass's changes (:func:`agent.conflicts.settle`);
+        a refused change is logged once per distinct conflict."""
+        entries = self._entries
+        in_force = {p: e.in_force for p, e in entries.items() if e.in_force is not None}
+        arrivals: dict[int, dict[str, Manifest]] = {}
+        for path, entry in entries.items():
+            if entry.manifest is not None and entry.manifest != entry.in_force:
+                arrivals.setdefault(entry.arrived, {})[path] = entry.manifest
+        settled = settle(in_force, [arrivals[n] for n in sorted(arrivals)])
+        for path, entry in entries.items():
+            entry.in_force = settled.in_force.get(path)
+            refused = settled.refused.get(path)
+            conflict = str(refused) if refused is not None else None
+            if conflict is not None and conflict != entry.conflict:
+                log.error("conflict with another source (%s):\n%s", _kept(entry), conflict)
+                entry.errors += 1
+            elif conflict is None and entry.conflict is not None:
+                log.info("%s: no longer in conflict", display_url(path))
+            entry.conflict = conflict
+        complete = complete and all(e.in_force is not None for e in entries.values())
+        manifests = (e.in_force for e in entries.values() if e.in_force is not None)
+        return DesiredSet(tuple(manifests), complete=complete)
 
     def _report(self, key: str, message: str | None) -> None:
         """Log a problem once while it lasts; ``None`` says it is over."""
@@ -238,6 +259,11 @@ class SourceSet:
             self._reported.pop(key, None)
         else:
             self._reported[key] = message
+
+
+def _kept(entry: _Entry) -> str:
+    """What stays in force of a source whose new content is refused."""
+    return "its last valid content stays in force" if entry.in_force else "nothing loaded"
 
 
 def _signature(path: str) -> _Signature | None:

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,8 +126,8 @@ class Workspace:
             argv, capture_output=True, text=True, timeout=timeout, check=False, env=self.env()
         )
 
-    def agent_argv(self, command: str, *args: str) -> list[str]:
-        """``agent COMMAND`` with this target's options and the manifest."""
+    def agent_argv(self, command: str, *args: str, sources: Sequence[str] = ()) -> list[str]:
+        """``agent COMMAND`` with this target's options and the manifest (or ``sources``)."""
         return [
             *AGENT,
             command,
@@ -137,16 +137,22 @@ class Workspace:
             f"--state-dir={self.state}",
             "--stop-timeout=1",
             *args,
-            str(self.manifest),
+            *(sources or [str(self.manifest)]),
         ]
 
     @contextlib.contextmanager
-    def running(self, *args: str) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-        """``agent run ARGS`` in the background, logging to a file; SIGTERM at the end."""
+    def running(
+        self, *args: str, sources: Sequence[str] = ()
+    ) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+        """``agent run ARGS`` in the background (on the manifest, or on ``sources``), logging
+        to a file; SIGTERM at the end."""
         log = self.root / f"agent-{time.monotonic_ns()}.log"
         with log.open("w") as out:
             agent = subprocess.Popen(
-                self.agent_argv("run", *args), stdout=out, stderr=subprocess.STDOUT, env=self.env()
+                self.agent_argv("run", *args, sources=sources),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env(),
             )
         try:
             yield agent, log

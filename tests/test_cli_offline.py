@@ -130,6 +130,7 @@ def test_validate_conflicting_files(capsys: pytest.CaptureFixture[str]) -> None:
     Path("conf/bad.yaml").write_text(GOOD.replace("nginx:1.25", "redis"))
     assert cli.main(["validate", "conf/good.yaml", "conf/bad.yaml"]) == cli.EXIT_INVALID
     assert capsys.readouterr().err == (
+        "conf/good.yaml: containers[web].name: 'web' is also defined in conf/bad.yaml\n"
         "conf/bad.yaml: containers[web].name: 'web' is also defined in conf/good.yaml\n"
     )
 

@@ -187,7 +187,8 @@ def test_container_name_in_two_files_names_both() -> None:
     write("conf/a.yaml", manifest_text("web"))
     write("conf/b.yaml", manifest_text("web", image="redis"))
     assert error_lines(["conf"]) == [
-        "conf/b.yaml: containers[web].name: 'web' is also defined in conf/a.yaml"
+        "conf/a.yaml: containers[web].name: 'web' is also defined in conf/b.yaml",
+        "conf/b.yaml: containers[web].name: 'web' is also defined in conf/a.yaml",
     ]
 
 
@@ -195,8 +196,10 @@ def test_host_port_in_two_files_names_both() -> None:
     write("conf/a.yaml", manifest_text("web", host_port=8080))
     write("conf/b.yaml", manifest_text("api", host_port=8080))
     assert error_lines(["conf"]) == [
+        "conf/a.yaml: containers[web].ports[0]: host port *:8080/TCP is also published by "
+        "container 'api' in conf/b.yaml",
         "conf/b.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
-        "container 'web' in conf/a.yaml"
+        "container 'web' in conf/a.yaml",
     ]
 
 
@@ -214,11 +217,14 @@ def test_errors_of_every_bad_file_are_reported_together() -> None:
     with pytest.raises(MultiSourceError) as caught:
         load_sources(["conf"])
     assert [problem.source for problem in caught.value.problems] == [
+        "conf/a.yaml",
         "conf/b.yaml",
         "conf/c.json",
         "conf/d.yaml",
     ]
     assert str(caught.value).splitlines() == [
+        "conf/a.yaml: containers[web].ports[0]: host port *:8080/TCP is also published by "
+        "container 'api' in conf/d.yaml",
         "conf/b.yaml: version: is required",
         'conf/c.json: contianers: unknown field, did you mean "containers"?',
         "conf/d.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
@@ -244,8 +250,10 @@ def test_stdin_with_a_file(monkeypatch: pytest.MonkeyPatch) -> None:
     fake_stdin(monkeypatch, manifest_text("web", host_port=8080))
     write("conf/api.yaml", manifest_text("api", host_port=8080))
     assert error_lines(["-", "conf/api.yaml"]) == [
+        "<stdin>: containers[web].ports[0]: host port *:8080/TCP is also published by "
+        "container 'api' in conf/api.yaml",
         "conf/api.yaml: containers[api].ports[0]: host port *:8080/TCP is also published by "
-        "container 'web' in <stdin>"
+        "container 'web' in <stdin>",
     ]
 
 
@@ -389,33 +397,23 @@ def test_a_file_that_never_loaded_makes_the_set_incomplete(
     assert desired.complete
 
 
-def test_two_conflicting_files_refuse_the_later_one(logs: pytest.LogCaptureFixture) -> None:
-    write("conf/a.yaml", manifest_text("web"))
-    write("conf/b.yaml", manifest_text("web", image="redis"))
-    sources = SourceSet(["conf"])
-    for _ in range(3):
-        desired = sources.refresh()
-        assert images(desired) == ["nginx:1.25"]
-        assert not desired.complete
-    assert records(logs, logging.ERROR) == [
-        "conf/b.yaml: containers[web].name: 'web' is also defined in conf/a.yaml"
-    ]
-    write("conf/b.yaml", manifest_text("cache", image="redis"))
-    desired = sources.refresh()
-    assert images(desired) == ["nginx:1.25", "redis"]
-    assert desired.complete
-
-
 def test_a_conflict_that_comes_back_is_logged_again(logs: pytest.LogCaptureFixture) -> None:
     write("conf/a.yaml", manifest_text("web"))
-    write("conf/b.yaml", manifest_text("web", image="redis"))
     sources = SourceSet(["conf"])
+    sources.refresh()
+    write("conf/b.yaml", manifest_text("web", image="redis"))
+    sources.refresh()
     sources.refresh()
     write("conf/b.yaml", manifest_text("cache", image="redis"))
     sources.refresh()
     write("conf/b.yaml", manifest_text("web", image="redis"))
     sources.refresh()
-    assert len(records(logs, logging.ERROR)) == 2
+    conflict = "conf/b.yaml: containers[web].name: 'web' is also defined in conf/a.yaml"
+    assert records(logs, logging.ERROR) == [
+        f"conflict with another source (nothing loaded):\n{conflict}",
+        f"conflict with another source (its last valid content stays in force):\n{conflict}",
+    ]
+    assert records(logs, logging.INFO) == ["conf/b.yaml: no longer in conflict"]
 
 
 def test_stdin_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:

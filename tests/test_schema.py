@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from agent.conflicts import settle
 from agent.errors import ManifestError, MultiSourceError
 from agent.load import merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
@@ -956,10 +957,20 @@ ACROSS_FILES = [
 
 @pytest.mark.parametrize(("data", "expected"), ACROSS_FILES)
 def test_refused_across_files(data: dict[str, Any], expected: str) -> None:
+    """other.yaml arrives while shop.yaml is in force: other.yaml alone is refused."""
+    settled = settle({SOURCE: parse_manifest(BASE, SOURCE)}, [{OTHER: parse_manifest(data, OTHER)}])
+    assert list(settled.in_force) == [SOURCE]
+    assert str(settled.refused[OTHER]).splitlines() == [f"{OTHER}: {expected}"]
+
+
+@pytest.mark.parametrize(("data", "expected"), ACROSS_FILES)
+def test_refused_across_files_that_arrive_together(data: dict[str, Any], expected: str) -> None:
+    """Merged together (``agent validate shop.yaml other.yaml``), both files are refused."""
     manifests = [parse_manifest(BASE, SOURCE), parse_manifest(data, OTHER)]
     with pytest.raises(MultiSourceError) as caught:
         merge(manifests)
-    assert str(caught.value).splitlines() == [f"{OTHER}: {expected}"]
+    assert [p.source for p in caught.value.problems] == [SOURCE, OTHER]
+    assert str(caught.value.problems[1]).splitlines() == [f"{OTHER}: {expected}"]
 
 
 def test_the_same_host_port_on_another_protocol_merges_across_files() -> None:

@@ -271,6 +271,30 @@ def test_a_url_never_loaded_blocks_removals(server: UrlServer, tmp_path: Path) -
     assert [c.name for c in desired.containers] == ["db"]
 
 
+def test_a_url_edited_to_claim_a_files_name_is_refused(
+    server: UrlServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The URL's change made the conflict: the URL is refused and keeps its content in force,
+    the file keeps its own; the same rule as between two files (tests/test_conflicts.py)."""
+    url = server.url("/m.yaml")
+    server.routes["/m.yaml"] = Route(MANIFEST.replace(b"web", b"api"), etag='"v1"')
+    file = tmp_path / "web.yaml"
+    file.write_bytes(MANIFEST.replace(b"busybox", b"web-image"))
+    sources = SourceSet([url, str(file)], urls=options(server))
+    assert {c.name: c.image for c in sources.refresh().containers}["web"].startswith("web-image")
+    server.routes["/m.yaml"] = Route(MANIFEST, etag='"v2"')
+    for _ in range(2):
+        desired = sources.refresh()
+        assert desired.complete
+        assert sorted(c.name for c in desired.containers) == ["api", "web"]
+        assert {c.name: c.image for c in desired.containers}["web"].startswith("web-image")
+    (logged,) = errors_logged(caplog)
+    assert f"{url}: containers[web].name: 'web' is also defined in {file}" in logged
+    by_path = {status.path: status.error for status in sources.status()}
+    assert by_path[str(file)] is None
+    assert "also defined" in str(by_path[url])
+
+
 def test_a_304_is_not_parsed_again(server: UrlServer, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[str] = []
     real = agent.load.manifest_of
