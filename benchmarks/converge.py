@@ -176,10 +176,11 @@ class _PeakSampler(threading.Thread):
 
 
 class _ChildCounter(threading.Thread):
-    """Counts the subprocesses of ``pid`` whose command is ``word`` (``docker ... ps``), by
-    reading /proc/PID/task/*/children every 5 ms: the passes of a CLI backend."""
+    """Counts the subprocesses of ``pid`` whose command is ``word`` (``docker ... ps``; every
+    one with None), by reading /proc/PID/task/*/children every 5 ms: the passes of a CLI
+    backend, or all the engine calls it makes."""
 
-    def __init__(self, pid: int, word: str) -> None:
+    def __init__(self, pid: int, word: str | None) -> None:
         super().__init__(daemon=True)
         self.pid, self.word = pid, word
         self.seen: set[int] = set()
@@ -197,6 +198,8 @@ class _ChildCounter(threading.Thread):
             self.done.wait(0.005)
 
     def _is_list(self, pid: int) -> bool:
+        if self.word is None:
+            return True
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
