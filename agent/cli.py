@@ -21,9 +21,9 @@ import attrs
 
 from agent import __version__
 from agent.actions import Remove
+from agent.allowances import check_desired
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.health_file import HealthFile
-from agent.hostpaths import check_desired
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
@@ -117,6 +117,8 @@ def _common(
     _option(agent, "stop_timeout", int)
     _option(agent, "parallel", int)
     _option(agent, "allow_host_path", metavar="PREFIX")
+    _option(agent, "allow_privileged")
+    _option(agent, "allow_host_network")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -398,7 +400,7 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    desired = check_desired(load_sources(args.manifests, args.urls), args.settings.allow_host_path)
+    desired = check_desired(load_sources(args.manifests, args.urls), args.settings.allowances)
     print(f"OK: {len(desired.containers)} container(s) in {len(desired.manifests)} manifest(s).")
     return EXIT_OK
 
