@@ -312,11 +312,17 @@ def create_args(spec: RunSpec, podman: bool = False) -> list[str]:
             args.append(f"--entrypoint={spec.entrypoint[0]}")
             command = [*spec.entrypoint[1:], *command]
     if spec.log_limits is not None:
-        args += [
-            "--log-driver=json-file",
-            f"--log-opt=max-size={spec.log_limits.max_size}",
-            f"--log-opt=max-file={spec.log_limits.max_files}",
-        ]
+        # dockerd reads 500m as mebibytes, podman as megabytes: podman is given the bytes.
+        # Podman's json-file (its k8s-file) keeps one file: it takes no max-file.
+        limits = spec.log_limits
+        args.append("--log-driver=json-file")
+        if podman:
+            args.append(f"--log-opt=max-size={limits.size_bytes}")
+        else:
+            args += [
+                f"--log-opt=max-size={limits.max_size}",
+                f"--log-opt=max-file={limits.max_files}",
+            ]
     args += [f"--label={key}={value}" for key, value in spec.labels.items()]
     if spec.working_dir:
         args.append(f"--workdir={spec.working_dir}")
