@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from agent.manifest import Container, EmptyDir, HostDir, Manifest, Port, VolumeMount
+from agent.manifest import DECLARATION, Container, EmptyDir, HostDir, Manifest, Port, VolumeMount
 from agent.probes import ExecCheck, HttpCheck, Probe
 from agent.quantity import format_cpu, format_memory
 
@@ -122,7 +122,8 @@ def _manifest_notes(manifest: Manifest) -> Iterable[Note]:
 def _pod(
     manifest: Manifest, container: Container, namespace: str, root: str, notes: list[Note]
 ) -> dict[str, Any]:
-    where = f"containers[{container.name}]"
+    prefix = "spec.containers" if manifest.version == DECLARATION else "containers"
+    where = f"{prefix}[{container.name}]"
     labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NAME: container.name}
     if manifest.id is not None and _LABEL_VALUE.match(manifest.id):
         labels[LABEL_PART_OF] = manifest.id

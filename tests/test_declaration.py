@@ -421,3 +421,25 @@ def test_what_a_declaration_cannot_say_is_noted(
         "note: FILE: volumes[0]: hostPath /export/site (the directory the agent made under "
         "--volumes-root); it must exist and be under an --allow-host-path prefix",
     ]
+
+
+def test_a_declaration_as_a_kubernetes_pod(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write(tmp_path, WITH_ARGS)
+    code, text, notes = convert(
+        "--to", "kubernetes", "--namespace", "ns", str(source), capsys=capsys
+    )
+    assert code == 0
+    pod = yaml.safe_load(text)
+    assert pod["spec"]["hostNetwork"] is True and "hostname" not in pod["spec"]
+    (container,) = pod["spec"]["containers"]
+    assert (container["command"], container["args"]) == (["/bin/echo"], ["hello", "world"])
+    assert [n.replace(str(source), "FILE") for n in notes if str(source) in n] == [
+        "note: FILE: spec.containers[echo]: logs bounded at 500m x 3 (json-file): not "
+        "converted, a Pod's logs are rotated by the kubelet's settings"
+    ]
+    interactive = write(tmp_path, INTERACTIVE, "interactive.yaml")
+    code, text, _ = convert("--to", "kubernetes", str(interactive), capsys=capsys)
+    (container,) = yaml.safe_load(text)["spec"]["containers"]
+    assert (container["stdin"], container["tty"]) == (True, True)
