@@ -352,3 +352,24 @@ def test_a_new_declaration_replaces_the_container(ws: Workspace) -> None:
         load_sources([str(ws.manifest)]), ws.target.backend(), ws.settings, time.time()
     )
     assert again.actions == ()
+
+
+def test_the_daemon_runs_a_declaration_and_replaces_its_container_on_an_edit(
+    ws: Workspace,
+) -> None:
+    ws.write(declaration(WEB))
+    with ws.running("--reload=30") as (agent, log):
+        wait_for(lambda: ws.running_names() == ["web"], what="the first start")
+        old = ws.container("web")["Id"]
+        ws.write(declaration(WEB.replace("value: prod", "value: edited")))
+        began = time.monotonic()
+        wait_for(
+            lambda: [c["Id"] for c in ws.containers() if c["State"]["Running"]] not in ([], [old]),
+            what="the replacement",
+        )
+        took = time.monotonic() - began
+        assert agent.poll() is None, log.read_text()
+    (new,) = ws.containers()
+    assert new["Id"] != old
+    assert "MODE=edited" in new["Config"]["Env"]
+    assert took < 15, f"the edit took {took:.1f}s to be applied"
