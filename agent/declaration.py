@@ -55,7 +55,13 @@ from agent.manifest import (
     VolumeMount,
     VolumeSource,
 )
-from agent.schema import read_env_key, read_host_path, read_image, string_item
+from agent.schema import (
+    check_program,
+    read_env_key,
+    read_host_path,
+    read_image,
+    string_item,
+)
 
 __all__ = ["is_declaration", "parse_declaration"]
 
@@ -216,6 +222,7 @@ def _container(
     name = reader.name(data, "name", path)
     image = read_image(reader, data, path)
     command = tuple(each(reader, data, "command", path, string_item).values())
+    check_program(reader, command, f"{path}.command")
     args = tuple(each(reader, data, "args", path, string_item).values())
     env = each(reader, data, "env", path, _env, label=_name_label_env)
     if len(env) > 1:

@@ -65,6 +65,7 @@ __all__ = [
     "MAX_ERRORS",
     "MAX_GRACE_PERIOD",
     "MAX_PATH_LENGTH",
+    "check_program",
     "is_rfc1035_name",
     "parse_manifest",
     "read_env_key",
@@ -452,7 +453,15 @@ def _entrypoint(reader: FieldReader, data: Mapping[str, Any], path: str) -> tupl
     found = tuple(each(reader, data, "entrypoint", path, string_item).values())
     if not found and isinstance(data["entrypoint"], list):
         reader.error(f"{path}.entrypoint", "must have at least one item (or be left out)")
+    check_program(reader, found, f"{path}.entrypoint")
     return found or None
+
+
+def check_program(reader: FieldReader, argv: tuple[str, ...], path: str) -> None:
+    """The first item of an entrypoint names the program: it cannot be empty (an empty
+    entrypoint means the image's reset to the engines, not a program to run)."""
+    if argv and not argv[0]:
+        reader.error(f"{path}[0]", "must name the program to run, got an empty string")
 
 
 def _pull_policy(reader: FieldReader, data: Mapping[str, Any], path: str) -> str:

@@ -240,6 +240,7 @@ INVALID = [
               image: busybox
               ports: [{containerPort: 80}]
               env: [{name: 1BAD, value: x}]
+              command: ["", -c]
               args: [ok, 3]
               stdin: yes please
           restartPolicy: Sometimes
@@ -250,6 +251,7 @@ INVALID = [
             "spec.containers[web].ports: is not supported by container-agent: a declaration's "
             "container is on the host's network and publishes no ports (write a v1beta1 "
             "manifest for published ports)",
+            "spec.containers[web].command[0]: must name the program to run, got an empty string",
             "spec.containers[web].args[1]: must be a string, got 3 (an integer)",
             "spec.containers[web].env[0].name: must be a C identifier (letters, digits, '_'), "
             "got '1BAD'",
@@ -443,3 +445,63 @@ def test_a_declaration_as_a_kubernetes_pod(
     code, text, _ = convert("--to", "kubernetes", str(interactive), capsys=capsys)
     (container,) = yaml.safe_load(text)["spec"]["containers"]
     assert (container["stdin"], container["tty"]) == (True, True)
+
+
+V1BETA1 = [
+    pytest.param(
+        "    entrypoint: []\n",
+        [],
+        ["containers[app].entrypoint: must have at least one item (or be left out)"],
+        id="an empty entrypoint",
+    ),
+    pytest.param(
+        "    entrypoint: ['', x]\n",
+        [],
+        ["containers[app].entrypoint[0]: must name the program to run, got an empty string"],
+        id="an entrypoint without a program",
+    ),
+    pytest.param(
+        "    hostNetwork: true\n",
+        [],
+        [
+            "containers[app].hostNetwork: the host's network is not allowed: the container "
+            "would share the host's addresses and ports; allow it with --allow-host-network"
+        ],
+        id="host network without --allow-host-network",
+    ),
+    pytest.param(
+        "    hostNetwork: true\n", ["--allow-host-network"], [], id="host network allowed"
+    ),
+    pytest.param(
+        "    privileged: true\n    hostNetwork: true\n",
+        ["--allow-host-network"],
+        [
+            "containers[app].privileged: a privileged container is not allowed: it gets every "
+            "device and capability of the host; allow it with --allow-privileged"
+        ],
+        id="privileged without --allow-privileged, one option is not the other",
+    ),
+    pytest.param(
+        "    entrypoint: [sh, -c]\n    command: [echo hi]\n    stdin: true\n    tty: true\n",
+        [],
+        [],
+        id="entrypoint, command, stdin and tty",
+    ),
+]
+
+
+@pytest.mark.parametrize(("fields", "options", "errors"), V1BETA1)
+def test_the_new_v1beta1_fields_through_validate(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    fields: str,
+    options: list[str],
+    errors: list[str],
+) -> None:
+    text = f"version: v1beta1\ncontainers:\n  - name: app\n    image: busybox\n{fields}"
+    code, out, err = validate(tmp_path, capsys, text, *options)
+    if errors:
+        assert (code, out) == (cli.EXIT_INVALID, "")
+        assert err.splitlines() == [f"FILE: {line}" for line in errors]
+    else:
+        assert (code, out, err) == (0, "OK: 1 container(s) in 1 manifest(s).\n", "")
