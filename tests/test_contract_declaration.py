@@ -352,6 +352,10 @@ def test_a_new_declaration_replaces_the_container(ws: Workspace) -> None:
         load_sources([str(ws.manifest)]), ws.target.backend(), ws.settings, time.time()
     )
     assert again.actions == ()
+    status = ws.agent("status")
+    assert status.returncode == 0, status.stderr
+    (row,) = [line for line in status.stdout.splitlines() if line.startswith("web ")]
+    assert "in sync" in row and "running" in row
 
 
 def test_the_daemon_runs_a_declaration_and_replaces_its_container_on_an_edit(
