@@ -20,7 +20,7 @@ from agent.reconcile import converge, plan_for
 from agent.settings import Settings
 from agent.spec import build_specs
 from tests.contract import Workspace, wait_for
-from tests.engines import BUSYBOX_TAG
+from tests.engines import BUSYBOX_TAG, EngineError
 from tests.test_contract import manifest
 
 MIB = 1024 * 1024
@@ -367,10 +367,15 @@ def test_the_daemon_runs_a_declaration_and_replaces_its_container_on_an_edit(
         old = ws.container("web")["Id"]
         ws.write(declaration(WEB.replace("value: prod", "value: edited")))
         began = time.monotonic()
-        wait_for(
-            lambda: [c["Id"] for c in ws.containers() if c["State"]["Running"]] not in ([], [old]),
-            what="the replacement",
-        )
+
+        def replaced() -> bool:
+            try:
+                running = [c["Id"] for c in ws.containers() if c["State"]["Running"]]
+            except EngineError:  # the old one removed between the listing and its inspect
+                return False
+            return running not in ([], [old])
+
+        wait_for(replaced, what="the replacement")
         took = time.monotonic() - began
         assert agent.poll() is None, log.read_text()
     (new,) = ws.containers()
