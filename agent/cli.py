@@ -21,9 +21,9 @@ import attrs
 
 from agent import __version__
 from agent.actions import Remove
+from agent.allowances import check_desired
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.health_file import HealthFile
-from agent.hostpaths import check_desired
 from agent.load import DesiredSet, load_sources
 from agent.lock import namespace_lock
 from agent.logs import parse_since, parse_tail, write_logs
@@ -51,7 +51,7 @@ EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
 COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs", "convert")
-CONVERT_TO = ("kubernetes",)
+CONVERT_TO = ("kubernetes", "v1beta1", "declaration")
 CONVERT_FROM = ("compose",)
 SYSLOG_FACILITIES = ("daemon", "user", *(f"local{i}" for i in range(8)))
 SYSLOG_SOCKET = "/dev/log"
@@ -117,6 +117,8 @@ def _common(
     _option(agent, "stop_timeout", int)
     _option(agent, "parallel", int)
     _option(agent, "allow_host_path", metavar="PREFIX")
+    _option(agent, "allow_privileged")
+    _option(agent, "allow_host_network")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -289,8 +291,9 @@ def _parser() -> argparse.ArgumentParser:
     direction.add_argument(
         "--to",
         choices=CONVERT_TO,
-        help="kubernetes: a v1 Pod per container, as YAML documents; what a Pod cannot say "
-        "is listed on stderr",
+        help="kubernetes: a v1 Pod per container, as YAML documents; v1beta1: a manifest; "
+        "declaration: a container declaration of konlet's form (one container); what the "
+        "output cannot say is listed on stderr",
     )
     direction.add_argument(
         "--from",
@@ -398,7 +401,7 @@ def _backend(args: argparse.Namespace) -> Backend:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    desired = check_desired(load_sources(args.manifests, args.urls), args.settings.allow_host_path)
+    desired = check_desired(load_sources(args.manifests, args.urls), args.settings.allowances)
     print(f"OK: {len(desired.containers)} container(s) in {len(desired.manifests)} manifest(s).")
     return EXIT_OK
 
@@ -548,6 +551,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     (warnings, exit 0) on stderr."""
     if args.convert_from == "compose":
         return _from_compose(args)
+    if args.to in ("v1beta1", "declaration"):
+        return _to_manifest(args)
     from agent.kube import documents, to_kubernetes  # the converters load only for convert
 
     desired = load_sources(args.manifests, args.urls)
@@ -555,6 +560,31 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     conversion = to_kubernetes(desired.manifests, settings.namespace, settings.volumes_root)
     sys.stdout.write(documents(conversion.pods))
     for note in conversion.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _to_manifest(args: argparse.Namespace) -> int:
+    """Manifests (v1beta1 or declarations) as v1beta1 manifests or as declarations, one YAML
+    document each."""
+    from agent.declaration_convert import ConversionError, dump, to_declaration, to_v1beta1
+
+    desired = load_sources(args.manifests, args.urls)
+    documents: list[dict[str, object]] = []
+    notes: list[object] = []
+    try:
+        for manifest in desired.manifests:
+            if args.to == "v1beta1":
+                document, found = to_v1beta1(manifest)
+            else:
+                document, found = to_declaration(manifest, args.settings.volumes_root)
+            documents.append(document)
+            notes.extend(found)
+    except ConversionError as exc:
+        print(f"agent: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    sys.stdout.write(dump(documents))
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return EXIT_OK
 

@@ -5,15 +5,16 @@ maps onto ``v1beta1``, and a note for everything else.
 the same limits as a manifest) and the ``.env`` file next to it, interpolates
 variables as Compose does (:mod:`agent.interpolate`), and converts each service into
 a container. What it cannot carry over is a :class:`Note`, ``service: field: why``;
-a service whose conversion would change what runs (an ``entrypoint``, ``build``
-without ``image``, ``extends``, ``profiles``, a command that cannot be split, a name
-that cannot be an RFC 1035 label) is not converted at all, and its note says so.
+a service whose conversion would change what runs (``build`` without ``image``,
+``extends``, ``profiles``, a command that cannot be split, a name that cannot be an
+RFC 1035 label) is not converted at all, and its note says so.
 The result always passes :meth:`agent.manifest.Manifest.from_dict`: each container is
 validated on its own (a service the schema refuses is left out, with the schema's
 errors as notes, which never show env values), then the whole manifest is, and a
 problem across containers (a host port published twice) is a :class:`ComposeError`.
 
 Semantics kept: ``command`` replaces the image's CMD and keeps its ENTRYPOINT (as the
+manifest's does); ``entrypoint`` replaces the ENTRYPOINT and drops the CMD (as the
 manifest's does); a service without ``restart`` is ``restartPolicy: Never`` (Compose's
 default is ``no``); a healthcheck becomes a liveness probe with Docker's defaults for
 what it leaves out (30 s interval and timeout, 3 retries). Notes never hold env values
@@ -483,12 +484,6 @@ class _Converter:
             raise _Refused("profiles", "not started by a plain `docker-compose up`")
         if "extends" in service:
             raise _Refused("extends", "not resolved: write the service out in full")
-        if "entrypoint" in service:
-            raise _Refused(
-                "entrypoint",
-                "cannot be expressed: a manifest's command replaces the image's CMD and keeps "
-                "its ENTRYPOINT",
-            )
         image = service.get("image")
         if "build" in service:
             if not isinstance(image, str):
@@ -498,6 +493,16 @@ class _Converter:
             raise _Refused("image", "is required")
         container: dict[str, Any] = {"name": label, "image": image}
         command = self._command(service)
+        if "entrypoint" in service:
+            # As Compose runs it: the image's ENTRYPOINT replaced and its CMD dropped; an
+            # empty entrypoint (the image's reset) leaves the command to be the process.
+            entrypoint = self._command(service, "entrypoint")
+            if not entrypoint:
+                if not command:
+                    raise _Refused("entrypoint", "is empty, and there is no command to run")
+                entrypoint, command = command, []
+                self.note(name, "entrypoint", "empty: the command is the entrypoint")
+            container["entrypoint"] = entrypoint
         if command:
             container["command"] = command
         if "working_dir" in service:
@@ -539,20 +544,21 @@ class _Converter:
                 self.note(name, str(field), "not mapped (not a field this converter knows)")
         return container
 
-    def _command(self, service: Mapping[str, Any]) -> list[str]:
-        command = service.get("command")
+    def _command(self, service: Mapping[str, Any], field: str = "command") -> list[str]:
+        """``command`` (or ``entrypoint``): a list, or a string split as a shell would."""
+        command = service.get(field)
         if command is None:
             return []
         if isinstance(command, str):
             try:
                 return shlex.split(command)
             except ValueError as exc:
-                raise _Refused("command", f"cannot be split as a shell would: {exc}") from None
+                raise _Refused(field, f"cannot be split as a shell would: {exc}") from None
         if isinstance(command, list) and all(
             isinstance(item, str | int | float) and not isinstance(item, bool) for item in command
         ):
             return [str(item) for item in command]
-        raise _Refused("command", "must be a string or a list of strings")
+        raise _Refused(field, "must be a string or a list of strings")
 
     # ---------------------------------------------------------------- environment
 

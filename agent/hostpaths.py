@@ -1,13 +1,14 @@
-"""Where the operator's settings meet the manifest: hostDir volumes, allowed or refused.
+"""Host directories that a manifest binds, allowed or refused (:mod:`agent.allowances`
+applies this rule with the others).
 
 A manifest may bind a host directory (``source: {hostDir: {path}}``) only under a
 prefix the operator allows with ``--allow-host-path`` (:attr:`Settings.allow_host_path`);
 by default none is. The check is on real paths: the hostDir's path and each prefix
 have their symbolic links resolved first, so that a link under an allowed prefix that
 points out of it is refused, and the engine is handed the real path that was
-checked. A refusal is a :class:`~agent.errors.ManifestError` of the file, at the
-volume's field (``volumes[1].source.hostDir.path``), naming the option; the run loop
-treats such a file as an invalid one (its last valid content stays in force).
+checked. A refusal is an error of the file at the volume's field
+(``volumes[1].source.hostDir.path``, a declaration's ``spec.volumes[1].hostPath.path``),
+naming the option.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from agent.errors import FieldError, ManifestError, MultiSourceError
+from agent.errors import FieldError
 from agent.fields import NOT_TEXT, quote
-from agent.load import DesiredSet
-from agent.manifest import Container, HostDir, Manifest
+from agent.manifest import DECLARATION, Container, HostDir, Manifest
 
-__all__ = ["allowed_manifest", "check_desired", "real_host_path"]
+__all__ = ["OPTION", "host_path_problems", "real_host_path", "with_real_paths"]
 
 OPTION = "--allow-host-path"
 
@@ -38,16 +38,21 @@ def real_host_path(path: str, allowed: Sequence[str]) -> str | None:
     return None
 
 
-def _problems(
+def host_path_problems(
     manifest: Manifest, allowed: Sequence[str]
 ) -> tuple[list[FieldError], dict[str, str]]:
-    """The refused hostDir volumes of ``manifest``, and the real path of each allowed one."""
+    """The refused hostDir (a declaration's hostPath) volumes of ``manifest``, and the real
+    path of each allowed one, by volume name."""
     errors: list[FieldError] = []
     real: dict[str, str] = {}
     for index, volume in enumerate(manifest.volumes):
         if not isinstance(volume.source, HostDir):
             continue
-        where = f"volumes[{index}].source.hostDir.path"
+        where = (
+            f"spec.volumes[{index}].hostPath.path"
+            if manifest.version == DECLARATION
+            else f"volumes[{index}].source.hostDir.path"
+        )
         path = volume.source.path
         found = real_host_path(path, allowed)
         if found is None:
@@ -55,9 +60,9 @@ def _problems(
             errors.append(
                 FieldError(
                     where,
-                    f"host path {quote(path)} is not allowed: hostDir volumes must be under a "
-                    f"prefix given with {OPTION} PREFIX (allowed now: {shown}; symbolic links "
-                    "are followed first)",
+                    f"host path {quote(path)} is not allowed: host directories must be under "
+                    f"a prefix given with {OPTION} PREFIX (allowed now: {shown}; symbolic "
+                    "links are followed first)",
                 )
             )
         elif NOT_TEXT.search(found) or any(c in found for c in ',"') or not found.isprintable():
@@ -73,19 +78,8 @@ def _problems(
     return errors, real
 
 
-def allowed_manifest(manifest: Manifest, allowed: Sequence[str]) -> Manifest:
-    """``manifest`` with the real path of each hostDir, or a ManifestError of the file."""
-    errors, real = _problems(manifest, allowed)
-    if errors:
-        raise ManifestError(manifest.source, errors)
-    if not real:
-        return manifest
-    return attrs.evolve(
-        manifest, containers=tuple(_with_real_paths(c, real) for c in manifest.containers)
-    )
-
-
-def _with_real_paths(container: Container, real: dict[str, str]) -> Container:
+def with_real_paths(container: Container, real: dict[str, str]) -> Container:
+    """``container`` with each hostDir mount bound to the real path that was checked."""
     mounts = tuple(
         attrs.evolve(m, source=HostDir(real[m.name]))
         if isinstance(m.source, HostDir) and m.name in real
@@ -93,18 +87,3 @@ def _with_real_paths(container: Container, real: dict[str, str]) -> Container:
         for m in container.volume_mounts
     )
     return attrs.evolve(container, volume_mounts=mounts)
-
-
-def check_desired(desired: DesiredSet, allowed: Sequence[str]) -> DesiredSet:
-    """:func:`allowed_manifest` of every manifest of ``desired``; every refusal of every
-    file in one error."""
-    manifests: list[Manifest] = []
-    refused: list[ManifestError] = []
-    for manifest in desired.manifests:
-        try:
-            manifests.append(allowed_manifest(manifest, allowed))
-        except ManifestError as exc:
-            refused.append(exc)
-    if refused:
-        raise refused[0] if len(refused) == 1 else MultiSourceError(refused)
-    return attrs.evolve(desired, manifests=tuple(manifests))

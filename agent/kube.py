@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from agent.manifest import Container, EmptyDir, HostDir, Manifest, Port, VolumeMount
+from agent.manifest import DECLARATION, Container, EmptyDir, HostDir, Manifest, Port, VolumeMount
 from agent.probes import ExecCheck, HttpCheck, Probe
 from agent.quantity import format_cpu, format_memory
 
@@ -32,6 +32,7 @@ __all__ = [
     "Note",
     "documents",
     "pod_name",
+    "probe_dict",
     "to_kubernetes",
 ]
 
@@ -121,14 +122,17 @@ def _manifest_notes(manifest: Manifest) -> Iterable[Note]:
 def _pod(
     manifest: Manifest, container: Container, namespace: str, root: str, notes: list[Note]
 ) -> dict[str, Any]:
-    where = f"containers[{container.name}]"
+    prefix = "spec.containers" if manifest.version == DECLARATION else "containers"
+    where = f"{prefix}[{container.name}]"
     labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NAME: container.name}
     if manifest.id is not None and _LABEL_VALUE.match(manifest.id):
         labels[LABEL_PART_OF] = manifest.id
-    spec: dict[str, Any] = {
-        "hostname": container.name,  # the agent's containers are named so on the network
-        "restartPolicy": container.restart_policy,
-    }
+    spec: dict[str, Any] = (
+        {"hostNetwork": True}  # with the host's hostname, as the agent runs it
+        if container.host_network
+        else {"hostname": container.name}  # the agent's containers are named so
+    )
+    spec["restartPolicy"] = container.restart_policy
     if container.termination_grace_period is not None:
         spec["terminationGracePeriodSeconds"] = container.termination_grace_period
     spec["containers"] = [_container(manifest.source, container, where, notes)]
@@ -149,6 +153,8 @@ def _container(source: str, container: Container, where: str, notes: list[Note])
         "image": container.image,
         "imagePullPolicy": container.image_pull_policy,
     }
+    if container.entrypoint:
+        found["command"] = list(container.entrypoint)  # which drops the CMD there too
     if container.command:
         # v1beta1's command replaced the image's CMD and kept its ENTRYPOINT, which is
         # what a Pod's args do (a Pod's command replaces the ENTRYPOINT).
@@ -167,8 +173,24 @@ def _container(source: str, container: Container, where: str, notes: list[Note])
     resources = _resources(source, container, where, notes)
     if resources:
         found["resources"] = resources
+    if container.privileged:
+        found["securityContext"] = {"privileged": True}
+    if container.stdin:
+        found["stdin"] = True
+    if container.tty:
+        found["tty"] = True
+    if container.log_limits is not None:
+        notes.append(
+            Note(
+                source,
+                where,
+                f"logs bounded at {container.log_limits.max_size} x "
+                f"{container.log_limits.max_files} (json-file): not converted, a Pod's logs "
+                "are rotated by the kubelet's settings",
+            )
+        )
     if container.liveness_probe is not None:
-        found["livenessProbe"] = _probe(container.liveness_probe)
+        found["livenessProbe"] = probe_dict(container.liveness_probe)
         if not isinstance(container.liveness_probe.check, ExecCheck):
             notes.append(
                 Note(
@@ -217,7 +239,8 @@ def _volume(
     """The Pod's volume of one mount: a volume is mounted once in a container (emptyDir
     once at all), so each mount of a container is a volume of its Pod."""
     if isinstance(mount.source, EmptyDir):
-        return {"name": mount.name, "emptyDir": {}}
+        medium = {"medium": "Memory"} if mount.source.in_memory else {}
+        return {"name": mount.name, "emptyDir": medium}
     if isinstance(mount.source, HostDir):
         notes.append(
             Note(
@@ -260,7 +283,8 @@ def _resources(source: str, container: Container, where: str, notes: list[Note])
     return found
 
 
-def _probe(probe: Probe) -> dict[str, Any]:
+def probe_dict(probe: Probe) -> dict[str, Any]:
+    """A liveness probe as a Pod (and a v1beta1 manifest) says it, every timing written out."""
     check = probe.check
     found: dict[str, Any]
     if isinstance(check, ExecCheck):

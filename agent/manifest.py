@@ -14,13 +14,16 @@ import attrs
 from agent.probes import Probe
 
 __all__ = [
+    "DECLARATION",
     "IMAGE_PULL_POLICIES",
+    "KONLET_LOGS",
     "RESTART_POLICIES",
     "SUPPORTED_VERSIONS",
     "Container",
     "EmptyDir",
     "EnvVar",
     "HostDir",
+    "LogLimits",
     "Manifest",
     "Port",
     "Volume",
@@ -29,6 +32,9 @@ __all__ = [
 ]
 
 SUPPORTED_VERSIONS = ("v1beta1",)
+DECLARATION = "declaration"
+"""The ``version`` of a manifest read from a container declaration of konlet's form
+(:mod:`agent.declaration`)."""
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
 
@@ -47,7 +53,14 @@ class Port:
 @attrs.frozen
 class EmptyDir:
     """``source: {emptyDir: {}}``: a scratch volume of the engine's that lives and dies
-    with the container (kept while the same container restarts)."""
+    with the container (kept while the same container restarts). With ``medium:
+    Memory``, a tmpfs instead: in memory, empty at every start."""
+
+    medium: str = ""
+
+    @property
+    def in_memory(self) -> bool:
+        return self.medium == "Memory"
 
 
 @attrs.frozen
@@ -80,6 +93,28 @@ class EnvVar:
 
 
 @attrs.frozen
+class LogLimits:
+    """Logs kept by the engine's json-file driver, rotated at ``max_size_mb`` mebibytes,
+    ``max_files`` files at most."""
+
+    max_size_mb: int
+    max_files: int
+
+    @property
+    def max_size(self) -> str:
+        """The size as the json-file driver's ``max-size`` takes it: ``500m``."""
+        return f"{self.max_size_mb}m"
+
+    @property
+    def size_bytes(self) -> int:
+        return self.max_size_mb * 1024 * 1024
+
+
+KONLET_LOGS = LogLimits(500, 3)
+"""What konlet gave every container: json-file, 500 MB a file, 3 files."""
+
+
+@attrs.frozen
 class Container:
     name: str
     image: str
@@ -101,6 +136,20 @@ class Container:
     termination_grace_period: int | None = None
     """Seconds the container gets to stop before it is killed; None: ``--stop-timeout``."""
     liveness_probe: Probe | None = None
+    entrypoint: tuple[str, ...] | None = None
+    """The process to run, instead of the image's ENTRYPOINT; None: the image's. Given, it
+    also drops the image's CMD: ``command`` is then all its arguments."""
+    privileged: bool = False
+    """Every device and capability of the host: only with ``--allow-privileged``."""
+    host_network: bool = False
+    """The host's network namespace (no ports of its own): a declaration's always; a
+    v1beta1 manifest's only with ``--allow-host-network``."""
+    stdin: bool = False
+    """Standard input kept open (``docker run --interactive``)."""
+    tty: bool = False
+    """A pseudo-terminal (``docker run --tty``)."""
+    log_limits: LogLimits | None = None
+    """json-file logs bounded as konlet bounds them; None: the engine's default logging."""
 
 
 @attrs.frozen
@@ -111,7 +160,10 @@ class Volume:
 
 @attrs.frozen
 class Manifest:
-    """One validated manifest, as read from ``source`` (a file name, or ``<stdin>``)."""
+    """One validated manifest, as read from ``source`` (a file name, or ``<stdin>``).
+
+    ``version`` is ``v1beta1``, or :data:`DECLARATION` for a container declaration of
+    konlet's form (whose field paths its errors follow)."""
 
     version: str
     containers: tuple[Container, ...] = ()
@@ -122,10 +174,15 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Any, source: str = "<manifest>") -> Manifest:
-        """Validate raw data (as YAML or JSON gives it) and build the manifest.
+        """Validate raw data (as YAML or JSON gives it) and build the manifest: a v1beta1
+        manifest, or a container declaration (``spec: {containers: ...}``), told apart by
+        their content.
 
         Raises :class:`agent.errors.ManifestError` listing every problem found.
         """
+        from agent.declaration import is_declaration, parse_declaration
         from agent.schema import parse_manifest
 
+        if is_declaration(data):
+            return parse_declaration(data, source)
         return parse_manifest(data, source)

@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from agent.actions import Plan, Remove
+from agent.allowances import check_desired
 from agent.executor import ActionResult, execute
 from agent.health import Health
 from agent.health_file import HealthFile
-from agent.hostpaths import check_desired
 from agent.images import Images
 from agent.load import DesiredSet
 from agent.observed import ObservedContainer
@@ -66,9 +66,11 @@ def plan_against(
 ) -> Plan:
     """:func:`plan_for` with the listing in hand (``agent status`` lists with run times).
 
-    A hostDir volume outside ``settings.allow_host_path`` raises a ManifestError of its file.
+    What the settings do not allow (a hostDir outside ``settings.allow_host_path``, a
+    privileged container, host networking: :mod:`agent.allowances`) raises a
+    ManifestError of its file.
     """
-    desired = check_desired(desired, settings.allow_host_path)
+    desired = check_desired(desired, settings.allowances)
     specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
     options = settings.plan_options(allow_removals=desired.complete)
     return plan(specs, observed, now, options, images, restarts, health)

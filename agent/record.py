@@ -2,8 +2,8 @@
 
 At creation the agent labels each container with a record of its spec
 (:func:`encode`): image, command, working directory, published ports, mounts,
-env keys, the limits and the grace period (when given), and the restart and pull
-policies. When the container's hash no
+env keys, the limits, grace period, entrypoint, privileged mode, host network, stdin,
+tty and log limits (when given), and the restart and pull policies. When the container's hash no
 longer matches its spec, :func:`changes` compares the record with the new spec
 field by field, so that a plan says what changed, as Terraform does. The hash
 stays the identity: the record explains a replacement and never causes one, and
@@ -119,7 +119,17 @@ def changes(label: str, spec: RunSpec) -> tuple[Change, ...] | None:
     return tuple(found)
 
 
-_GIVEN = ("resources.limits.memory", "resources.limits.cpu", "terminationGracePeriodSeconds")
+_GIVEN = (
+    "resources.limits.memory",
+    "resources.limits.cpu",
+    "terminationGracePeriodSeconds",
+    "entrypoint",
+    "privileged",
+    "hostNetwork",
+    "stdin",
+    "tty",
+    "logs",
+)
 """Fields recorded only when given: a record without one (an older agent's, too) had none."""
 
 
@@ -138,6 +148,14 @@ def _fields(spec: RunSpec) -> dict[str, Any]:
         "resources.limits.memory": format_memory(spec.memory) if spec.memory else None,
         "resources.limits.cpu": format_cpu(spec.cpu) if spec.cpu else None,
         "terminationGracePeriodSeconds": spec.stop_timeout,
+        "entrypoint": list(spec.entrypoint) if spec.entrypoint else None,
+        "privileged": spec.privileged or None,
+        "hostNetwork": spec.host_network or None,
+        "stdin": spec.stdin or None,
+        "tty": spec.tty or None,
+        "logs": f"json-file {spec.log_limits.max_size} x {spec.log_limits.max_files}"
+        if spec.log_limits
+        else None,
     }
     fields.update((key, value) for key, value in given.items() if value is not None)
     return fields

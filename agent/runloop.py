@@ -25,12 +25,12 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 
 from agent.actions import Plan, Wait
+from agent.allowances import check_desired
 from agent.backoff import Backoff
 from agent.errors import AgentError
 from agent.events import EventFollower
 from agent.executor import ActionResult
 from agent.health_file import HealthFile
-from agent.hostpaths import check_desired
 from agent.load import DesiredSet
 from agent.observed import ObservedContainer
 from agent.prober import Prober, probe_targets
@@ -68,7 +68,7 @@ class RunLoop:
         urls: UrlOptions | None = None,
     ) -> None:
         urls = settings.url_options() if urls is None else urls
-        self.sources = SourceSet(sources, settings.allow_host_path, urls, settings.url_interval)
+        self.sources = SourceSet(sources, settings.allowances, urls, settings.url_interval)
         self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings
@@ -214,7 +214,7 @@ class RunLoop:
         settings = self.settings
         specs: tuple[RunSpec, ...] = ()
         if any(c.liveness_probe is not None for c in desired.containers):
-            allowed = check_desired(desired, settings.allow_host_path).containers
+            allowed = check_desired(desired, settings.allowances).containers
             probed = [c for c in allowed if c.liveness_probe is not None]
             specs = build_specs(probed, settings.namespace, settings.volumes_root)
         restarted = [r.container_id for r in results if r.ok and r.action.verb == "restart"]

@@ -65,8 +65,13 @@ __all__ = [
     "MAX_ERRORS",
     "MAX_GRACE_PERIOD",
     "MAX_PATH_LENGTH",
+    "check_program",
     "is_rfc1035_name",
     "parse_manifest",
+    "read_env_key",
+    "read_host_path",
+    "read_image",
+    "string_item",
 ]
 
 MAX_GRACE_PERIOD = 24 * 3600
@@ -190,19 +195,33 @@ def _volume_source(reader: FieldReader, raw: Any, path: str) -> VolumeSource:
         if data["emptyDir"] is None:  # `emptyDir:` with nothing after it, in YAML
             return EmptyDir()
         empty = reader.mapping(data["emptyDir"], f"{path}.emptyDir", _EMPTY_DIR_FIELDS)
-        return EmptyDir() if empty is not None else None
+        if empty is None:
+            return None
+        medium = reader.text(empty, "medium", f"{path}.emptyDir", required=False) or ""
+        if medium not in ("", "Memory"):
+            reader.error(
+                f"{path}.emptyDir.medium",
+                f"must be Memory (a tmpfs) or left out (an engine volume), got {quote(medium)}",
+            )
+            return None
+        return EmptyDir(medium)
     where = f"{path}.hostDir"
     host = reader.mapping(data["hostDir"], where, _HOST_DIR_FIELDS)
-    host_path = reader.absolute_path(host, "path", where) if host is not None else None
-    if host_path is None:
+    return read_host_path(reader, host, where) if host is not None else None
+
+
+def read_host_path(reader: FieldReader, data: Mapping[str, Any], path: str) -> HostDir | None:
+    """``path`` of ``data``: an absolute, normal path of the host."""
+    found = reader.absolute_path(data, "path", path)
+    if found is None:
         return None
-    if _NOT_NORMAL.search(host_path):
+    if _NOT_NORMAL.search(found):
         reader.error(
-            f"{where}.path",
-            f"must be a normal path (no '.', '..' or '//' in it), got {quote(host_path)}",
+            f"{path}.path",
+            f"must be a normal path (no '.', '..' or '//' in it), got {quote(found)}",
         )
         return None
-    return HostDir(host_path.rstrip("/") or "/")
+    return HostDir(found.rstrip("/") or "/")
 
 
 def _containers(
@@ -280,7 +299,7 @@ _PULL_POLICY_ALIASES = {
 }
 _VOLUME_FIELDS = frozenset({"name", "source"})
 _SOURCE_FIELDS = frozenset({"emptyDir", "hostDir"})
-_EMPTY_DIR_FIELDS: frozenset[str] = frozenset()
+_EMPTY_DIR_FIELDS = frozenset({"medium"})
 _HOST_DIR_FIELDS = frozenset({"path"})
 _CONTAINER_FIELDS = frozenset(
     {
@@ -295,6 +314,11 @@ _CONTAINER_FIELDS = frozenset(
         "restartPolicy",
         "livenessProbe",
         "terminationGracePeriodSeconds",
+        "entrypoint",
+        "privileged",
+        "hostNetwork",
+        "stdin",
+        "tty",
         *RESOURCE_FIELDS,
     }
 )
@@ -305,24 +329,20 @@ _MOUNT_ALIASES = {"mountPath": "path"}
 
 # Well-known fields of 2014 manifests and of Pods that the agent does not run, on purpose;
 # each is refused with its reason rather than as unknown (see the README).
-_HOST_NETWORK = "host namespaces are not offered (each container has its own network)"
 _REFUSED_MANIFEST_FIELDS = {
     "dnsPolicy": "containers use the engine's DNS settings",
-    "hostNetwork": _HOST_NETWORK,
+    "hostNetwork": "it is a container's field here (containers[].hostNetwork, allowed with "
+    "--allow-host-network)",
 }
 _REFUSED_CONTAINER_FIELDS = {
-    "hostNetwork": _HOST_NETWORK,
-    "privileged": "privileged mode is not offered: it gives the container the whole host",
     "capabilities": "the engine's default capabilities are used; adding some is not offered",
-    "securityContext": "the engine's default security settings are used; changing them is "
-    "not offered",
+    "securityContext": "the engine's default security settings are used; privileged is a "
+    "container's field here (allowed with --allow-privileged)",
     "lifecycle": "postStart and preStop hooks are not run (the container's own process "
     "handles SIGTERM; terminationGracePeriodSeconds sets how long it gets)",
     "readinessProbe": "readiness gates traffic behind a Service, and there is none here",
     "terminationMessagePath": "termination messages are not collected (see the engine's logs)",
     "terminationMessagePolicy": "termination messages are not collected (see the engine's logs)",
-    "stdin": "containers run detached, with no standard input",
-    "tty": "containers run detached, with no terminal",
 }
 _REFUSED_MOUNT_FIELDS = {
     "mountType": "it was deprecated in v1beta1: the volume's source says what is mounted",
@@ -381,9 +401,22 @@ def _container(
             "cannot be used with restartPolicy Never: a container that fails its liveness "
             "probe is restarted",
         )
+    entrypoint = _entrypoint(reader, data, path)
+    flags = {key: _flag(reader, data, key, path) for key in _FLAGS}
+    if flags["hostNetwork"] and fields.ports:
+        reader.error(
+            f"{path}.hostNetwork",
+            "a container on the host's network publishes no ports: its processes listen on "
+            "the host's own addresses (remove ports)",
+        )
     if len(reader.errors) > before or fields.name is None or fields.image is None:
         return None
     return Container(
+        entrypoint=entrypoint,
+        privileged=flags["privileged"],
+        host_network=flags["hostNetwork"],
+        stdin=flags["stdin"],
+        tty=flags["tty"],
         name=fields.name,
         image=fields.image,
         command=fields.command,
@@ -400,6 +433,35 @@ def _container(
         termination_grace_period=grace,
         liveness_probe=probe,
     )
+
+
+_FLAGS = ("privileged", "hostNetwork", "stdin", "tty")
+
+
+def _flag(reader: FieldReader, data: Mapping[str, Any], key: str, path: str) -> bool:
+    """A boolean field, false when not given (or wrong, which is reported)."""
+    if key not in data:
+        return False
+    return reader.typed(data[key], bool, f"{path}.{key}") or False
+
+
+def _entrypoint(reader: FieldReader, data: Mapping[str, Any], path: str) -> tuple[str, ...] | None:
+    """``entrypoint``: a list of strings, at least one, that replaces the image's
+    ENTRYPOINT (and drops its CMD: ``command`` is then every argument)."""
+    if "entrypoint" not in data:
+        return None
+    found = tuple(each(reader, data, "entrypoint", path, string_item).values())
+    if not found and isinstance(data["entrypoint"], list):
+        reader.error(f"{path}.entrypoint", "must have at least one item (or be left out)")
+    check_program(reader, found, f"{path}.entrypoint")
+    return found or None
+
+
+def check_program(reader: FieldReader, argv: tuple[str, ...], path: str) -> None:
+    """The first item of an entrypoint names the program: it cannot be empty (an empty
+    entrypoint means the image's reset to the engines, not a program to run)."""
+    if argv and not argv[0]:
+        reader.error(f"{path}[0]", "must name the program to run, got an empty string")
 
 
 def _pull_policy(reader: FieldReader, data: Mapping[str, Any], path: str) -> str:
@@ -427,8 +489,8 @@ def _grace_period(reader: FieldReader, data: Mapping[str, Any], path: str) -> in
 def _container_fields(reader: FieldReader, data: Mapping[str, Any], path: str) -> _Fields:
     """Every field of a container but its policies, each checked on its own, in order."""
     name = reader.name(data, "name", path)
-    image = _image(reader, data, path)
-    command = tuple(each(reader, data, "command", path, _string_item).values())
+    image = read_image(reader, data, path)
+    command = tuple(each(reader, data, "command", path, string_item).values())
     working_dir = reader.absolute_path(data, "workingDir", path) if "workingDir" in data else None
     ports = each(reader, data, "ports", path, _port)
     mounts = each(reader, data, "volumeMounts", path, _mount)
@@ -436,15 +498,16 @@ def _container_fields(reader: FieldReader, data: Mapping[str, Any], path: str) -
     return _Fields(name, image, command, working_dir, ports, mounts, env)
 
 
-def _image(reader: FieldReader, data: Mapping[str, Any], path: str) -> str | None:
-    image = reader.text(data, "image", path)
-    if image is not None and not (len(image) <= 255 and _IMAGE.match(image)):
+def read_image(reader: FieldReader, data: Mapping[str, Any], path: str) -> str | None:
+    """``image`` of ``data``: an image reference."""
+    found = reader.text(data, "image", path)
+    if found is not None and not (len(found) <= 255 and _IMAGE.match(found)):
         reader.error(
             f"{path}.image",
-            f"must be an image reference like 'registry/name:tag', got {quote(image)}",
+            f"must be an image reference like 'registry/name:tag', got {quote(found)}",
         )
         return None
-    return image
+    return found
 
 
 def _check_unique_items(reader: FieldReader, path: str, fields: _Fields) -> None:
@@ -495,7 +558,8 @@ def _check_published_once(reader: FieldReader, path: str, ports: Mapping[int, Po
         claims.add(port, i)
 
 
-def _string_item(reader: FieldReader, value: Any, path: str) -> str | None:
+def string_item(reader: FieldReader, value: Any, path: str) -> str | None:
+    """An item of a command: a string that a process can be given."""
     if type(value) is str and not NOT_TEXT.search(value):
         return value
     text = reader.typed(value, str, path)
@@ -552,16 +616,22 @@ def _env(reader: FieldReader, raw: Any, path: str) -> EnvVar | None:
     data = reader.mapping(raw, path, _ENV_FIELDS, _ENV_ALIASES)
     if data is None:
         return None
-    key = reader.text(data, "key", path)
-    if key is not None and not _C_IDENTIFIER.match(key):
-        reader.error(
-            f"{path}.key", f"must be a C identifier (letters, digits, '_'), got {quote(key)}"
-        )
-        key = None
+    key = read_env_key(reader, data, "key", path)
     value = reader.text(data, "value", path, secret=True)
     if key is None or value is None:
         return None
     return EnvVar(key, value)
+
+
+def read_env_key(reader: FieldReader, data: Mapping[str, Any], key: str, path: str) -> str | None:
+    """An env variable's name, at ``key`` of ``data``: a C identifier."""
+    found = reader.text(data, key, path)
+    if found is not None and not _C_IDENTIFIER.match(found):
+        reader.error(
+            f"{path}.{key}", f"must be a C identifier (letters, digits, '_'), got {quote(found)}"
+        )
+        return None
+    return found
 
 
 def _env_label(raw: Any) -> str | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from agent.allowances import Allowances
 from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
@@ -236,6 +237,18 @@ class Settings:
         _host_prefixes,
         converter=_prefixes,
     )
+    allow_privileged: bool = _setting(
+        False,
+        "run containers that ask for privileged mode (every device and capability of the "
+        "host; by default they are refused)",
+        _flag,
+    )
+    allow_host_network: bool = _setting(
+        False,
+        "run v1beta1 containers that ask for hostNetwork (a container declaration's always "
+        "runs on the host's network; by default v1beta1 ones are refused)",
+        _flag,
+    )
 
     url_interval: float = _setting(
         30.0,
@@ -280,6 +293,11 @@ class Settings:
             self.backoff  # noqa: B018 -- made once to check it
         except BackoffError as exc:
             raise SettingsError(f"backoff_{exc.field}", exc.problem) from None
+
+    @property
+    def allowances(self) -> Allowances:
+        """What these settings allow a manifest to ask for (:mod:`agent.allowances`)."""
+        return Allowances(self.allow_host_path, self.allow_privileged, self.allow_host_network)
 
     @property
     def backoff(self) -> Backoff:

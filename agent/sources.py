@@ -10,9 +10,9 @@ from collections.abc import Callable
 
 import attrs
 
+from agent.allowances import Allowances, allowed_manifest
 from agent.conflicts import settle
 from agent.errors import ManifestError
-from agent.hostpaths import allowed_manifest
 from agent.load import (
     STDIN,
     DesiredSet,
@@ -69,7 +69,7 @@ class SourceSet:
     next refresh (an editor that saves by rename is not a deletion), takes its
     containers with it. :meth:`refresh` returns a set that is not ``complete``
     while some source has never been read validly: the planner then removes nothing.
-    A file with a hostDir outside ``allow_host_path`` is an invalid one. A valid content
+    A file that asks for what ``allowances`` do not allow is an invalid one. A valid content
     that claims a container name or host port of another source's content in force is
     refused, and its source keeps the content it had in force (:mod:`agent.conflicts`):
     the source whose change made the conflict is the one refused.
@@ -84,12 +84,12 @@ class SourceSet:
     def __init__(
         self,
         sources: list[str],
-        allow_host_path: tuple[str, ...] = (),
+        allowances: Allowances | None = None,
         urls: UrlOptions | None = None,
         url_interval: float = 30.0,
     ) -> None:
         self.sources = sources
-        self.allow_host_path = allow_host_path
+        self.allowances = allowances or Allowances()
         self.urls = urls or UrlOptions()
         self.url_interval = url_interval
         self._entries: dict[str, _Entry] = {}
@@ -154,7 +154,7 @@ class SourceSet:
         entry.signature = signature
         entry.missing = 0
         try:
-            manifest = allowed_manifest(load_file(path), self.allow_host_path)
+            manifest = allowed_manifest(load_file(path), self.allowances)
         except ManifestError as exc:
             self._invalid(entry, "invalid manifest", str(exc))
         else:
@@ -191,7 +191,7 @@ class SourceSet:
             name = display_url(url)
             try:
                 manifest = manifest_of(polled.body, name, json_only=url_is_json(url))
-                manifest = allowed_manifest(manifest, self.allow_host_path)
+                manifest = allowed_manifest(manifest, self.allowances)
             except ManifestError as exc:
                 self._invalid(entry, "invalid manifest", str(exc))
             else:

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from agent.manifest import Container, EmptyDir, HostDir
+from agent.manifest import Container, EmptyDir, HostDir, LogLimits
 from agent.probes import Probe
 
 __all__ = [
@@ -59,7 +59,9 @@ class Mount:
       made by the agent when missing);
     - ``hostDir``: the host directory ``source``, bound as it is (the agent makes nothing);
     - ``emptyDir``: an anonymous volume of the engine's (``source`` is empty), removed
-      with the container.
+      with the container;
+    - ``tmpfs``: an emptyDir of ``medium: Memory``, a tmpfs of the engine's (``source`` is
+      empty), empty at every start.
     """
 
     source: str
@@ -70,7 +72,7 @@ class Mount:
     @property
     def bound(self) -> bool:
         """Whether a host directory is bound (a volume's or a hostDir)."""
-        return self.kind != "emptyDir"
+        return self.kind in ("volume", "hostDir")
 
 
 @attrs.frozen
@@ -100,6 +102,14 @@ class RunSpec:
     """The CPU limit in thousandths of a core; None: none."""
     stop_timeout: int | None = None
     """terminationGracePeriodSeconds; None: the agent's ``--stop-timeout``."""
+    entrypoint: tuple[str, ...] | None = None
+    """The image's ENTRYPOINT replaced (and its CMD dropped); None: the image's."""
+    privileged: bool = False
+    host_network: bool = False
+    stdin: bool = False
+    tty: bool = False
+    log_limits: LogLimits | None = None
+    """json-file logs rotated at a size; None: the engine's default logging."""
 
     @property
     def nano_cpus(self) -> int | None:
@@ -119,8 +129,9 @@ class RunSpec:
         return engine_name(self.namespace, self.name, self.hash)
 
     @property
-    def hostname(self) -> str:
-        return self.name
+    def hostname(self) -> str | None:
+        """The container's name; none on the host's network, whose hostname it has."""
+        return None if self.host_network else self.name
 
     @property
     def labels(self) -> dict[str, str]:
@@ -188,11 +199,18 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
     }
     # Fields added later are hashed only when given, so that a container using none of
     # them keeps the hash it had: upgrading the agent replaces nothing.
-    for key, value in (
+    given: tuple[tuple[str, Any], ...] = (
         ("memory", container.memory),
         ("cpu", container.cpu),
         ("terminationGracePeriodSeconds", container.termination_grace_period),
-    ):
+        ("entrypoint", list(container.entrypoint) if container.entrypoint else None),
+        ("privileged", container.privileged or None),
+        ("hostNetwork", container.host_network or None),
+        ("stdin", container.stdin or None),
+        ("tty", container.tty or None),
+        ("logs", _logs_dict(container.log_limits)),
+    )
+    for key, value in given:
         if value is not None:
             effective[key] = value
     return RunSpec(
@@ -211,14 +229,24 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         memory=container.memory,
         cpu=container.cpu,
         stop_timeout=container.termination_grace_period,
+        entrypoint=container.entrypoint,
+        privileged=container.privileged,
+        host_network=container.host_network,
+        stdin=container.stdin,
+        tty=container.tty,
+        log_limits=container.log_limits,
     )
+
+
+def _logs_dict(limits: LogLimits | None) -> dict[str, Any] | None:
+    return None if limits is None else {"maxSize": limits.max_size, "maxFiles": limits.max_files}
 
 
 def _mount(
     name: str, target: str, read_only: bool, source: EmptyDir | HostDir | None, root: str
 ) -> Mount:
     if isinstance(source, EmptyDir):
-        return Mount("", target, read_only, "emptyDir")
+        return Mount("", target, read_only, "tmpfs" if source.in_memory else "emptyDir")
     if isinstance(source, HostDir):
         return Mount(source.path, target, read_only, "hostDir")
     return Mount(posixpath.join(root, name), target, read_only)

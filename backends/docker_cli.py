@@ -182,7 +182,7 @@ class DockerCLIBackend(Backend):
         return ProcessEvents(self._argv("events", *argv), read, self.address)
 
     def create(self, spec: RunSpec) -> str:
-        return self._run(*create_args(spec)).strip()
+        return self._run(*create_args(spec, self.is_podman)).strip()
 
     def run(self, spec: RunSpec) -> str:
         """``run --detach``: create and start in one process, as ``docker run -d`` does
@@ -194,7 +194,7 @@ class DockerCLIBackend(Backend):
         except OSError:
             return super().run(spec)
         cidfile = os.path.join(scratch, "cid")
-        args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec)[1:]]
+        args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec, self.is_podman)[1:]]
         try:
             return self._run(*args, env=self._env()).strip()
         except BackendError as exc:
@@ -288,10 +288,41 @@ def _read_cid(path: str) -> str | None:
         return None
 
 
-def create_args(spec: RunSpec) -> list[str]:
-    """The ``create`` argv for a spec: every value joined to its option, the image after ``--``."""
-    args = ["create", f"--name={spec.engine_name}", f"--hostname={spec.hostname}", "--restart=no"]
-    args.append("--pull=never")
+def create_args(spec: RunSpec, podman: bool = False) -> list[str]:
+    """The ``create`` argv for a spec: every value joined to its option, the image after ``--``.
+
+    ``podman`` takes an entrypoint of several items as a JSON array; ``docker`` takes one
+    item, so the others go first in the arguments (the process is the same)."""
+    args = ["create", f"--name={spec.engine_name}", "--restart=no", "--pull=never"]
+    if spec.hostname is not None:
+        args.append(f"--hostname={spec.hostname}")
+    if spec.host_network:
+        args.append("--network=host")
+    if spec.privileged:
+        args.append("--privileged")
+    if spec.stdin:
+        args.append("--interactive")
+    if spec.tty:
+        args.append("--tty")
+    command = list(spec.command)
+    if spec.entrypoint:
+        if podman:
+            args.append(f"--entrypoint={json.dumps(list(spec.entrypoint))}")
+        else:
+            args.append(f"--entrypoint={spec.entrypoint[0]}")
+            command = [*spec.entrypoint[1:], *command]
+    if spec.log_limits is not None:
+        # dockerd reads 500m as mebibytes, podman as megabytes: podman is given the bytes.
+        # Podman's json-file (its k8s-file) keeps one file: it takes no max-file.
+        limits = spec.log_limits
+        args.append("--log-driver=json-file")
+        if podman:
+            args.append(f"--log-opt=max-size={limits.size_bytes}")
+        else:
+            args += [
+                f"--log-opt=max-size={limits.max_size}",
+                f"--log-opt=max-file={limits.max_files}",
+            ]
     args += [f"--label={key}={value}" for key, value in spec.labels.items()]
     if spec.working_dir:
         args.append(f"--workdir={spec.working_dir}")
@@ -304,10 +335,13 @@ def create_args(spec: RunSpec) -> list[str]:
         readonly = ",readonly" if mount.read_only else ""
         if mount.bound:
             args.append(f"--mount=type=bind,source={mount.source},target={mount.target}{readonly}")
+        elif mount.kind == "tmpfs":  # podman's tmpfs takes ro=true, not readonly
+            readonly = ",ro=true" if mount.read_only else ""
+            args.append(f"--mount=type=tmpfs,target={mount.target}{readonly}")
         else:  # an anonymous volume, removed with the container (rm --volumes)
             args.append(f"--mount=type=volume,target={mount.target}{readonly}")
     if spec.memory is not None:  # the memory limit is the swap limit too: no swap beyond it
         args += [f"--memory={spec.memory}", f"--memory-swap={spec.memory}"]
     if spec.cpus is not None:
         args.append(f"--cpus={spec.cpus}")
-    return [*args, "--", spec.image, *spec.command]
+    return [*args, "--", spec.image, *command]

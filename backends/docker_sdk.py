@@ -189,9 +189,15 @@ class DockerSDKBackend(Backend):
             mounts = [
                 self._sdk.types.Mount(m.target, m.source, type="bind", read_only=m.read_only)
                 if m.bound
-                else self._sdk.types.Mount(m.target, None, type="volume", read_only=m.read_only)
+                else self._sdk.types.Mount(
+                    m.target,
+                    None,
+                    type="tmpfs" if m.kind == "tmpfs" else "volume",
+                    read_only=m.read_only,
+                )
                 for m in spec.mounts
             ]
+            logs = spec.log_limits
             host_config = api.create_host_config(
                 port_bindings=bindings,
                 mounts=mounts,
@@ -200,10 +206,22 @@ class DockerSDKBackend(Backend):
                 mem_limit=spec.memory,
                 memswap_limit=spec.memory,
                 nano_cpus=spec.nano_cpus,
+                network_mode="host" if spec.host_network else None,
+                privileged=spec.privileged,
+                log_config=None
+                if logs is None
+                else {
+                    "Type": "json-file",
+                    "Config": {"max-size": logs.max_size, "max-file": str(logs.max_files)},
+                },
             )
             created = api.create_container(
                 spec.image,
-                command=list(spec.command) or None,
+                # Given, an entrypoint drops the image's CMD too: an empty Cmd is sent.
+                command=list(spec.command) or ([] if spec.entrypoint else None),
+                entrypoint=list(spec.entrypoint) if spec.entrypoint else None,
+                stdin_open=spec.stdin,
+                tty=spec.tty,
                 name=spec.engine_name,
                 hostname=spec.hostname,
                 labels=spec.labels,

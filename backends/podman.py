@@ -283,7 +283,6 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
     """The libpod create body (a SpecGenerator) for ``spec``: only the fields it needs."""
     body: dict[str, Any] = {
         "name": spec.engine_name,
-        "hostname": spec.hostname,
         "image": spec.image,
         "labels": spec.labels,
         "env": dict(spec.env),
@@ -308,7 +307,17 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
             if mount.bound
         ],
     }
-    anonymous = [mount for mount in spec.mounts if not mount.bound]
+    body["mounts"] += [
+        {
+            "type": "tmpfs",
+            "source": "tmpfs",
+            "destination": mount.target,
+            "options": ["ro"] if mount.read_only else [],
+        }
+        for mount in spec.mounts
+        if mount.kind == "tmpfs"
+    ]
+    anonymous = [mount for mount in spec.mounts if mount.kind == "emptyDir"]
     if anonymous:  # emptyDirs: volumes without a name, removed with the container
         body["volumes"] = [
             {"Name": "", "Dest": mount.target, "Options": ["ro"] if mount.read_only else []}
@@ -321,6 +330,20 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
         limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
     if limits:
         body["resource_limits"] = limits
+    if spec.hostname is not None:
+        body["hostname"] = spec.hostname
+    if spec.host_network:
+        body["netns"] = {"nsmode": "host"}
+    if spec.privileged:
+        body["privileged"] = True
+    if spec.stdin:
+        body["stdin"] = True
+    if spec.tty:
+        body["terminal"] = True
+    if spec.log_limits is not None:  # Podman's json-file (k8s-file) keeps one file
+        body["log_configuration"] = {"driver": "json-file", "size": spec.log_limits.size_bytes}
+    if spec.entrypoint:  # which drops the image's CMD, as on dockerd
+        body["entrypoint"] = list(spec.entrypoint)
     if spec.command:
         body["command"] = list(spec.command)
     if spec.working_dir:  # made when missing, as Docker does (and the podman CLI asks)

@@ -87,15 +87,33 @@ def test_command_that_cannot_be_split_refuses_the_service(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "entrypoint", ["entrypoint: /bin/sh", "entrypoint: [sh, -c]", "entrypoint: []"]
+    ("given", "entrypoint", "command"),
+    [
+        ("entrypoint: /bin/sh", ["/bin/sh"], None),
+        ("entrypoint: /bin/sh -c 'echo hi'", ["/bin/sh", "-c", "echo hi"], None),
+        ("entrypoint: [sh, -c]\n    command: [echo hi]", ["sh", "-c"], ["echo hi"]),
+        ("entrypoint: []\n    command: httpd -f", ["httpd", "-f"], None),
+    ],
 )
-def test_entrypoint_refuses_the_service(tmp_path: Path, entrypoint: str) -> None:
-    text = f"services:\n  a:\n    image: {IMAGE}\n    {entrypoint}\n  web:\n    image: {IMAGE}\n"
+def test_entrypoint_is_the_manifests_entrypoint(
+    tmp_path: Path, given: str, entrypoint: list[str], command: list[str] | None
+) -> None:
+    text = f"services:\n  a:\n    image: {IMAGE}\n    {given}\n"
+    converted = convert(tmp_path, text)
+    (container,) = converted.manifest["containers"]
+    assert container["entrypoint"] == entrypoint
+    assert container.get("command") == command
+    assert [str(n) for n in converted.notes] == (
+        ["a: entrypoint: empty: the command is the entrypoint"] if "[]" in given else []
+    )
+
+
+def test_an_empty_entrypoint_without_a_command_refuses_the_service(tmp_path: Path) -> None:
+    text = f"services:\n  a:\n    image: {IMAGE}\n    entrypoint: ''\n  web:\n    image: {IMAGE}\n"
     converted = convert(tmp_path, text)
     assert [c["name"] for c in converted.manifest["containers"]] == ["web"]
     assert [str(n) for n in converted.notes] == [
-        "a: entrypoint: cannot be expressed: a manifest's command replaces the image's CMD "
-        "and keeps its ENTRYPOINT; service not converted"
+        "a: entrypoint: is empty, and there is no command to run; service not converted"
     ]
 
 

@@ -32,12 +32,13 @@ def test_a_compose_file_becomes_a_manifest_and_the_rest_is_listed(
     assert main(["convert", "--from", "compose", str(tmp_path / "docker-compose.yml")]) == 0
     out, err = capsys.readouterr()
     manifest = Manifest.from_dict(parse_document(out.encode(), "out"), "out")
-    (web,) = manifest.containers
+    web, db = manifest.containers
     assert (web.name, web.command, web.env[0].value) == (
         "web", ("nginx", "-g", "daemon off;"), "hello"
     )  # fmt: skip
     assert "note: web: depends_on: not mapped" in err
-    assert "note: db: entrypoint: cannot be expressed" in err
+    assert (db.name, db.entrypoint, db.command) == ("db", ("docker-entrypoint.sh",), ())
+    assert "entrypoint" not in err
 
 
 def test_one_file_only_and_a_broken_one_is_invalid_input(

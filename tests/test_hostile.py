@@ -327,16 +327,15 @@ HOSTILE = [
         "got '0.0.0.0 --privileged'",
     ),
     case(
-        "privileged: true -> refused, privileged mode is not offered",
-        manifest("    privileged: true\n"),
-        "containers[web].privileged: is not supported by container-agent: privileged mode is "
-        "not offered: it gives the container the whole host",
+        "privileged: 'true' (a string) -> refused, a boolean is wanted",
+        manifest("    privileged: 'true'\n"),
+        "containers[web].privileged: must be true or false, got 'true' (a string)",
     ),
     case(
-        "hostNetwork: true -> refused, host namespaces are not offered",
-        manifest("    hostNetwork: true\n"),
-        "containers[web].hostNetwork: is not supported by container-agent: host namespaces are "
-        "not offered (each container has its own network)",
+        "hostNetwork with ports -> refused, a host-network container publishes none",
+        manifest("    hostNetwork: true\n    ports: [{containerPort: 80}]\n"),
+        "containers[web].hostNetwork: a container on the host's network publishes no ports: "
+        "its processes listen on the host's own addresses (remove ports)",
     ),
     case(
         "a key with a line break forging a second error line -> quoted in the path",

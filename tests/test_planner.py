@@ -564,6 +564,7 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.health",
         "agent.probes",
         "agent.probe_schema",
+        "agent.declaration",
     }
 
 

@@ -14,10 +14,11 @@ import pytest
 
 from agent import record
 from agent.actions import Plan, Remove
+from agent.allowances import Allowances, allowed_manifest
 from agent.cli import main
 from agent.errors import ManifestError
 from agent.executor import execute
-from agent.hostpaths import allowed_manifest, real_host_path
+from agent.hostpaths import real_host_path
 from agent.load import load_file
 from agent.manifest import Container, EmptyDir, EnvVar, HostDir, Manifest, Port, VolumeMount
 from agent.observed import ObservedContainer
@@ -229,7 +230,9 @@ def host_manifest(path: str, source: str = "app.yaml") -> Manifest:
 def test_a_host_dir_under_an_allowed_prefix_is_kept_with_its_real_path(tmp_path: Path) -> None:
     (tmp_path / "real" / "data").mkdir(parents=True)
     (tmp_path / "link").symlink_to(tmp_path / "real")
-    allowed = allowed_manifest(host_manifest(str(tmp_path / "link" / "data")), [str(tmp_path)])
+    allowed = allowed_manifest(
+        host_manifest(str(tmp_path / "link" / "data")), Allowances((str(tmp_path),))
+    )
     (mount,) = allowed.containers[0].volume_mounts
     assert mount.source == HostDir(str(tmp_path / "real" / "data"))
 
@@ -253,11 +256,11 @@ def test_a_host_dir_outside_every_prefix_is_refused_naming_the_option(
     path: str, allowed: list[str]
 ) -> None:
     with pytest.raises(ManifestError) as caught:
-        allowed_manifest(host_manifest(path), allowed)
+        allowed_manifest(host_manifest(path), Allowances(tuple(allowed)))
     shown = ", ".join(allowed) if allowed else "none"
     assert str(caught.value) == (
         f"app.yaml: volumes[1].source.hostDir.path: host path {path!r} is not allowed: "
-        "hostDir volumes must be under a prefix given with --allow-host-path PREFIX "
+        "host directories must be under a prefix given with --allow-host-path PREFIX "
         f"(allowed now: {shown}; symbolic links are followed first)"
     )
 
@@ -265,7 +268,7 @@ def test_a_host_dir_outside_every_prefix_is_refused_naming_the_option(
 def test_a_link_under_a_prefix_that_leads_out_of_it_is_refused(tmp_path: Path) -> None:
     (tmp_path / "escape").symlink_to("/etc")
     with pytest.raises(ManifestError, match="is not allowed"):
-        allowed_manifest(host_manifest(str(tmp_path / "escape")), [str(tmp_path)])
+        allowed_manifest(host_manifest(str(tmp_path / "escape")), Allowances((str(tmp_path),)))
 
 
 def test_the_prefix_itself_is_allowed() -> None:
@@ -301,7 +304,7 @@ def test_the_run_loop_keeps_the_last_valid_content_of_a_file_refused_so(
     manifest = write(
         tmp_path / "app.yaml", "version: v1beta1\ncontainers: [{name: app, image: busybox}]\n"
     )
-    sources = SourceSet([str(manifest)], allow_host_path=(str(tmp_path / "allowed"),))
+    sources = SourceSet([str(manifest)], Allowances((str(tmp_path / "allowed"),)))
     assert [c.name for c in sources.refresh().containers] == ["app"]
     write(
         manifest,

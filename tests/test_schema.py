@@ -824,8 +824,8 @@ REFUSED = [
     ),
     case(
         "unknown field with a line break -> the key quoted in the path",
-        web(**{"image\nprivileged": True}),
-        expect="containers[web]['image\\nprivileged']: unknown field",
+        web(**{"image\nsuperuser": True}),
+        expect="containers[web]['image\\nsuperuser']: unknown field",
     ),
     case(
         "unknown field with a terminal escape -> the key quoted in the path",

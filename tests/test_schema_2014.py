@@ -281,9 +281,10 @@ REFUSED = [
         "control character (such as a line break), got '/srv/a,b'",
     ),
     case(
-        "an emptyDir with a field",
-        volumes({"name": "data", "source": {"emptyDir": {"medium": "Memory"}}}),
-        expect="volumes[0].source.emptyDir.medium: unknown field",
+        "an emptyDir of another medium than Memory",
+        volumes({"name": "data", "source": {"emptyDir": {"medium": "Disk"}}}),
+        expect="volumes[0].source.emptyDir.medium: must be Memory (a tmpfs) or left out (an "
+        "engine volume), got 'Disk'",
     ),
     case(
         "a gcePersistentDisk -> not supported",
@@ -315,10 +316,9 @@ REFUSED = [
     ),
     # refused on purpose
     case(
-        "privileged",
-        web(privileged=True),
-        expect=f"containers[web].privileged: {NOT_SUPPORTED}privileged mode is not offered: it "
-        "gives the container the whole host",
+        "privileged that is not a boolean",
+        web(privileged="yes"),
+        expect="containers[web].privileged: must be true or false, got 'yes' (a string)",
     ),
     case(
         "lifecycle",
@@ -337,7 +337,8 @@ REFUSED = [
         "securityContext",
         web(securityContext={}),
         expect=f"containers[web].securityContext: {NOT_SUPPORTED}the engine's default security "
-        "settings are used; changing them is not offered",
+        "settings are used; privileged is a container's field here (allowed with "
+        "--allow-privileged)",
     ),
     case(
         "readinessProbe",
@@ -359,8 +360,8 @@ REFUSED = [
     case(
         "hostNetwork at the top",
         top(hostNetwork=True),
-        expect=f"hostNetwork: {NOT_SUPPORTED}host namespaces are not offered (each container "
-        "has its own network)",
+        expect=f"hostNetwork: {NOT_SUPPORTED}it is a container's field here "
+        "(containers[].hostNetwork, allowed with --allow-host-network)",
     ),
     case(
         "a near miss of a refused field is still a did-you-mean of known ones",
