@@ -101,6 +101,8 @@ class Container:
     termination_grace_period: int | None = None
     """Seconds the container gets to stop before it is killed; None: ``--stop-timeout``."""
     liveness_probe: Probe | None = None
+    aliases: tuple[str, ...] = ()
+    """Further names the container answers to on the namespace's network, beside its name."""
 
 
 @attrs.frozen

@@ -2,7 +2,7 @@
 
 At creation the agent labels each container with a record of its spec
 (:func:`encode`): image, command, working directory, published ports, mounts,
-env keys, the limits and the grace period (when given), and the restart and pull
+env keys, the limits, the grace period and the aliases (when given), and the restart and pull
 policies. When the container's hash no
 longer matches its spec, :func:`changes` compares the record with the new spec
 field by field, so that a plan says what changed, as Terraform does. The hash
@@ -119,7 +119,12 @@ def changes(label: str, spec: RunSpec) -> tuple[Change, ...] | None:
     return tuple(found)
 
 
-_GIVEN = ("resources.limits.memory", "resources.limits.cpu", "terminationGracePeriodSeconds")
+_GIVEN = (
+    "resources.limits.memory",
+    "resources.limits.cpu",
+    "terminationGracePeriodSeconds",
+    "aliases",
+)
 """Fields recorded only when given: a record without one (an older agent's, too) had none."""
 
 
@@ -138,6 +143,7 @@ def _fields(spec: RunSpec) -> dict[str, Any]:
         "resources.limits.memory": format_memory(spec.memory) if spec.memory else None,
         "resources.limits.cpu": format_cpu(spec.cpu) if spec.cpu else None,
         "terminationGracePeriodSeconds": spec.stop_timeout,
+        "aliases": sorted(spec.aliases) or None,
     }
     fields.update((key, value) for key, value in given.items() if value is not None)
     return fields

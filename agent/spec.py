@@ -100,6 +100,16 @@ class RunSpec:
     """The CPU limit in thousandths of a core; None: none."""
     stop_timeout: int | None = None
     """terminationGracePeriodSeconds; None: the agent's ``--stop-timeout``."""
+    aliases: tuple[str, ...] = ()
+    """Further names on the namespace's network (hashed when given)."""
+    network: str | None = None
+    """The namespace's network it is attached to when created, under :attr:`network_aliases`;
+    None: the engine's default network. Not hashed: an older container joins it in place."""
+
+    @property
+    def network_aliases(self) -> tuple[str, ...]:
+        """The names it answers to on the namespace's network: its name, then its aliases."""
+        return (self.name, *self.aliases)
 
     @property
     def nano_cpus(self) -> int | None:
@@ -160,13 +170,17 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 def build_specs(
-    containers: Iterable[Container], namespace: str, volumes_root: str
+    containers: Iterable[Container],
+    namespace: str,
+    volumes_root: str,
+    network: str | None = None,
 ) -> tuple[RunSpec, ...]:
-    """Resolve manifest containers into engine specs for one agent."""
-    return tuple(_build(container, namespace, volumes_root) for container in containers)
+    """Resolve manifest containers into engine specs for one agent; ``network`` is the
+    namespace's network they are made on (None: the engine's default network)."""
+    return tuple(_build(container, namespace, volumes_root, network) for container in containers)
 
 
-def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
+def _build(container: Container, namespace: str, volumes_root: str, network: str | None) -> RunSpec:
     ports = tuple(
         PortBinding(p.container_port, p.host_port, p.protocol.lower(), p.host_ip)
         for p in container.ports
@@ -192,6 +206,7 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         ("memory", container.memory),
         ("cpu", container.cpu),
         ("terminationGracePeriodSeconds", container.termination_grace_period),
+        ("aliases", sorted(container.aliases) or None),
     ):
         if value is not None:
             effective[key] = value
@@ -211,6 +226,8 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         memory=container.memory,
         cpu=container.cpu,
         stop_timeout=container.termination_grace_period,
+        aliases=container.aliases,
+        network=network,
     )
 
 
