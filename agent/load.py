@@ -178,7 +178,8 @@ def load_sources(sources: Sequence[str], urls: UrlOptions | None = None) -> Desi
 
 
 class _Claimed:
-    """What the manifests accepted so far claim: container names, and host ports.
+    """What the manifests accepted so far claim: container names and aliases (one name on
+    the namespace's network means one container), and host ports.
 
     Each accepted manifest is added once, so that merging is linear in the containers
     of all the files, however many files there are.
@@ -186,6 +187,7 @@ class _Claimed:
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}  # container name -> source
+        self.aliases: dict[str, tuple[str, str]] = {}  # alias -> (container name, source)
         # By container name: a name is in one accepted source only, so it stands for the
         # Publisher of that name and source.
         self.ports: HostClaims[str] = HostClaims()
@@ -193,8 +195,19 @@ class _Claimed:
     def add(self, manifest: Manifest) -> None:
         for container in manifest.containers:
             self.names[container.name] = manifest.source
+            for alias in container.aliases:
+                self.aliases[alias] = (container.name, manifest.source)
             for port in container.ports:
                 self.ports.add(port, container.name)
+
+    def _network_name(self, name: str) -> str | None:
+        """Whose name ``name`` is on the namespace's network among the accepted manifests."""
+        if name in self.names:
+            return f"also the name of container {name!r} in {self.names[name]}"
+        if name in self.aliases:
+            owner, source = self.aliases[name]
+            return f"also an alias of container {owner!r} in {source}"
+        return None
 
     def conflicts(self, manifest: Manifest) -> Iterable[FieldError]:
         """What ``manifest`` claims that an accepted one claims already: container names,
@@ -207,6 +220,13 @@ class _Claimed:
                     f"{where}.name",
                     f"{container.name!r} is also defined in {self.names[container.name]}",
                 )
+            elif container.name in self.aliases:
+                taken = self._network_name(container.name)
+                yield FieldError(f"{where}.name", f"{container.name!r} is {taken}")
+            for index, alias in enumerate(container.aliases):
+                taken = self._network_name(alias)
+                if taken is not None:
+                    yield FieldError(f"{where}.aliases[{index}]", f"alias {alias!r} is {taken}")
             for index, port in enumerate(container.ports):
                 owner = self.ports.first_conflict(port)
                 if owner is not None:
