@@ -306,7 +306,7 @@ def _outcome(
 def _apply(action: _Executable, backend: Backend, stop_timeout: int, images: _SharedImages) -> str:
     """Carry out one action; the id of its container (of the network, for a network's)."""
     if isinstance(action, CreateNetwork):
-        return backend.create_network(action.network, network_labels(action.namespace))
+        return _create_network(action, backend)
     if isinstance(action, RemoveNetwork):
         backend.remove_network(action.network.name)
         return action.network.id or action.network.name
@@ -326,6 +326,32 @@ def _apply(action: _Executable, backend: Backend, stop_timeout: int, images: _Sh
         backend.start(action.container.id)
         return action.container.id
     return _start(action, backend, images)
+
+
+NETWORK_ATTEMPTS = 3
+"""Podman 4.3 picks a new network's subnet from the host's routes and fails (``route
+ip+net: no such network interface``) when another network's bridge goes meanwhile: a
+failed creation is tried again, twice, after 0.2 s and 0.4 s."""
+
+
+def _create_network(action: CreateNetwork, backend: Backend) -> str:
+    labels = network_labels(action.namespace)
+    for attempt in range(1, NETWORK_ATTEMPTS + 1):
+        try:
+            return backend.create_network(action.network, labels)
+        except EngineUnreachable:
+            raise
+        except BackendError as exc:
+            if attempt == NETWORK_ATTEMPTS:
+                raise
+            log.warning(
+                "making network %s failed (%s); trying again",
+                action.network,
+                exc.message,
+                extra=_about(action),
+            )
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _start(action: Start, backend: Backend, images: _SharedImages) -> str:

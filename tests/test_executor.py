@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.restarts import RestartLedger
 from agent.spec import PortBinding, RunSpec, build_specs
-from backends.errors import EngineUnreachable, NotFound
+from backends.errors import BackendError, EngineUnreachable, NotFound
 from tests.fakes import Call, FakeBackend
 
 NS = "ns"
@@ -656,4 +656,27 @@ def test_when_the_network_cannot_be_made_nothing_that_needs_it_is_tried(root: Pa
     )
     assert joined.error == web.error == expected
     assert api.ok  # a container off the network does not need it
-    assert [c[0] for c in backend.calls] == ["create_network", "create", "start"]
+    assert [c[0] for c in backend.calls] == ["create_network"] * 3 + ["create", "start"]
+
+
+class _FlakyNetworks(FakeBackend):
+    """A backend whose first network creations fail as Podman 4.3's may."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        if self.failures:
+            self.failures -= 1
+            self._record("create_network", name, "failed")
+            raise BackendError("route ip+net: no such network interface", self.address)
+        return super().create_network(name, labels)
+
+
+@pytest.mark.parametrize(("failures", "ok"), [(1, True), (2, True), (3, False)])
+def test_a_network_creation_that_fails_is_tried_three_times(failures: int, ok: bool) -> None:
+    backend = _FlakyNetworks(failures)
+    (result,) = execute(Plan((CreateNetwork(NET, NS, "missing"),)), backend)
+    assert result.ok is ok
+    assert [c[0] for c in backend.calls] == ["create_network"] * min(failures + 1, 3)
