@@ -9,7 +9,17 @@ __version__ = "0.1.0"
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.actions import (
+    Action,
+    CreateNetwork,
+    Join,
+    Plan,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Start,
+    Wait,
+)
 from agent.backoff import CRASH_LOOP, Backoff
 from agent.errors import (
     AgentError,
@@ -23,6 +33,7 @@ from agent.errors import (
 from agent.health import Health
 from agent.load import DesiredSet, load_file, load_sources, merge
 from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
+from agent.network import NetworkConflict, ObservedNetwork, network_name
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
 from agent.probes import ExecCheck, HttpCheck, Probe, TcpCheck
@@ -43,7 +54,7 @@ if TYPE_CHECKING:
     from agent.compose import from_compose
     from agent.executor import ActionResult, execute
     from agent.kube import to_kubernetes
-    from agent.reconcile import converge, plan_against, plan_for
+    from agent.reconcile import converge, observe_network, plan_against, plan_for
 
 # The parts that call a backend load on first use: importing the pure core (or a
 # backend, which imports agent.errors) never imports the backends package.
@@ -53,6 +64,7 @@ _ON_FIRST_USE = {
     "converge": "agent.reconcile",
     "plan_for": "agent.reconcile",
     "plan_against": "agent.reconcile",
+    "observe_network": "agent.reconcile",
     "from_compose": "agent.compose",
     "to_kubernetes": "agent.kube",
 }
@@ -72,6 +84,7 @@ __all__ = [
     "Backoff",
     "Container",
     "ContainerStatus",
+    "CreateNetwork",
     "DesiredSet",
     "EnvVar",
     "ExecCheck",
@@ -79,15 +92,19 @@ __all__ = [
     "Health",
     "HttpCheck",
     "ImageNotPresent",
+    "Join",
     "Manifest",
     "ManifestError",
     "MultiSourceError",
+    "NetworkConflict",
     "ObservedContainer",
+    "ObservedNetwork",
     "Plan",
     "PlanOptions",
     "Port",
     "Probe",
     "Remove",
+    "RemoveNetwork",
     "Restart",
     "RunSpec",
     "Settings",
@@ -107,6 +124,8 @@ __all__ = [
     "load_file",
     "load_sources",
     "merge",
+    "network_name",
+    "observe_network",
     "plan",
     "plan_against",
     "plan_for",

@@ -1,14 +1,28 @@
-"""Actions as data: what a plan asks for, each with the container and a reason."""
+"""Actions as data: what a plan asks for, each with the container (or the namespace's
+network) and a reason."""
 
 from __future__ import annotations
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.record import Change
 from agent.spec import RunSpec
 
-__all__ = ["Action", "Plan", "Remove", "Restart", "Start", "Wait"]
+__all__ = [
+    "Action",
+    "ContainerAction",
+    "CreateNetwork",
+    "Join",
+    "NetworkAction",
+    "Plan",
+    "Remove",
+    "RemoveNetwork",
+    "Restart",
+    "Start",
+    "Wait",
+]
 
 
 @attrs.frozen
@@ -90,13 +104,69 @@ class Wait(_Existing):
     verb = "wait"
 
 
-Action = Start | Restart | Remove | Wait
+@attrs.frozen
+class Join(_Existing):
+    """Attach a container the engine has (made by an older agent, or with the network
+    off) to the namespace's network, in place, answering there to ``aliases``."""
+
+    container: ObservedContainer
+    network: str
+    aliases: tuple[str, ...]
+    reason: str
+    symbol = ">"
+    verb = "join"
+
+
+@attrs.frozen
+class CreateNetwork:
+    """Make the namespace's network ``network``, labelled with ``namespace``, before any
+    container is started on it or joins it."""
+
+    network: str
+    namespace: str
+    reason: str
+    symbol = "+"
+    verb = "create-network"
+
+    @property
+    def name(self) -> str:
+        return self.network
+
+    @property
+    def engine_name(self) -> str:
+        return self.network
+
+
+@attrs.frozen
+class RemoveNetwork:
+    """Remove the namespace's network once its last container is gone."""
+
+    network: ObservedNetwork
+    reason: str
+    symbol = "-"
+    verb = "remove-network"
+
+    @property
+    def name(self) -> str:
+        return self.network.name
+
+    @property
+    def engine_name(self) -> str:
+        return self.network.name
+
+
+ContainerAction = Start | Restart | Remove | Wait | Join
+"""An action on one container."""
+NetworkAction = CreateNetwork | RemoveNetwork
+"""An action on the namespace's network."""
+Action = Start | Restart | Remove | Wait | Join | CreateNetwork | RemoveNetwork
 
 
 @attrs.frozen
 class Plan:
-    """The ordered actions that converge the engine: removals, then restarts, then starts;
-    then the containers waiting in back-off, which are no change yet."""
+    """The ordered actions that converge the engine: the network made, removals, joins,
+    restarts, starts, the network removed; then the containers waiting in back-off, which
+    are no change yet."""
 
     actions: tuple[Action, ...] = ()
 

@@ -119,6 +119,7 @@ def _common(
     _option(agent, "allow_host_path", metavar="PREFIX")
     _option(agent, "allow_privileged")
     _option(agent, "allow_host_network")
+    _option(agent, "no_network")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -444,16 +445,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
     observed = reader.list(settings.namespace, run_times=True)
     restarts = RestartLedger(settings.restarts_path).counts()
     health = HealthFile(settings.health_path).read()
+    found = reader.network(settings.network_name)
+    network = found if found is not None and found.namespace == settings.namespace else None
     if desired is None:
         rows = statuses(observed, restarts, health=health)
     else:
-        the_plan = plan_against(desired, observed, settings, now, None, restarts, health)
+        the_plan = plan_against(desired, observed, settings, now, None, restarts, health, network)
         wanted = {c.name for c in desired.containers}
         rows = statuses(observed, restarts, the_plan, wanted, health)
+    name = network.name if network is not None else None
     if args.output == "json":
-        sys.stdout.write(to_json(status_to_dict(rows, now, settings.namespace, reader.address)))
+        document = status_to_dict(rows, now, settings.namespace, reader.address, name)
+        sys.stdout.write(to_json(document))
     else:
-        sys.stdout.write(render_status(rows, now, settings.namespace))
+        sys.stdout.write(render_status(rows, now, settings.namespace, name))
     return EXIT_OK
 
 

@@ -107,16 +107,14 @@ _HANDLED = frozenset(
         "build",
         "profiles",
         "extends",
+        "networks",
+        "links",
     }
 )
-_NETWORK = (
-    "each container is on the engine's default network: services do not reach each other by name"
-)
+_NETWORK = "the agent's containers share the namespace's one network"
 _DEFAULTS = "the engine's defaults are kept: the agent does not offer it"
 _UNMAPPED = {
-    "networks": _NETWORK,
-    "links": _NETWORK,
-    "external_links": _NETWORK,
+    "external_links": "only the namespace's own containers are on its network",
     "network_mode": "host and shared network namespaces are not offered",
     "depends_on": "the agent starts every container at once, in no order",
     "expose": "only published ports are in a manifest; the rest is reachable as it is",
@@ -175,7 +173,7 @@ _UNMAPPED = {
     "credential_spec": _DEFAULTS,
 }
 _TOP_LEVEL_UNMAPPED = {
-    "networks": _NETWORK,
+    "networks": f"{_NETWORK}, on which each service answers to its name: no other is made",
     "secrets": "there is no secret store: use a hostDir volume for files the operator places",
     "configs": "there is no config store: use a hostDir volume for files the operator places",
     "include": "included files are not read: convert each file",
@@ -334,6 +332,8 @@ class _Converter:
         self.volumes: dict[str, dict[str, Any]] = {}  # manifest volume name -> volume
         self.named: dict[str, str] = {}  # compose volume name -> manifest volume name
         self.host_paths: dict[str, str] = {}  # host path -> manifest volume name
+        # Further names on the network: (service, field, the container it names, alias).
+        self.aliases: list[tuple[str, str, str, str]] = []
 
     def note(self, where: str, field: str, why: str) -> None:
         self.notes.append(Note(where, field, why))
@@ -373,12 +373,67 @@ class _Converter:
                 f"{self.source}: no service could be converted:\n"
                 + "\n".join(str(note) for note in self.notes)
             )
+        self._add_aliases(containers)
         used = {m["name"] for c in containers for m in c.get("volumeMounts", ())}
         volumes = [v for n, v in self.volumes.items() if n in used]
         manifest["containers"] = containers
         if volumes:
             manifest["volumes"] = volumes
         return manifest
+
+    # ---------------------------------------------------------------- network names
+
+    def _network_names(self, name: str, label: str, service: Mapping[str, Any]) -> None:
+        """The aliases a service asks for: ``networks.<n>.aliases`` name it, ``links`` with
+        an alias (``db:database``) name the linked service (on the one network here, for
+        every container, where Compose shows a link's alias to the linking service only)."""
+        networks = service.get("networks")
+        if isinstance(networks, dict):
+            for network, options in networks.items():
+                if not isinstance(options, dict):
+                    continue
+                for option, value in options.items():
+                    where = f"networks.{network}.{option}"
+                    if option != "aliases":
+                        self.note(name, where, f"not mapped ({_NETWORK})")
+                    elif isinstance(value, list):
+                        self.aliases += [(name, where, label, str(alias)) for alias in value]
+                    else:
+                        self.note(name, where, "not mapped: not a list")
+        elif networks is not None and not isinstance(networks, list):
+            self.note(name, "networks", "not mapped: not a list or a mapping")
+        links = service.get("links")
+        if links is not None and not isinstance(links, list):
+            self.note(name, "links", "not mapped: not a list")
+            return
+        for link in links or []:
+            target, _, alias = str(link).partition(":")
+            if alias:
+                self.aliases.append((name, "links", _label(target) or target, alias))
+
+    def _add_aliases(self, containers: list[dict[str, Any]]) -> None:
+        """Each alias asked for to its container, unless the name means another already
+        (a container's name or another's alias): then a note."""
+        by_name = {c["name"]: c for c in containers}
+        owner: dict[str, str] = {}
+        for service, field, target, alias in self.aliases:
+            label = _label(alias)
+            if target not in by_name:
+                self.note(service, field, f"alias {alias} not mapped: {target} is not converted")
+            elif label is None:
+                self.note(service, field, f"alias {alias} not mapped: not an RFC 1035 name")
+            elif label == target or owner.get(label) == target:
+                continue
+            elif label in by_name or label in owner:
+                taken = owner.get(label, label)
+                self.note(
+                    service,
+                    field,
+                    f"alias {alias} not mapped: {label} names container {taken} already",
+                )
+            else:
+                owner[label] = target
+                by_name[target].setdefault("aliases", []).append(label)
 
     # ---------------------------------------------------------------- volumes
 
@@ -530,6 +585,7 @@ class _Converter:
                 container["terminationGracePeriodSeconds"] = self._capped(
                     name, "stop_grace_period", math.ceil(seconds), _MAX_GRACE, "s"
                 )
+        self._network_names(name, label, service)
         probe = self._healthcheck(name, service.get("healthcheck"), restart)
         if probe is not None:
             container["livenessProbe"] = probe

@@ -1,5 +1,5 @@
 """Conflicts across manifest sources: which content is in force when two sources claim the
-same container name or host port.
+same container name (or network alias) or host port.
 
 The rule: a conflict is the fault of the change that made it. The contents in force are
 consistent with each other. A change (a new source, or a source whose valid content
@@ -93,6 +93,9 @@ class _Claims:
 
     def __init__(self) -> None:
         self.names: dict[str, list[tuple[str, str]]] = {}  # name -> [(key, source)]
+        # alias -> [(key, container, source)]: a name on the namespace's network is one
+        # container's, whether it is its name or an alias
+        self.aliases: dict[str, list[tuple[str, str, str]]] = {}
         self.ports: HostClaims[str] = HostClaims()
         self.manifests: dict[str, Manifest] = {}
 
@@ -100,17 +103,38 @@ class _Claims:
         self.manifests[key] = manifest
         for container in manifest.containers:
             self.names.setdefault(container.name, []).append((key, manifest.source))
+            for alias in container.aliases:
+                self.aliases.setdefault(alias, []).append((key, container.name, manifest.source))
             for port in container.ports:
                 self.ports.add(port, key)
 
+    def _network_name(self, key: str, name: str) -> str | None:
+        """Whose name ``name`` is on the namespace's network in another source than ``key``."""
+        source = next((s for k, s in self.names.get(name, ()) if k != key), None)
+        if source is not None:
+            return f"also the name of container {name!r} in {source}"
+        owner = next(((c, s) for k, c, s in self.aliases.get(name, ()) if k != key), None)
+        if owner is not None:
+            return f"also an alias of container {owner[0]!r} in {owner[1]}"
+        return None
+
     def conflicts(self, key: str, manifest: Manifest) -> Iterable[FieldError]:
         """What ``manifest`` (the content of ``key``) claims that another source claims too,
-        each conflict once, with the first source that claims it."""
+        each conflict once, with the first source that claims it: container names, aliases
+        (a name on the network is one container's) and host ports."""
         for container in manifest.containers:
             where = f"containers[{container.name}]"
             other = next((s for k, s in self.names.get(container.name, ()) if k != key), None)
             if other is not None:
                 yield FieldError(f"{where}.name", f"{container.name!r} is also defined in {other}")
+            else:
+                taken = self._network_name(key, container.name)
+                if taken is not None:
+                    yield FieldError(f"{where}.name", f"{container.name!r} is {taken}")
+            for index, alias in enumerate(container.aliases):
+                taken = self._network_name(key, alias)
+                if taken is not None:
+                    yield FieldError(f"{where}.aliases[{index}]", f"alias {alias!r} is {taken}")
             for index, port in enumerate(container.ports):
                 owner = self.ports.first_conflict(port, other_than=key)
                 if owner is not None:

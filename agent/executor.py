@@ -10,6 +10,10 @@ soon as a worker is free and the earlier actions it waits for
 (:func:`agent.schedule.dependencies`) are done, in the plan's order otherwise.
 Results, their log lines and the restart ledger are handled on the calling
 thread. With one worker the actions run one after another, in the plan's order.
+
+The namespace's network is made once, by the plan's one ``CreateNetwork``, before
+any container is started on it or joins it; when it cannot be made, those starts and
+joins are not tried, and fail saying so.
 """
 
 from __future__ import annotations
@@ -25,9 +29,20 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 import attrs
 
 from agent import record
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.actions import (
+    Action,
+    CreateNetwork,
+    Join,
+    Plan,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Start,
+    Wait,
+)
 from agent.errors import AgentError, VolumeError
 from agent.images import Images
+from agent.network import network_labels
 from agent.restarts import RestartLedger
 from agent.schedule import dependencies
 from backends.base import Backend
@@ -82,7 +97,7 @@ def execute(
     """
     shared = _SharedImages(images or Images(backend))
 
-    def carry_out(action: Start | Restart | Remove) -> ActionResult:
+    def carry_out(action: _Executable) -> ActionResult:
         return _outcome(action, backend, stop_timeout, shared)
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
@@ -108,7 +123,9 @@ class _SharedImages:
             return self._images.ensure(image, policy)
 
 
-_Submit = Callable[[Start | Restart | Remove], Future[ActionResult]]
+_Executable = Start | Restart | Remove | Join | CreateNetwork | RemoveNetwork
+"""An action that calls the engine (a wait does not)."""
+_Submit = Callable[[_Executable], Future[ActionResult]]
 """Hands an action to a worker."""
 
 
@@ -137,6 +154,8 @@ class _Run:
         self.done: set[int] = set()
         self.in_flight: dict[Future[ActionResult], int] = {}
         self.stopped = False
+        self.no_network: str | None = None
+        """Why the namespace's network is not at hand, once its creation failed."""
         self._results: dict[int, ActionResult] = {}
 
     def through(self, submit: _Submit) -> tuple[ActionResult, ...]:
@@ -176,6 +195,13 @@ class _Run:
             if isinstance(action, Remove) and action.name in self.missing:
                 self._keep(index, action)
                 continue
+            if (
+                self.no_network is not None
+                and isinstance(action, (Start, Join))
+                and _on_network(action)
+            ):
+                self._skip(index, action, self.no_network)
+                continue
             log.info(
                 "%s %s (%s): %s",
                 action.verb,
@@ -196,6 +222,8 @@ class _Run:
             log.error(
                 "%s %s failed: %s", action.verb, action.name, result.error, extra=_about(action)
             )
+            if isinstance(action, CreateNetwork):
+                self.no_network = f"network {action.network} could not be made: {result.error}"
         elif self.ledger is not None and isinstance(action, Restart):
             self.ledger.record(action.container.id, action.attempt)
 
@@ -203,6 +231,10 @@ class _Run:
         message = f"kept: the image of its replacement is not at hand ({self.missing[action.name]})"
         log.error("remove %s skipped: %s", action.name, message, extra=_about(action))
         self._finish(index, ActionResult(action, error=message))
+
+    def _skip(self, index: int, action: Start | Join, why: str) -> None:
+        log.error("%s %s not tried: %s", action.verb, action.name, why, extra=_about(action))
+        self._finish(index, ActionResult(action, error=f"not tried: {why}"))
 
     def _finish(self, index: int, result: ActionResult) -> None:
         self._results[index] = result
@@ -215,9 +247,17 @@ class _Run:
         return sum(not isinstance(action, Wait) for action in self.pending.values())
 
 
+def _on_network(action: Start | Join) -> bool:
+    """Whether the action needs the namespace's network: a join, or a start on it."""
+    return isinstance(action, Join) or bool(action.spec.network)
+
+
 def _about(action: Action) -> dict[str, str]:
     """The fields of a log line about one action on one container (see ``--log-format``):
-    its manifest name and the action's verb, nothing of its spec."""
+    its manifest name and the action's verb, nothing of its spec; for an action on the
+    namespace's network, the network's name."""
+    if isinstance(action, (CreateNetwork, RemoveNetwork)):
+        return {"network": action.name, "action": action.verb}
     return {"container": action.name, "action": action.verb}
 
 
@@ -251,7 +291,7 @@ def _message(exc: AgentError) -> str:
 
 
 def _outcome(
-    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
+    action: _Executable, backend: Backend, stop_timeout: int, images: _SharedImages
 ) -> ActionResult:
     """Carry out one action (on a worker): how it went."""
     began = time.monotonic()
@@ -263,9 +303,16 @@ def _outcome(
     return ActionResult(action, container_id=container_id, elapsed=time.monotonic() - began)
 
 
-def _apply(
-    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
-) -> str:
+def _apply(action: _Executable, backend: Backend, stop_timeout: int, images: _SharedImages) -> str:
+    """Carry out one action; the id of its container (of the network, for a network's)."""
+    if isinstance(action, CreateNetwork):
+        return _create_network(action, backend)
+    if isinstance(action, RemoveNetwork):
+        backend.remove_network(action.network.name)
+        return action.network.id or action.network.name
+    if isinstance(action, Join):
+        backend.connect(action.network, action.container.id, action.aliases)
+        return action.container.id
     if isinstance(action, Remove):
         # The grace period the container was made with (its terminationGracePeriodSeconds),
         # whatever the manifest says now; else the agent's --stop-timeout.
@@ -279,6 +326,32 @@ def _apply(
         backend.start(action.container.id)
         return action.container.id
     return _start(action, backend, images)
+
+
+NETWORK_ATTEMPTS = 3
+"""Podman 4.3 picks a new network's subnet from the host's routes and fails (``route
+ip+net: no such network interface``) when another network's bridge goes meanwhile: a
+failed creation is tried again, twice, after 0.2 s and 0.4 s."""
+
+
+def _create_network(action: CreateNetwork, backend: Backend) -> str:
+    labels = network_labels(action.namespace)
+    for attempt in range(1, NETWORK_ATTEMPTS + 1):
+        try:
+            return backend.create_network(action.network, labels)
+        except EngineUnreachable:
+            raise
+        except BackendError as exc:
+            if attempt == NETWORK_ATTEMPTS:
+                raise
+            log.warning(
+                "making network %s failed (%s); trying again",
+                action.network,
+                exc.message,
+                extra=_about(action),
+            )
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _start(action: Start, backend: Backend, images: _SharedImages) -> str:

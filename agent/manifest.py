@@ -150,6 +150,8 @@ class Container:
     """A pseudo-terminal (``docker run --tty``)."""
     log_limits: LogLimits | None = None
     """json-file logs bounded as konlet bounds them; None: the engine's default logging."""
+    aliases: tuple[str, ...] = ()
+    """Further names the container answers to on the namespace's network, beside its name."""
 
 
 @attrs.frozen

@@ -32,7 +32,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from agent import __version__
-from agent.actions import Remove, Restart, Start
+from agent.actions import CreateNetwork, Join, Remove, RemoveNetwork, Restart, Start
 from agent.errors import AgentError
 from agent.health import Health
 from agent.healthz import ServiceHealth
@@ -54,7 +54,14 @@ log = logging.getLogger("agent.metrics")
 
 PREFIX = "container_agent"
 OUTCOMES = ("ok", "failed", "unreachable")
-ACTIONS = (Start.verb, Restart.verb, Remove.verb)
+ACTIONS = (
+    Start.verb,
+    Restart.verb,
+    Remove.verb,
+    Join.verb,
+    CreateNetwork.verb,
+    RemoveNetwork.verb,
+)
 STATES = ("running", "created", "exited", "paused", "restarting", "removing", "dead")
 """The engine states reported even when no container is in them (others when seen)."""
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)

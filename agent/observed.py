@@ -25,7 +25,8 @@ class ObservedContainer:
     :mod:`agent.record` reads: what the agent made the container from. How often the agent
     restarted a container is not observed but kept by the agent: see
     :mod:`agent.restarts`. ``stop_timeout`` is the terminationGracePeriodSeconds it was made
-    with (its label), None when it had none.
+    with (its label), None when it had none. ``networks`` names the engine networks the
+    container is attached to; None where the listing does not say.
     """
 
     id: str
@@ -42,6 +43,7 @@ class ObservedContainer:
     ports: tuple[PortBinding, ...] | None = None
     record: str = ""
     stop_timeout: int | None = None
+    networks: tuple[str, ...] | None = None
 
     @property
     def running(self) -> bool:

@@ -3,8 +3,9 @@
 It imports no backend, reads no clock, file or environment, and logs nothing:
 everything it needs comes in as arguments, everything it decides goes out as a
 :class:`~agent.actions.Plan`. Like the kubelet's ``computePodActions``, it
-decides container by container (:func:`_plan_container`), then orders the
-actions: removals, restarts, starts, and the containers waiting in back-off.
+decides container by container (:func:`_plan_container`), then the namespace's
+network (:func:`_plan_network`), then orders the actions: the network made, removals,
+joins, restarts, starts, the network removed, and the containers waiting in back-off.
 """
 
 from __future__ import annotations
@@ -14,9 +15,20 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.actions import (
+    Action,
+    CreateNetwork,
+    Join,
+    Plan,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Start,
+    Wait,
+)
 from agent.backoff import CRASH_LOOP, Backoff
 from agent.health import Health
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.record import changes
 from agent.reference import normalized
@@ -35,12 +47,14 @@ class PlanOptions:
     ``backoff``: the crash-loop back-off, as the kubelet does it: the first
     restart is at once, the next after ``backoff.initial`` seconds, doubling up
     to ``backoff.max``; a container that ran ``backoff.reset`` seconds before it
-    exited starts afresh.
+    exited starts afresh. ``network``: the name of the namespace's network, on which
+    the containers reach each other by name; None when it is off (``--no-network``).
     """
 
     namespace: str
     allow_removals: bool = True
     backoff: Backoff = CRASH_LOOP
+    network: str | None = None
 
 
 def plan(
@@ -51,6 +65,7 @@ def plan(
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
+    network: ObservedNetwork | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
@@ -60,7 +75,10 @@ def plan(
     agent restarted each in its current crash loop (the agent keeps the count:
     no engine observes it). ``health`` maps container ids to what their liveness
     probes found: a running container unhealthy under its spec's probe is restarted,
-    under the same back-off as a crash.
+    under the same back-off as a crash. ``network`` is the namespace's network as the
+    engine has it (the caller has made sure it is the namespace's own), None when it has
+    none: it is made before the first container needs it, containers not on it join it
+    in place, and it is removed once no container is desired.
     """
     images = images or {}
     restarts = restarts or {}
@@ -71,17 +89,51 @@ def plan(
             by_name.setdefault(container.name, []).append(container)
 
     actions: list[Action] = []
+    kept: list[tuple[RunSpec, ObservedContainer]] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
         new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
-        actions += _plan_container(
-            spec, existing, new_image, now, options.backoff, restarts, health
-        )
+        planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
+        removed = {a.container.id for a in planned if isinstance(a, Remove)}
+        kept += [(spec, c) for c in existing if c.id not in removed]
+        actions += planned
     if options.allow_removals:
         for name, leftovers in by_name.items():
             reason = "not in the manifest any more" if name else "has no name label"
             actions += [Remove(container, reason) for container in leftovers]
+    actions += _plan_network(bool(desired), kept, options, network)
     return Plan(tuple(sorted(actions, key=_order)))
+
+
+def _plan_network(
+    wanted: bool,
+    kept: Sequence[tuple[RunSpec, ObservedContainer]],
+    options: PlanOptions,
+    network: ObservedNetwork | None,
+) -> list[Action]:
+    """The namespace's network: made when a container is ``wanted`` and it is missing,
+    joined in place by the ``kept`` containers that are not on it, removed once no
+    container is wanted (whether or not the network is on: it is the namespace's)."""
+    if not wanted:
+        if options.allow_removals and network is not None:
+            return [RemoveNetwork(network, "no container of the namespace is left")]
+        return []
+    name = options.network
+    if name is None:
+        return []
+    found: list[Action] = []
+    if network is None:
+        reason = "missing: the namespace's containers reach each other by name on it"
+        found.append(CreateNetwork(name, options.namespace, reason))
+    for spec, container in kept:
+        if container.networks is None or name in container.networks:
+            continue  # a listing that does not tell is taken at its word: nothing to join
+        if container.state == "removing":
+            continue
+        aliases = spec.network_aliases
+        reason = f"not on network {name}: joins it in place as {', '.join(aliases)}"
+        found.append(Join(container, name, aliases, reason))
+    return found
 
 
 def _plan_container(
@@ -123,12 +175,13 @@ def _plan_container(
     return [*actions, after] if after is not None else actions
 
 
-_RANK = {Remove: 0, Restart: 1, Start: 2, Wait: 3}
+_RANK = {CreateNetwork: 0, Remove: 1, Join: 2, Restart: 3, Start: 4, RemoveNetwork: 5, Wait: 6}
 
 
 def _order(action: Action) -> tuple[int, str, str]:
-    """Removals first (a changed container frees its host port), then restarts, starts,
-    and the waits; by name within each."""
+    """The network made first; removals (a changed container frees its host port), then
+    joins, restarts, starts; the network removed after the last removal; then the waits;
+    by name within each."""
     return (_RANK[type(action)], action.name, action.engine_name)
 
 

@@ -12,6 +12,7 @@ from agent.health import Health
 from agent.health_file import HealthFile
 from agent.images import Images
 from agent.load import DesiredSet
+from agent.network import ObservedNetwork, all_attached, owned
 from agent.observed import ObservedContainer
 from agent.planner import plan
 from agent.restarts import RestartLedger
@@ -22,7 +23,7 @@ from backends.errors import BackendError
 
 log = logging.getLogger("agent.reconcile")
 
-__all__ = ["converge", "plan_against", "plan_for"]
+__all__ = ["converge", "observe_network", "plan_against", "plan_for"]
 
 
 def plan_for(
@@ -44,6 +45,7 @@ def plan_for(
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
     ``on_observed`` sees the listing the plan is made from. ``health`` is what the
     liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
+    The namespace's network is looked up as :func:`observe_network` says.
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
@@ -52,7 +54,33 @@ def plan_for(
         on_observed(observed)
     if health is None:
         health = HealthFile(settings.health_path).read()
-    return plan_against(desired, observed, settings, now, images, restarts, health)
+    network = observe_network(engine, settings, observed, bool(desired.containers))
+    return plan_against(desired, observed, settings, now, images, restarts, health, network)
+
+
+def observe_network(
+    engine: EngineReader,
+    settings: Settings,
+    observed: Sequence[ObservedContainer],
+    wanted: bool,
+) -> ObservedNetwork | None:
+    """The namespace's network, when the engine has it; None when it has none.
+
+    No engine call when the listing shows every container of the namespace on it (the
+    pass of a converged namespace), nor when it is off and containers are ``wanted``
+    (it is left alone then). A network of its name that is not the namespace's own
+    raises :class:`~agent.network.NetworkConflict` when containers are wanted on it;
+    with none wanted (``agent down``) it is only left alone.
+    """
+    name = settings.network_name
+    if settings.network is not None and all_attached(observed, name):
+        return ObservedNetwork(name, namespace=settings.namespace)
+    if settings.network is None and wanted:
+        return None
+    found = engine.network(name)
+    if not wanted and found is not None and found.namespace != settings.namespace:
+        return None
+    return owned(found, settings.namespace)
 
 
 def plan_against(
@@ -63,17 +91,21 @@ def plan_against(
     images: Mapping[str, str] | None = None,
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
+    network: ObservedNetwork | None = None,
 ) -> Plan:
-    """:func:`plan_for` with the listing in hand (``agent status`` lists with run times).
+    """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
+    namespace's network (:func:`observe_network`) in hand.
 
     What the settings do not allow (a hostDir outside ``settings.allow_host_path``, a
     privileged container, host networking: :mod:`agent.allowances`) raises a
     ManifestError of its file.
     """
     desired = check_desired(desired, settings.allowances)
-    specs = build_specs(desired.containers, settings.namespace, settings.volumes_root)
+    specs = build_specs(
+        desired.containers, settings.namespace, settings.volumes_root, settings.network
+    )
     options = settings.plan_options(allow_removals=desired.complete)
-    return plan(specs, observed, now, options, images, restarts, health)
+    return plan(specs, observed, now, options, images, restarts, health, network)
 
 
 def converge(

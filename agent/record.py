@@ -3,8 +3,8 @@
 At creation the agent labels each container with a record of its spec
 (:func:`encode`): image, command, working directory, published ports, mounts,
 env keys, the limits, grace period, entrypoint, privileged mode, host network, stdin,
-tty and log limits (when given), and the restart and pull policies. When the container's hash no
-longer matches its spec, :func:`changes` compares the record with the new spec
+tty, log limits and aliases (when given), and the restart and pull policies. When the
+container's hash no longer matches its spec, :func:`changes` compares the record with the new spec
 field by field, so that a plan says what changed, as Terraform does. The hash
 stays the identity: the record explains a replacement and never causes one, and
 a container without a record (made by an older agent) or with a record of
@@ -129,6 +129,7 @@ _GIVEN = (
     "stdin",
     "tty",
     "logs",
+    "aliases",
 )
 """Fields recorded only when given: a record without one (an older agent's, too) had none."""
 
@@ -156,6 +157,7 @@ def _fields(spec: RunSpec) -> dict[str, Any]:
         "logs": f"json-file {spec.log_limits.max_size} x {spec.log_limits.max_files}"
         if spec.log_limits
         else None,
+        "aliases": sorted(spec.aliases) or None,
     }
     fields.update((key, value) for key, value in given.items() if value is not None)
     return fields

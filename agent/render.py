@@ -6,7 +6,17 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.actions import (
+    Action,
+    CreateNetwork,
+    Join,
+    Plan,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Start,
+    Wait,
+)
 from agent.spec import PortBinding
 from agent.status import CHANGED, ContainerStatus
 
@@ -31,33 +41,55 @@ __all__ = [
 JSON_FORMAT_VERSION = "1"
 _LEGEND = (
     "Actions are shown with these symbols:\n"
-    "  + start (create and start)\n"
+    "  + start (create and start); for a network, make it\n"
     "  ~ restart (start the existing container again)\n"
-    "  - remove (stop and remove)\n"
+    "  - remove (stop and remove); for a network, remove it\n"
+    "  > join (attach an existing container to the namespace's network, in place)\n"
     "  = wait (an exited container in crash-loop back-off; no change yet)\n"
 )
 
 
 def summary(plan: Plan) -> str:
-    """``Plan: 2 to start, 1 to restart, 1 to remove.`` or ``No changes.``"""
+    """``Plan: 2 to start, 1 to restart, 1 to remove.`` or ``No changes.``; with joins
+    ``..., 2 to join.``, and the network's fate: ``Network ns-net to make.``"""
     waiting = plan.count(Wait)
     tail = f" {waiting} waiting in back-off." if waiting else ""
     if not plan.changes:
         return "No changes. Containers match the manifest." + tail
+    joins = plan.count(Join)
+    network = "".join(
+        f" Network {a.name} to {'make' if isinstance(a, CreateNetwork) else 'remove'}."
+        for a in plan.actions
+        if isinstance(a, (CreateNetwork, RemoveNetwork))
+    )
     return (
         f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
-        f"{plan.count(Remove)} to remove." + tail
+        f"{plan.count(Remove)} to remove"
+        + (f", {joins} to join" if joins else "")
+        + "."
+        + network
+        + tail
     )
 
 
 def render_text(plan: Plan) -> str:
     if not plan.actions:
         return summary(plan) + "\n"
-    width = max(len(action.name or "?") for action in plan.actions)
+    width = max(
+        (
+            len(a.name or "?")
+            for a in plan.actions
+            if not isinstance(a, (CreateNetwork, RemoveNetwork))
+        ),
+        default=1,
+    )
     lines = [_LEGEND, "The agent will perform these actions:", ""]
     for action in plan.actions:
         name = action.name or "?"
-        lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
+        if isinstance(action, (CreateNetwork, RemoveNetwork)):
+            lines.append(f"  {action.symbol} network {name}")
+        else:
+            lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
         if isinstance(action, Remove):
             lines += [f"        {change.text()}" for change in action.changes]
@@ -75,27 +107,39 @@ def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None)
     """``Apply complete: 2 started, 0 restarted, 1 removed, 0 failed. Took 1.4s.``"""
     totals = _totals(results)
     took = "" if elapsed is None else f" Took {elapsed:.1f}s."
+    joined = f"{totals['joined']} joined, " if totals["joined"] else ""
     return (
         f"Apply {'failed' if totals['failed'] else 'complete'}: {totals['started']} started, "
-        f"{totals['restarted']} restarted, {totals['removed']} removed, "
+        f"{totals['restarted']} restarted, {totals['removed']} removed, {joined}"
         f"{totals['failed']} failed." + took
     )
 
 
 def _totals(results: Sequence[ActionResult]) -> dict[str, int]:
-    done = {
-        past: sum(r.ok and r.action.verb == verb for r in results) for verb, past in _PAST.items()
-    }
+    done = {_PAST[verb]: sum(r.ok and r.action.verb == verb for r in results) for verb in _COUNTED}
     return {**done, "failed": sum(not r.ok for r in results)}
 
 
-_PAST = {"start": "started", "restart": "restarted", "remove": "removed"}
+_PAST = {
+    "start": "started",
+    "restart": "restarted",
+    "remove": "removed",
+    "join": "joined",
+    "create-network": "made",
+    "remove-network": "removed",
+}
+_COUNTED = ("start", "restart", "remove", "join")
+"""The verbs an apply's totals count: what was done to containers (the network is none)."""
 
 
 def result_line(result: ActionResult) -> str:
-    """``+ web (ns-web-1a2b3c4d): started in 0.41s``, or ``...: FAILED after 0.2s: why``."""
+    """``+ web (ns-web-1a2b3c4d): started in 0.41s``, or ``...: FAILED after 0.2s: why``;
+    ``+ network ns-net: made in 0.05s``."""
     action = result.action
-    head = f"{action.symbol} {action.name} ({action.engine_name})"
+    if isinstance(action, (CreateNetwork, RemoveNetwork)):
+        head = f"{action.symbol} network {action.name}"
+    else:
+        head = f"{action.symbol} {action.name} ({action.engine_name})"
     if result.ok:
         return f"{head}: {_PAST[action.verb]} in {result.elapsed:.2f}s"
     return f"{head}: FAILED after {result.elapsed:.2f}s: {result.error}"
@@ -132,6 +176,9 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "restart": plan.count(Restart),
             "remove": plan.count(Remove),
             "wait": plan.count(Wait),
+            "join": plan.count(Join),
+            "create_network": plan.count(CreateNetwork),
+            "remove_network": plan.count(RemoveNetwork),
         },
         "actions": [_action(action) for action in plan.actions],
     }
@@ -147,6 +194,16 @@ def to_json(document: dict[str, Any]) -> str:
 
 
 def _action(action: Action) -> dict[str, Any]:
+    if isinstance(action, (CreateNetwork, RemoveNetwork)):
+        return {
+            "action": action.verb,
+            "name": action.name,
+            "engine_name": action.engine_name,
+            "id": (action.network.id or None) if isinstance(action, RemoveNetwork) else None,
+            "image": None,
+            "hash": None,
+            "reason": action.reason,
+        }
     if isinstance(action, Start):
         return {
             "action": action.verb,
@@ -168,14 +225,20 @@ def _action(action: Action) -> dict[str, Any]:
     }
     if isinstance(action, Remove) and action.changes:
         shown["changes"] = [change.as_dict() for change in action.changes]
+    if isinstance(action, Join):
+        shown["network"] = action.network
+        shown["aliases"] = list(action.aliases)
     return shown
 
 
-def render_status(rows: Sequence[ContainerStatus], now: float, namespace: str) -> str:
+def render_status(
+    rows: Sequence[ContainerStatus], now: float, namespace: str, network: str | None = None
+) -> str:
     """``agent status`` for people: a table as ``docker ps`` prints one, with a SYNC
-    column when manifests were given."""
+    column when manifests were given; then the namespace's ``network``, when it has one."""
+    footer = f"Network: {network}\n" if network else ""
     if not rows:
-        return f"No containers in namespace {namespace}.\n"
+        return f"No containers in namespace {namespace}.\n" + footer
     with_sync = any(row.sync is not None for row in rows)
     with_health = any(row.health is not None for row in rows)
     header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE", "ENGINE NAME"]
@@ -196,7 +259,7 @@ def render_status(rows: Sequence[ContainerStatus], now: float, namespace: str) -
         table.append([*line, _sync(row)] if with_sync else line)
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = ("   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table)
-    return "".join(line.rstrip() + "\n" for line in lines)
+    return "".join(line.rstrip() + "\n" for line in lines) + footer
 
 
 def _state(row: ContainerStatus, now: float) -> str:
@@ -243,13 +306,18 @@ def _duration(seconds: float) -> str:
 
 
 def status_to_dict(
-    rows: Sequence[ContainerStatus], now: float, namespace: str, engine: str
+    rows: Sequence[ContainerStatus],
+    now: float,
+    namespace: str,
+    engine: str,
+    network: str | None = None,
 ) -> dict[str, Any]:
     """The documented JSON form of ``agent status`` (``format_version`` "1")."""
     return {
         "format_version": JSON_FORMAT_VERSION,
         "namespace": namespace,
         "engine": engine,
+        "network": network,
         "time": round(now, 3),
         "containers": [
             {

@@ -13,14 +13,17 @@ removal is ever waited for, and only by a later action:
 - a restart carries no spec, so its ports are unknown: it waits for the removals
   of its name and of every running container that holds, or may hold, a host port;
 - a container that does not run holds no port, and a wait is no action: neither
-  waits for anything.
+  waits for anything;
+- the namespace's network: a start on it and a join wait for its creation, a restart
+  for the join of its container (it comes back on the network), and the network's
+  removal for every other action (its containers go first).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent.actions import Action, Plan, Remove, Restart, Start
+from agent.actions import Action, CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
 from agent.ports import port_conflict
 from agent.spec import PortBinding
 
@@ -30,10 +33,36 @@ __all__ = ["dependencies"]
 def dependencies(plan: Plan) -> tuple[frozenset[int], ...]:
     """For each action of ``plan``, by position, the positions of the earlier ones it waits for."""
     removals = _Removals(plan.actions)
+    network = _NetworkSteps(plan.actions)
     return tuple(
-        frozenset(earlier for earlier in removals.awaited_by(action) if earlier < position)
+        frozenset(
+            earlier
+            for earlier in removals.awaited_by(action) | network.awaited_by(action, position)
+            if earlier < position
+        )
         for position, action in enumerate(plan.actions)
     )
+
+
+class _NetworkSteps:
+    """The actions on the namespace's network by position: its creation, the joins."""
+
+    def __init__(self, actions: Sequence[Action]) -> None:
+        self.creations = {i for i, a in enumerate(actions) if isinstance(a, CreateNetwork)}
+        self.joins: dict[str, set[int]] = {}
+        for position, action in enumerate(actions):
+            if isinstance(action, Join):
+                self.joins.setdefault(action.name, set()).add(position)
+
+    def awaited_by(self, action: Action, position: int) -> set[int]:
+        """What ``action`` at ``position`` waits for on the network's account."""
+        if isinstance(action, RemoveNetwork):
+            return set(range(position))
+        if isinstance(action, Join) or (isinstance(action, Start) and action.spec.network):
+            return self.creations
+        if isinstance(action, Restart):
+            return self.joins.get(action.name, set())
+        return set()
 
 
 class _Removals:

@@ -243,6 +243,7 @@ def _containers(
         [(f"containers[{i}].name", c.name) for i, c in containers.items()], "container name"
     )
     _check_host_ports(reader, [(paths[i], c) for i, c in containers.items()])
+    _check_network_names(reader, [(paths[i], c) for i, c in containers.items()])
     _check_empty_dirs_once(reader, [(paths[i], c) for i, c in containers.items()])
     return list(containers.values())
 
@@ -319,6 +320,7 @@ _CONTAINER_FIELDS = frozenset(
         "hostNetwork",
         "stdin",
         "tty",
+        "aliases",
         *RESOURCE_FIELDS,
     }
 )
@@ -386,6 +388,7 @@ def _container(
     _check_unique_items(reader, path, fields)
     mounts = _declared_mounts(reader, path, fields.mounts, declared)
     _check_published_once(reader, path, fields.ports)
+    aliases = each(reader, data, "aliases", path, _alias)
     pull = _pull_policy(reader, data, path)
     restart = _restart_policy(reader, data, path, restart_policy)
     resources = read_resources(reader, data, path)
@@ -432,6 +435,7 @@ def _container(
         cpu_request=resources.cpu_request,
         termination_grace_period=grace,
         liveness_probe=probe,
+        aliases=tuple(aliases.values()),
     )
 
 
@@ -462,6 +466,33 @@ def check_program(reader: FieldReader, argv: tuple[str, ...], path: str) -> None
     entrypoint means the image's reset to the engines, not a program to run)."""
     if argv and not argv[0]:
         reader.error(f"{path}[0]", "must name the program to run, got an empty string")
+
+
+def _alias(reader: FieldReader, raw: Any, path: str) -> str | None:
+    """A further name of the container on the namespace's network: a DNS label."""
+    alias = string_item(reader, raw, path)
+    if alias is not None and not is_rfc1035_name(alias):
+        reader.error(
+            path,
+            "must be an RFC 1035 name (lower case letters, digits and '-', starting with a "
+            f"letter, at most 63 characters), got {quote(alias)}",
+        )
+        return None
+    return alias
+
+
+def _check_network_names(reader: FieldReader, containers: Sequence[tuple[str, Container]]) -> None:
+    """An alias may not be a container's name, nor another alias, in the file: on the
+    namespace's network each name means one container. Reported at the alias."""
+    owners = {c.name: f"the name of container {quote(c.name)}" for _, c in containers}
+    for path, container in containers:
+        for i, alias in enumerate(container.aliases):
+            if alias in owners:
+                reader.error(
+                    f"{path}.aliases[{i}]", f"alias {quote(alias)} is already {owners[alias]}"
+                )
+            else:
+                owners[alias] = f"an alias of container {quote(container.name)}"
 
 
 def _pull_policy(reader: FieldReader, data: Mapping[str, Any], path: str) -> str:

@@ -16,6 +16,7 @@ from agent.allowances import Allowances
 from agent.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
+from agent.network import network_name
 from agent.planner import PlanOptions
 from agent.urls import UrlOptions, read_token
 
@@ -230,6 +231,12 @@ class Settings:
         "/healthz; PORT or :PORT listens on 127.0.0.1",
         _listen_address,
     )
+    no_network: bool = _setting(
+        False,
+        "run every container alone on the engine's default network, as before: no namespace "
+        "network is made or joined, and containers do not reach each other by name",
+        _flag,
+    )
     allow_host_path: tuple[str, ...] = _setting(
         (),
         "a host directory under which hostDir volumes may be bound (repeatable; by default "
@@ -305,7 +312,17 @@ class Settings:
         return Backoff(self.backoff_initial, self.backoff_max, self.backoff_reset)
 
     def plan_options(self, allow_removals: bool = True) -> PlanOptions:
-        return PlanOptions(self.namespace, allow_removals, self.backoff)
+        return PlanOptions(self.namespace, allow_removals, self.backoff, self.network)
+
+    @property
+    def network_name(self) -> str:
+        """The name of the namespace's network (``<namespace>-net``), on or off."""
+        return network_name(self.namespace)
+
+    @property
+    def network(self) -> str | None:
+        """The namespace's network the containers are made on; None with ``no_network``."""
+        return None if self.no_network else self.network_name
 
     @property
     def restarts_path(self) -> str | None:

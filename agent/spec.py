@@ -110,6 +110,16 @@ class RunSpec:
     tty: bool = False
     log_limits: LogLimits | None = None
     """json-file logs rotated at a size; None: the engine's default logging."""
+    aliases: tuple[str, ...] = ()
+    """Further names on the namespace's network (hashed when given)."""
+    network: str | None = None
+    """The namespace's network it is attached to when created, under :attr:`network_aliases`;
+    None: the engine's default network. Not hashed: an older container joins it in place."""
+
+    @property
+    def network_aliases(self) -> tuple[str, ...]:
+        """The names it answers to on the namespace's network: its name, then its aliases."""
+        return (self.name, *self.aliases)
 
     @property
     def nano_cpus(self) -> int | None:
@@ -171,13 +181,17 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 
 
 def build_specs(
-    containers: Iterable[Container], namespace: str, volumes_root: str
+    containers: Iterable[Container],
+    namespace: str,
+    volumes_root: str,
+    network: str | None = None,
 ) -> tuple[RunSpec, ...]:
-    """Resolve manifest containers into engine specs for one agent."""
-    return tuple(_build(container, namespace, volumes_root) for container in containers)
+    """Resolve manifest containers into engine specs for one agent; ``network`` is the
+    namespace's network they are made on (None: the engine's default network)."""
+    return tuple(_build(container, namespace, volumes_root, network) for container in containers)
 
 
-def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
+def _build(container: Container, namespace: str, volumes_root: str, network: str | None) -> RunSpec:
     ports = tuple(
         PortBinding(p.container_port, p.host_port, p.protocol.lower(), p.host_ip)
         for p in container.ports
@@ -209,6 +223,7 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         ("stdin", container.stdin or None),
         ("tty", container.tty or None),
         ("logs", _logs_dict(container.log_limits)),
+        ("aliases", sorted(container.aliases) or None),
     )
     for key, value in given:
         if value is not None:
@@ -235,6 +250,9 @@ def _build(container: Container, namespace: str, volumes_root: str) -> RunSpec:
         stdin=container.stdin,
         tty=container.tty,
         log_limits=container.log_limits,
+        aliases=container.aliases,
+        # A container on the host's network has no network of the engine to join.
+        network=None if container.host_network else network,
     )
 
 

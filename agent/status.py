@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.actions import Plan, Remove, Restart, Start, Wait
+from agent.actions import Join, Plan, Remove, Restart, Start, Wait
 from agent.health import Health
 from agent.observed import ObservedContainer
 from agent.spec import PortBinding
@@ -20,6 +20,7 @@ from agent.spec import PortBinding
 __all__ = [
     "CHANGED",
     "IN_SYNC",
+    "JOIN_DUE",
     "MISSING",
     "NOT_IN_MANIFEST",
     "RESTART_DUE",
@@ -34,6 +35,8 @@ MISSING = "missing"
 NOT_IN_MANIFEST = "not in the manifest"
 RESTART_DUE = "restart due"
 WAITING = "back-off"
+JOIN_DUE = "join due"
+"""Running as it should, but not on the namespace's network yet: it joins it in place."""
 
 
 @attrs.frozen
@@ -121,11 +124,13 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
 
 
 def _against(
-    row: ContainerStatus, action: Restart | Remove | Wait | None, wanted: Collection[str]
+    row: ContainerStatus, action: Restart | Remove | Wait | Join | None, wanted: Collection[str]
 ) -> ContainerStatus:
     """How a listed container stands against the manifests, given its action."""
     if action is None:
         return attrs.evolve(row, sync=IN_SYNC if row.name in wanted else NOT_IN_MANIFEST)
+    if isinstance(action, Join):
+        return attrs.evolve(row, sync=JOIN_DUE, reason=action.reason)
     if isinstance(action, Wait):
         return attrs.evolve(row, sync=WAITING, restart_at=action.due, reason=action.reason)
     if isinstance(action, Restart):
@@ -134,8 +139,15 @@ def _against(
     return attrs.evolve(row, sync=sync, reason=action.reason)
 
 
-def _actions_by_container(plan: Plan) -> dict[str, Restart | Remove | Wait]:
-    return {a.container.id: a for a in plan.actions if not isinstance(a, Start)}
+def _actions_by_container(plan: Plan) -> dict[str, Restart | Remove | Wait | Join]:
+    """Each listed container's action; a join is said only of one that has no other."""
+    found: dict[str, Restart | Remove | Wait | Join] = {
+        a.container.id: a for a in plan.actions if isinstance(a, Join)
+    }
+    found.update(
+        (a.container.id, a) for a in plan.actions if isinstance(a, (Restart, Remove, Wait))
+    )
+    return found
 
 
 def _starts(plan: Plan) -> Sequence[Start]:

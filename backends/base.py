@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.metadata import entry_points
 from typing import ClassVar
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import RunSpec
 from backends.credentials import RegistryAuth
@@ -77,6 +78,12 @@ class EngineReader(abc.ABC):
     @abc.abstractmethod
     def image_id(self, image: str) -> str | None:
         """The id of the local image ``image`` names, or None when it is not present."""
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        """The network called ``name`` (its id and namespace label), or None when the engine
+        has none of that name; one engine call. A backend that makes no networks raises
+        :class:`~backends.errors.Unsupported`."""
+        raise Unsupported("this backend makes no networks: run with --no-network", self.address)
 
     @abc.abstractmethod
     def logs(
@@ -147,6 +154,21 @@ class Backend(EngineReader):
         raises :class:`~backends.errors.Unsupported`. Liveness probes use it."""
         raise Unsupported(f"the {self.name} backend runs no exec", self.address)
 
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        """Make a user-defined network ``name`` with ``labels`` on which containers resolve
+        each other's names and aliases (a bridge on dockerd, netavark's on Podman); its id.
+        A backend that makes no networks raises :class:`~backends.errors.Unsupported`."""
+        raise Unsupported(f"the {self.name} backend makes no networks", self.address)
+
+    def connect(self, network: str, container_id: str, aliases: Sequence[str]) -> None:
+        """Attach an existing container (running or not) to ``network``, in place, answering
+        there to ``aliases``."""
+        raise Unsupported(f"the {self.name} backend makes no networks", self.address)
+
+    def remove_network(self, name: str) -> None:
+        """Remove the network ``name``; one that is gone already is fine."""
+        raise Unsupported(f"the {self.name} backend makes no networks", self.address)
+
     @abc.abstractmethod
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """Pull ``image``, with ``auth`` when the registry wants a login."""
@@ -196,6 +218,9 @@ class ReadOnly(EngineReader):
 
     def image_id(self, image: str) -> str | None:
         return self._backend.image_id(image)
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        return self._backend.network(name)
 
     def logs(
         self,

@@ -13,10 +13,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
@@ -25,6 +26,7 @@ from backends.docker_rows import (
     DOCKER_PS_FORMAT,
     DOCKER_TIMES_FORMAT,
     event_from_docker,
+    network_from_row,
     observed_from_docker,
     with_run_times,
 )
@@ -107,6 +109,32 @@ class DockerCLIBackend(Backend):
             return self._run("image", "inspect", "--format={{.Id}}", "--", image).strip() or None
         except NotFound:
             return None
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        """``network inspect``: Docker's answer has ``Name``, ``Id`` and ``Labels``,
+        Podman's (netavark's) ``name``, ``id`` and ``labels``."""
+        try:
+            output = self._run("network", "inspect", "--", name)
+        except NotFound:
+            return None
+        rows = json.loads(output or "[]")
+        return next((found for row in rows if (found := network_from_row(row, name))), None)
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        """``network create`` of a bridge (Podman's default driver is its bridge too)."""
+        args = ["network", "create", "--driver=bridge"]
+        args += [f"--label={key}={value}" for key, value in labels.items()]
+        return self._run(*args, "--", name).strip()
+
+    def connect(self, network: str, container_id: str, aliases: Sequence[str]) -> None:
+        args = ["network", "connect", *(f"--alias={alias}" for alias in aliases)]
+        self._run(*args, "--", network, container_id)
+
+    def remove_network(self, name: str) -> None:
+        try:
+            self._run("network", "rm", "--", name)
+        except NotFound:
+            return
 
     def logs(
         self,
@@ -344,4 +372,7 @@ def create_args(spec: RunSpec, podman: bool = False) -> list[str]:
         args += [f"--memory={spec.memory}", f"--memory-swap={spec.memory}"]
     if spec.cpus is not None:
         args.append(f"--cpus={spec.cpus}")
+    if spec.network:
+        args.append(f"--network={spec.network}")
+        args += [f"--network-alias={alias}" for alias in spec.network_aliases]
     return [*args, "--", spec.image, *command]

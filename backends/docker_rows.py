@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import (
     LABEL_HASH,
@@ -33,6 +34,7 @@ __all__ = [
     "DOCKER_PS_FORMAT",
     "DOCKER_TIMES_FORMAT",
     "event_from_docker",
+    "network_from_row",
     "observed_from_docker",
     "with_run_times",
 ]
@@ -52,7 +54,7 @@ _LABELS = ",".join(
 DOCKER_PS_FORMAT = (
     '{"Id":{{json .ID}},"Names":{{json (split .Names ",")}},"State":{{json .State}},'
     '"Status":{{json .Status}},"Image":{{json .Image}},"Ports":{{json .Ports}},'
-    '"Labels":{' + _LABELS + "}}"
+    '"Networks":{{json .Networks}},"Labels":{' + _LABELS + "}}"
 )
 # How `docker ps` prints a published port: "127.0.0.1:8080->80/tcp", "[::1]:53->53/udp",
 # "0.0.0.0:8000-8001->8000-8001/tcp"; an exposed port alone ("80/tcp") holds no host port.
@@ -86,7 +88,19 @@ def observed_from_docker(row: Mapping[str, Any]) -> ObservedContainer:
         ports=_ports(row.get("Ports")),
         record=labels.get(LABEL_RECORD, ""),
         stop_timeout=stop_timeout_label(labels),
+        networks=_networks(row),
     )
+
+
+def _networks(row: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The networks of a row: the names ``docker ps`` prints (``bridge,web-net``), or the
+    keys of the API's ``NetworkSettings.Networks``. None when the row has neither."""
+    printed = row.get("Networks")
+    if isinstance(printed, str):
+        return tuple(name for name in printed.split(",") if name)
+    settings = row.get("NetworkSettings")
+    listed = settings.get("Networks") if isinstance(settings, dict) else None
+    return tuple(listed) if isinstance(listed, dict) else None
 
 
 def _ports(listed: Any) -> tuple[PortBinding, ...] | None:
@@ -115,6 +129,22 @@ def _ports(listed: Any) -> tuple[PortBinding, ...] | None:
             if isinstance(p, dict) and p.get("PublicPort")
         )
     return None
+
+
+def network_from_row(row: Any, name: str) -> ObservedNetwork | None:
+    """A network as Docker's inspect (``Name``, ``Id``, ``Labels``) or libpod's (``name``,
+    ``id``, ``labels``) shows it; None when it is not the one called ``name``."""
+    if not isinstance(row, dict):
+        return None
+    found = row.get("Name", row.get("name"))
+    if found != name:
+        return None
+    labels = row.get("Labels", row.get("labels")) or {}
+    return ObservedNetwork(
+        name=name,
+        id=str(row.get("Id", row.get("id")) or ""),
+        namespace=str(labels.get(LABEL_NAMESPACE, "")) if isinstance(labels, dict) else "",
+    )
 
 
 def with_run_times(container: ObservedContainer, inspected: Mapping[str, Any]) -> ObservedContainer:

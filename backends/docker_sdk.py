@@ -22,12 +22,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ContainerEvent, ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
 from backends.deadline import within
-from backends.docker_rows import event_from_docker, observed_from_docker, with_run_times
+from backends.docker_rows import (
+    event_from_docker,
+    network_from_row,
+    observed_from_docker,
+    with_run_times,
+)
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.sockets import docker_address
 from backends.streams import RowEvents
@@ -130,6 +136,29 @@ class DockerSDKBackend(Backend):
             except self._sdk.errors.NotFound:
                 return None
 
+    def network(self, name: str) -> ObservedNetwork | None:
+        with self._engine_errors():
+            try:
+                return network_from_row(self._api().inspect_network(name), name)
+            except self._sdk.errors.NotFound:
+                return None
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        """A bridge; ``check_duplicate``, or dockerd 20.10 makes a second network of a name."""
+        with self._engine_errors():
+            created = self._api().create_network(
+                name, driver="bridge", labels=dict(labels), check_duplicate=True
+            )
+            return str(created["Id"])
+
+    def connect(self, network: str, container_id: str, aliases: Sequence[str]) -> None:
+        with self._engine_errors():
+            self._api().connect_container_to_network(container_id, network, aliases=list(aliases))
+
+    def remove_network(self, name: str) -> None:
+        with self._engine_errors(), contextlib.suppress(self._sdk.errors.NotFound):
+            self._api().remove_network(name)
+
     def logs(
         self,
         container_id: str,
@@ -206,7 +235,7 @@ class DockerSDKBackend(Backend):
                 mem_limit=spec.memory,
                 memswap_limit=spec.memory,
                 nano_cpus=spec.nano_cpus,
-                network_mode="host" if spec.host_network else None,
+                network_mode="host" if spec.host_network else spec.network,
                 privileged=spec.privileged,
                 log_config=None
                 if logs is None
@@ -214,6 +243,13 @@ class DockerSDKBackend(Backend):
                     "Type": "json-file",
                     "Config": {"max-size": logs.max_size, "max-file": str(logs.max_files)},
                 },
+            )
+            networking = (
+                api.create_networking_config(
+                    {spec.network: api.create_endpoint_config(aliases=list(spec.network_aliases))}
+                )
+                if spec.network
+                else None
             )
             created = api.create_container(
                 spec.image,
@@ -229,6 +265,7 @@ class DockerSDKBackend(Backend):
                 environment=[f"{key}={value}" for key, value in spec.env],
                 ports=[(port.container_port, port.protocol) for port in spec.ports],
                 host_config=host_config,
+                networking_config=networking,
             )
             return str(created["Id"])
 

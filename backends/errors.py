@@ -48,7 +48,7 @@ class EngineUnreachable(BackendError):
 
 
 class NotFound(BackendError):
-    """The container or image the call named does not exist (any more)."""
+    """The container, image or network the call named does not exist (any more)."""
 
 
 class ImageUnavailable(BackendError):
@@ -75,7 +75,13 @@ _WORDS: tuple[tuple[re.Pattern[str], type[BackendError]], ...] = (
         ),
         EngineUnreachable,
     ),
-    (re.compile(r"no such (container|image|object)|image not known", re.IGNORECASE), NotFound),
+    (
+        re.compile(
+            r"no such (container|image|object)|image not known|network (\S+ )?not found",
+            re.IGNORECASE,
+        ),
+        NotFound,
+    ),
     # A name in use; not "address already in use", which is a port another process holds.
     (re.compile(r"\bconflict\b|name \S+ is already in use", re.IGNORECASE), Conflict),
 )

@@ -60,7 +60,17 @@ def observed_from_libpod(row: Mapping[str, Any], run_times: bool = False) -> Obs
         ports=_ports(row.get("Ports")),
         record=labels.get(LABEL_RECORD, ""),
         stop_timeout=stop_timeout_label(labels),
+        networks=_networks(row["Networks"]) if "Networks" in row else None,
     )
+
+
+def _networks(listed: Any) -> tuple[str, ...] | None:
+    """The names of the networks libpod lists a container on (null: none)."""
+    if listed is None:
+        return ()
+    if not isinstance(listed, list):
+        return None
+    return tuple(name for name in listed if isinstance(name, str))
 
 
 def _ports(listed: Any) -> tuple[PortBinding, ...] | None:

@@ -18,18 +18,19 @@ import base64
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import attrs
 
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
 from backends.deadline import within
-from backends.docker_rows import event_from_docker
+from backends.docker_rows import event_from_docker, network_from_row
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
 from backends.libpod_rows import observed_from_libpod
 from backends.sockets import may_answer, podman_address, podman_addresses
@@ -105,6 +106,47 @@ class PodmanBackend(Backend):
                 return str(self._connect().images.get(image).id)
             except self._sdk.errors.ImageNotFound:
                 return None
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        """libpod's network inspect (netavark's fields: ``name``, ``id``, ``labels``)."""
+        with self._engine_errors():
+            response = self._connect().api.get(f"/networks/{quote(name, safe='')}/json")
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return network_from_row(response.json(), name)
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        """A bridge with DNS: each container resolves the others' names and aliases."""
+        body = {"name": name, "driver": "bridge", "labels": dict(labels), "dns_enabled": True}
+        with self._engine_errors():
+            response = self._connect().api.post(
+                "/networks/create",
+                data=json.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
+            response.raise_for_status()
+            return str(response.json().get("id") or name)
+
+    def connect(self, network: str, container_id: str, aliases: Sequence[str]) -> None:
+        body = {"container": container_id, "aliases": list(aliases)}
+        with self._engine_errors():
+            response = self._connect().api.post(
+                f"/networks/{quote(network, safe='')}/connect",
+                data=json.dumps(body),
+                headers={"Content-Type": "application/json"},
+            )
+            response.raise_for_status()
+
+    def remove_network(self, name: str) -> None:
+        with self._engine_errors():
+            response = self._connect().api.delete(f"/networks/{quote(name, safe='')}")
+            if response.status_code == 404:
+                return
+            response.raise_for_status()
+            for report in response.json() or []:
+                if report.get("Err"):
+                    raise BackendError(report["Err"], self.address)
 
     def logs(
         self,
@@ -344,6 +386,9 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
         body["log_configuration"] = {"driver": "json-file", "size": spec.log_limits.size_bytes}
     if spec.entrypoint:  # which drops the image's CMD, as on dockerd
         body["entrypoint"] = list(spec.entrypoint)
+    if spec.network:  # libpod's PerNetworkOptions: the container's names on the network
+        body["netns"] = {"nsmode": "bridge"}
+        body["Networks"] = {spec.network: {"aliases": list(spec.network_aliases)}}
     if spec.command:
         body["command"] = list(spec.command)
     if spec.working_dir:  # made when missing, as Docker does (and the podman CLI asks)

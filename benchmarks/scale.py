@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import threading
@@ -334,6 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[int, dict[str, Figures]] = {}
     floors: dict[int, dict[str, float]] = {}
     began = time.monotonic()
+    load_before = os.getloadavg()
     with Lab(use_engines=True, use_compose=True, use_kube=False) as lab:
         versions = lab.versions()
         for count in counts:
@@ -359,7 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "# container-agent at scale",
             f"{time.strftime('%Y-%m-%dT%H:%M:%S%z')}; counts {counts}; "
             + "; ".join(f"{k} {v}" for k, v in versions.items())
-            + f". Whole run {time.monotonic() - began:.0f} s.",
+            + f". Whole run {time.monotonic() - began:.0f} s; load average "
+            + "{:.2f}/{:.2f}/{:.2f} before, ".format(*load_before)
+            + "{:.2f}/{:.2f}/{:.2f} after.".format(*os.getloadavg()),
             "    python benchmarks/scale.py",
             "Targets: converge <= 1.15x the floor of the same engine; idle 1 engine call and "
             "< 20 ms of the agent's CPU a pass; peak RSS < 60 MB.",

@@ -434,7 +434,8 @@ def build_busybox_image(engine: Engine, tag: str = BUSYBOX_TAG) -> str:
 
 
 def remove_namespace(engine: Engine, namespace: str) -> list[str]:
-    """Force-remove the containers labelled NAMESPACE_LABEL=NAMESPACE; returns their ids."""
+    """Force-remove the containers labelled NAMESPACE_LABEL=NAMESPACE, then the networks
+    with that label; returns the containers' ids."""
     ids = list_namespace(engine, namespace)
     if ids:
         wait = ["-t", "0"] if engine.kind == "podman" else []  # podman rm -f waits 10 s otherwise
@@ -444,7 +445,28 @@ def remove_namespace(engine: Engine, namespace: str) -> list[str]:
             raise EngineError(
                 f"{engine.kind}: containers of namespace {namespace} not removed: {left}"
             )
+    networks = list_networks(engine, namespace)
+    if networks:
+        run_cli(engine, "network", "rm", *networks, check=False)
+        left = list_networks(engine, namespace)
+        if left:
+            raise EngineError(f"{engine.kind}: networks of namespace {namespace} left: {left}")
     return ids
+
+
+def list_networks(engine: Engine, namespace: str) -> list[str]:
+    """Names of the networks labelled with NAMESPACE (the agent's network of it)."""
+    out = run_cli(
+        engine,
+        "network",
+        "ls",
+        "--quiet",
+        "--format",
+        "{{.Name}}",
+        "--filter",
+        f"label={NAMESPACE_LABEL}={namespace}",
+    )
+    return out.stdout.split()
 
 
 def list_namespace(engine: Engine, namespace: str) -> list[str]:

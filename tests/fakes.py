@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.spec import RunSpec
 from backends.base import Backend, BackendOptions
@@ -35,6 +36,11 @@ class FakeBackend(Backend):
     :attr:`remote` into it. Image look-ups are counted in :attr:`lookups`, not
     recorded as calls.
 
+    Networks: :attr:`networks` holds the networks the engine has, by name; ``create_network``
+    adds one (id ``net-<name>``, its namespace label), ``remove_network`` takes it away.
+    Look-ups are counted in :attr:`network_lookups`, not recorded as calls; ``connect`` is
+    recorded as ``("connect", container id, network, *aliases)``.
+
     Logs: :attr:`output` maps a container id to the chunks it printed, one line each;
     ``logs`` of any other id raises :class:`~backends.errors.NotFound`.
 
@@ -62,6 +68,8 @@ class FakeBackend(Backend):
         self._holds: dict[str, threading.Event] = {}
         self.output: dict[str, list[bytes]] = {}
         self.exits: dict[str, int] = {}
+        self.networks: dict[str, ObservedNetwork] = {}
+        self.network_lookups = 0
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> FakeBackend:
@@ -141,6 +149,23 @@ class FakeBackend(Backend):
     def image_id(self, image: str) -> str | None:
         self.lookups += 1
         return f"sha256:{image}" if self.local is None else self.local.get(image)
+
+    def network(self, name: str) -> ObservedNetwork | None:
+        self.network_lookups += 1
+        return self.networks.get(name)
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        self._record("create_network", name)
+        namespace = labels.get("io.container-agent.namespace", "")
+        self.networks[name] = ObservedNetwork(name, f"net-{name}", namespace)
+        return f"net-{name}"
+
+    def connect(self, network: str, container_id: str, aliases: Sequence[str]) -> None:
+        self._record("connect", container_id, network, *aliases)
+
+    def remove_network(self, name: str) -> None:
+        self._record("remove_network", name)
+        self.networks.pop(name, None)
 
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         self._record("pull", image)

@@ -379,7 +379,9 @@ def test_the_built_in_backends_are_tried_in_the_documented_order() -> None:
 
 # --- a dry run cannot change anything ---------------------------------------------------------
 
-MUTATING = ("pull", "create", "start", "stop", "remove")
+MUTATING = (
+    "pull", "create", "start", "stop", "remove", "create_network", "connect", "remove_network",
+)  # fmt: skip
 
 
 def test_the_read_only_view_has_no_method_that_changes_the_engine() -> None:
@@ -394,8 +396,9 @@ def test_a_dry_run_through_the_view_only_lists() -> None:
     desired = DesiredSet((Manifest("v1beta1", (Container("web", "nginx:1"),)),))
     through_view = plan_for(desired, fake.reader(), Settings(namespace="ns"), 0.0)
     assert fake.calls == [("list", "ns")]
+    assert (fake.network_lookups, fake.networks) == (1, {})
     assert through_view == plan_for(desired, fake, Settings(namespace="ns"), 0.0)
-    assert [a.verb for a in through_view.actions] == ["start"]
+    assert [a.verb for a in through_view.actions] == ["create-network", "start"]
 
 
 def test_the_planning_path_takes_a_reader() -> None:

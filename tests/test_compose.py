@@ -572,8 +572,6 @@ def test_unmapped_fields_listed(tmp_path: Path) -> None:
     )
     _, notes = service(tmp_path, body)
     assert notes == [
-        "web: networks: not mapped (each container is on the engine's default network: "
-        "services do not reach each other by name)",
         "web: depends_on: not mapped (the agent starts every container at once, in no order)",
         "web: container_name: not mapped (the agent names containers itself "
         "(container-agent-<name>-<hash>))",
@@ -584,6 +582,52 @@ def test_unmapped_fields_listed(tmp_path: Path) -> None:
         "web: x-mine: ignored: an extension field",
         "web: frobnicate: not mapped (not a field this converter knows)",
     ]
+
+
+NETWORK_NAMES = [
+    pytest.param(
+        "  web:\n    image: I\n    links: [db, 'db:database', 'cache:store']\n"
+        "  db:\n    image: I\n  cache:\n    image: I\n",
+        {"web": [], "db": ["database"], "cache": ["store"]},
+        [],
+        id="a link's alias is a further name of the linked service; a plain link adds none",
+    ),
+    pytest.param(
+        "  web:\n    image: I\n    networks:\n      front: {aliases: [www, Front_End]}\n"
+        "      back:\n  db:\n    image: I\n    networks: [back]\n",
+        {"web": ["www", "front-end"], "db": []},
+        [],
+        id="networks.<n>.aliases are the service's further names, made RFC 1035 names",
+    ),
+    pytest.param(
+        "  web:\n    image: I\n    links: ['cache:db', 'gone:x']\n    networks:\n"
+        "      back: {aliases: [web, cache], ipv4_address: 10.0.0.5}\n"
+        "  db:\n    image: I\n    networks: {back: {aliases: [www]}}\n"
+        "  cache:\n    image: I\n    networks: {back: {aliases: [www]}}\n",
+        {"web": [], "db": ["www"], "cache": []},
+        [
+            "web: networks.back.ipv4_address: not mapped (the agent's containers share the "
+            "namespace's one network)",
+            "web: networks.back.aliases: alias cache not mapped: cache names container cache "
+            "already",
+            "web: links: alias db not mapped: db names container db already",
+            "web: links: alias x not mapped: gone is not converted",
+            "cache: networks.back.aliases: alias www not mapped: www names container db already",
+        ],
+        id="a name that means another container already is a note, never a second meaning",
+    ),
+]
+
+
+@pytest.mark.parametrize(("services", "aliases", "expected"), NETWORK_NAMES)
+def test_network_names(
+    tmp_path: Path, services: str, aliases: dict[str, list[str]], expected: list[str]
+) -> None:
+    converted = convert(tmp_path, "services:\n" + services.replace(": I\n", f": {IMAGE}\n"))
+    found = {c["name"]: c.get("aliases", []) for c in converted.manifest["containers"]}
+    assert found == aliases
+    assert [str(n) for n in converted.notes if "restart" not in str(n)] == expected
+    Manifest.from_dict(converted.manifest, "c")
 
 
 def test_profiles_and_extends_refuse_the_service(tmp_path: Path) -> None:
@@ -608,8 +652,8 @@ def test_top_level(tmp_path: Path) -> None:
     assert [str(n) for n in converted.notes] == [
         "version: ignored: obsolete in the Compose specification",
         "x-base: ignored: an extension field",
-        "networks: not mapped (each container is on the engine's default network: services "
-        "do not reach each other by name)",
+        "networks: not mapped (the agent's containers share the namespace's one network, on "
+        "which each service answers to its name: no other is made)",
         "secrets: not mapped (there is no secret store: use a hostDir volume for files the "
         "operator places)",
     ]
@@ -837,11 +881,9 @@ def test_convert_file_lists_notes_service_by_service(tmp_path: Path) -> None:
     )
     text, notes = convert_file(str(path), {})
     assert notes == (
-        "networks: not mapped (each container is on the engine's default network: services "
-        "do not reach each other by name)",
+        "networks: not mapped (the agent's containers share the namespace's one network, on "
+        "which each service answers to its name: no other is made)",
         "a: environment[0]: variable NOPE is not set: an empty string is used, as Compose does",
-        "a: links: not mapped (each container is on the engine's default network: services do "
-        "not reach each other by name)",
         "b: expose: not mapped (only published ports are in a manifest; the rest is reachable "
         "as it is)",
     )

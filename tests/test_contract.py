@@ -19,15 +19,16 @@ from typing import Any
 import pytest
 import requests
 
-from agent.actions import Remove, Restart, Start
+from agent.actions import CreateNetwork, Remove, RemoveNetwork, Restart, Start
 from agent.load import load_sources
+from agent.network import network_name
 from agent.reconcile import converge, plan_for
 from agent.render import render_text
 from agent.spec import build_specs
 from backends.base import BackendOptions, load_backend
 from backends.errors import Conflict, EngineUnreachable, ImageUnavailable, NotFound
 from tests.contract import AGENT, TARGETS, Target, Workspace, wait_for
-from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get
+from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get, list_networks
 from tests.proxy import SocketProxy
 
 
@@ -78,7 +79,7 @@ def test_apply_starts_the_container_as_the_manifest_says(ws: Workspace) -> None:
     port = free_port()
     ws.write(web(port))
     plan, results = ws.apply()
-    assert [type(a) for a in plan.actions] == [Start]
+    assert [type(a) for a in plan.actions] == [CreateNetwork, Start]
     assert all(r.ok for r in results), results
 
     status, body = http_get(port, "/env.txt")
@@ -190,10 +191,11 @@ def test_a_foreign_container_with_an_agent_like_name_is_untouched(ws: Workspace)
     try:
         ws.write(sleeper("other"))
         plan, _ = ws.apply()
-        assert [a.name for a in plan.actions] == ["other"]
+        net = network_name(ws.namespace)
+        assert [a.name for a in plan.actions] == [net, "other"]
         ws.write(manifest("containers: []\n"))
         plan, _ = ws.apply()
-        assert [a.name for a in plan.actions] == ["other"]
+        assert [a.name for a in plan.actions] == ["other", net]
         state = ws.cli("inspect", "--format", "{{.State.Running}}", foreign).stdout.strip()
         assert state == "true"
     finally:
@@ -408,8 +410,10 @@ def test_two_namespaces_on_one_engine_never_touch_each_other(ws: Workspace) -> N
         theirs = other.container("web")
         ws.write(manifest("containers: []\n"))
         plan, _ = ws.apply()
-        assert [(type(a), a.name) for a in plan.actions] == [(Remove, "web")]
+        net = network_name(ws.namespace)
+        assert [(type(a), a.name) for a in plan.actions] == [(Remove, "web"), (RemoveNetwork, net)]
         assert ws.containers() == []
+        assert list_networks(ws.target.engine, other.namespace) == [network_name(other.namespace)]
         assert other.container("web")["Id"] == theirs["Id"]
         assert other.container("web")["State"]["Running"]
         assert other.plan().actions == ()

@@ -15,6 +15,7 @@ import subprocess
 import time
 from typing import Any
 
+from agent.network import network_name
 from tests.contract import Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, free_port, http_get
 from tests.json_docs import problems
@@ -230,10 +231,11 @@ def test_apply_json_has_the_plan_each_result_and_the_totals(ws: Workspace) -> No
     document = json.loads(first.stdout)
     assert problems(document, "apply", every_field=False) == []
     assert sorted((r["action"], r["name"], r["ok"]) for r in document["results"]) == [
+        ("create-network", network_name(ws.namespace), True),
         ("start", "web", True),
         ("start", "worker", True),
     ]
-    assert {r["id"] for r in document["results"]} == set(ids(ws))
+    assert {r["id"] for r in document["results"] if r["action"] == "start"} == set(ids(ws))
     assert document["totals"]["started"] == 2 and document["totals"]["failed"] == 0
     assert document["totals"]["elapsed_seconds"] >= max(
         r["elapsed_seconds"] for r in document["results"]

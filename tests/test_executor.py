@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from pathlib import Path
 
 import attrs
 import pytest
 
-from agent.actions import Plan, Remove, Restart, Start
+from agent.actions import CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
 from agent.executor import ActionResult, execute
 from agent.images import Images
 from agent.manifest import Container, Port, VolumeMount
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.restarts import RestartLedger
 from agent.spec import PortBinding, RunSpec, build_specs
-from backends.errors import EngineUnreachable, NotFound
+from backends.errors import BackendError, EngineUnreachable, NotFound
 from tests.fakes import Call, FakeBackend
 
 NS = "ns"
@@ -571,3 +572,111 @@ def test_each_result_is_reported_as_it_comes_in_with_the_time_it_took(
     assert [r.action.name for r in results] == ["db", "web", "api"]
     by_name = {r.action.name: r.elapsed for r in results}
     assert by_name["db"] >= 0.2 > by_name["web"]
+
+
+# --- the namespace's network -------------------------------------------------------------
+
+NET = "ns-net"
+
+
+def networked(root: Path) -> dict[str, RunSpec]:
+    return {name: attrs.evolve(s, network=NET) for name, s in specs(root).items()}
+
+
+def test_the_network_is_made_once_before_every_start_and_join(root: Path) -> None:
+    on = networked(root)
+    the_plan = Plan(
+        (
+            CreateNetwork(NET, NS, "missing"),
+            Join(observed("db"), NET, ("db", "store"), "not on network ns-net"),
+            Start(on["web"], "missing"),
+            Start(on["api"], "missing"),
+        )
+    )
+    backend = FakeBackend()
+    backend.delay = 0.02
+    results = execute(the_plan, backend, parallel=8)
+    assert all(r.ok for r in results)
+    assert [c for c in backend.calls if c[0] == "create_network"] == [("create_network", NET)]
+    made = next(end for call, _, end in backend.spans if call[0] == "create_network")
+    after = [start for call, start, _ in backend.spans if call[0] in ("create", "connect")]
+    assert len(after) == 3 and all(start >= made for start in after)
+    assert ("connect", "id-db", NET, "db", "store") in backend.calls
+    assert backend.networks[NET].namespace == NS
+    assert results[0].container_id == f"net-{NET}"
+
+
+def test_the_network_is_removed_after_the_last_container(root: Path) -> None:
+    gone = ObservedNetwork(NET, "net-1", NS)
+    the_plan = Plan(
+        (
+            Remove(observed("web"), "not in the manifest any more"),
+            Remove(observed("api"), "not in the manifest any more"),
+            RemoveNetwork(gone, "no container of the namespace is left"),
+        )
+    )
+    backend = FakeBackend()
+    backend.delay = 0.02
+    execute(the_plan, backend, parallel=8)
+    removed = max(end for call, _, end in backend.spans if call[0] == "remove")
+    (network_start,) = [start for call, start, _ in backend.spans if call[0] == "remove_network"]
+    assert network_start >= removed
+    assert backend.calls[-1] == ("remove_network", NET)
+
+
+def test_a_restart_waits_for_the_join_of_its_container(root: Path) -> None:
+    the_plan = Plan(
+        (
+            Join(observed("db", "exited"), NET, ("db",), "not on network ns-net"),
+            Restart(observed("db", "exited"), "exited 1"),
+        )
+    )
+    backend = FakeBackend()
+    execute(the_plan, backend, parallel=8)
+    assert backend.calls == [("connect", "id-db", NET, "db"), ("start", "id-db")]
+
+
+def test_when_the_network_cannot_be_made_nothing_that_needs_it_is_tried(root: Path) -> None:
+    on = networked(root)
+    plain = specs(root)["api"]
+    the_plan = Plan(
+        (
+            CreateNetwork(NET, NS, "missing"),
+            Join(observed("db"), NET, ("db",), "not on network ns-net"),
+            Start(on["web"], "missing"),
+            Start(plain, "missing"),
+        )
+    )
+    backend = FakeBackend()
+    backend.fail("create_network", NET, "network with name ns-net already exists")
+    made, joined, web, api = execute(the_plan, backend)
+    assert made.error == "network with name ns-net already exists"
+    expected = (
+        "not tried: network ns-net could not be made: network with name ns-net already exists"
+    )
+    assert joined.error == web.error == expected
+    assert api.ok  # a container off the network does not need it
+    assert [c[0] for c in backend.calls] == ["create_network"] * 3 + ["create", "start"]
+
+
+class _FlakyNetworks(FakeBackend):
+    """A backend whose first network creations fail as Podman 4.3's may."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def create_network(self, name: str, labels: Mapping[str, str]) -> str:
+        if self.failures:
+            self.failures -= 1
+            self._record("create_network", name, "failed")
+            raise BackendError("route ip+net: no such network interface", self.address)
+        return super().create_network(name, labels)
+
+
+@pytest.mark.parametrize(("failures", "ok"), [(1, True), (2, True), (3, False)])
+def test_a_network_creation_that_fails_is_tried_three_times(failures: int, ok: bool) -> None:
+    backend = _FlakyNetworks(failures)
+    (result,) = execute(Plan((CreateNetwork(NET, NS, "missing"),)), backend)
+    assert result.ok is ok
+    assert [c[0] for c in backend.calls] == ["create_network"] * min(failures + 1, 3)

@@ -375,7 +375,10 @@ def test_hostile_input(raw: bytes, json_only: bool, refused: str | None) -> None
     else:
         assert isinstance(result, list)
         assert result[0] == f"{SOURCE}: {refused}"
-    assert seconds < 1.0, f"took {seconds:.2f}s"
+    # Not a speed target (benchmarks/parse_limits.py measures that): a bound that only a
+    # parse running away with the input (a hang, a quadratic blow-up) can reach, on a
+    # machine busy with other work.
+    assert seconds < 10.0, f"took {seconds:.2f}s"
 
 
 def test_refusing_a_long_list_takes_little_memory() -> None:

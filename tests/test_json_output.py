@@ -4,7 +4,7 @@ contract suite)."""
 
 from __future__ import annotations
 
-from agent.actions import Plan, Remove, Start, Wait
+from agent.actions import CreateNetwork, Join, Plan, Remove, Start, Wait
 from agent.executor import ActionResult
 from agent.manifest import Container, EnvVar, Port
 from agent.observed import ObservedContainer
@@ -17,10 +17,12 @@ from tests.json_docs import problems
 
 NS = "ns"
 NOW = 1_000_000.0
+NETWORK = "ns-net"
 
 
 def world() -> tuple[Plan, list[ObservedContainer]]:
-    """A plan with a start, a replacement explained field by field, and a wait."""
+    """A plan with the network made, a start, a replacement explained field by field, a
+    container of an older agent joining the network, and a wait."""
     old, new = build_specs(
         [
             Container("web", "web:1", env=(EnvVar("A", "1"),), ports=(Port(80, 8080),)),
@@ -28,8 +30,11 @@ def world() -> tuple[Plan, list[ObservedContainer]]:
         ],
         NS,
         "/export",
+        NETWORK,
     )
-    db, queue = build_specs([Container("db", "db:1"), Container("queue", "q:1")], NS, "/export")
+    db, queue = build_specs(
+        [Container("db", "db:1"), Container("queue", "q:1")], NS, "/export", NETWORK
+    )
     observed = [
         ObservedContainer(
             "id-web", old.engine_name, NS, "web", old.hash, "running", image="web:1",
@@ -37,38 +42,42 @@ def world() -> tuple[Plan, list[ObservedContainer]]:
         ),
         ObservedContainer(
             "id-db", db.engine_name, NS, "db", db.hash, "exited", exit_code=1,
-            image="db:1", started_at=NOW - 6, finished_at=NOW - 5,
+            image="db:1", started_at=NOW - 6, finished_at=NOW - 5, networks=("bridge",),
         ),
     ]  # fmt: skip
-    the_plan = plan([new, db, queue], observed, NOW, PlanOptions(NS), None, {"id-db": 2})
+    options = PlanOptions(NS, network=NETWORK)
+    the_plan = plan([new, db, queue], observed, NOW, options, None, {"id-db": 2})
     return the_plan, observed
 
 
 def test_the_plan_document_is_the_readme_table() -> None:
     the_plan, _ = world()
-    assert [type(a) for a in the_plan.actions] == [Remove, Start, Start, Wait]
+    assert [type(a) for a in the_plan.actions] == [CreateNetwork, Remove, Join, Start, Start, Wait]
     assert problems(plan_to_dict(the_plan), "plan") == []
 
 
 def test_the_apply_document_is_the_readme_table() -> None:
     the_plan, _ = world()
-    remove, start, other, _ = the_plan.actions
+    network, remove, join, start, other, _ = the_plan.actions
     results = [
+        ActionResult(network, container_id="id-net", elapsed=0.05),
         ActionResult(remove, container_id="id-web", elapsed=0.5),
+        ActionResult(join, container_id="id-db", elapsed=0.1),
         ActionResult(start, container_id="id-new", elapsed=0.25),
         ActionResult(other, error="no such image", elapsed=0.1),
     ]
     document = apply_to_dict(the_plan, results, 1.5)
     assert problems(document, "apply") == []
     assert document["totals"] == {
-        "started": 1, "restarted": 0, "removed": 1, "failed": 1, "elapsed_seconds": 1.5,
+        "started": 1, "restarted": 0, "removed": 1, "joined": 1, "failed": 1,
+        "elapsed_seconds": 1.5,
     }  # fmt: skip
 
 
 def test_the_status_document_is_the_readme_table() -> None:
     the_plan, observed = world()
     rows = statuses(observed, {"id-db": 2}, the_plan, {"web", "db", "queue"})
-    document = status_to_dict(rows, NOW, NS, "unix:///run/docker.sock")
+    document = status_to_dict(rows, NOW, NS, "unix:///run/docker.sock", NETWORK)
     assert problems(document, "status") == []
 
 

@@ -390,7 +390,7 @@ def test_the_run_loop_reports_each_pass(tmp_path: Path) -> None:
     assert [r.outcome for r in reports] == ["ok", "unreachable", "failed"]
     first = reports[0]
     assert first.plan is not None
-    assert sorted(r.action.verb for r in first.results) == ["remove", "start"]
+    assert sorted(r.action.verb for r in first.results) == ["create-network", "remove", "start"]
     assert first.states == {"running": 1}
     assert [(s.path, s.error, s.errors) for s in first.sources] == [
         (str(tmp_path / "web.yaml"), None, 0)

@@ -19,10 +19,11 @@ import attrs
 import pytest
 
 import agent.planner
-from agent.actions import Action, Remove, Restart
+from agent.actions import Action, Join, Remove, Restart
 from agent.backoff import Backoff
 from agent.health import Health
 from agent.manifest import Container, EnvVar, Port, VolumeMount
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.planner import PlanOptions, plan
 from agent.probes import HttpCheck, Probe
@@ -64,6 +65,8 @@ def healthy(the_spec: RunSpec) -> ObservedContainer:
 
 
 SPECS = {s.name: s for s in build_specs(CONTAINERS, NS, ROOT)}
+NETWORK = "ns-net"
+ON_ENGINE = ObservedNetwork(NETWORK, "id-net", NS)
 WEB, DB, CACHE = SPECS["web"], SPECS["db"], SPECS["cache"]
 DB_ENV_EDITED = spec("db", env=(EnvVar("POSTGRES_DB", "other"),))
 
@@ -78,10 +81,19 @@ class World:
     images: dict[str, str] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
     health: dict[str, Health] = field(default_factory=dict)
+    network_name: str | None = None
+    network: ObservedNetwork | None = None
 
     @classmethod
     def base(cls) -> World:
         return cls(list(SPECS.values()), [healthy(s) for s in SPECS.values()])
+
+    @classmethod
+    def networked(cls) -> World:
+        """The three running on the namespace's network, which the engine has."""
+        specs = build_specs(CONTAINERS, NS, ROOT, NETWORK)
+        observed = [attrs.evolve(healthy(s), networks=(NETWORK,)) for s in specs]
+        return cls(list(specs), observed, network_name=NETWORK, network=ON_ENGINE)
 
     def want(self, new: RunSpec) -> None:
         """Desire ``new`` instead of the spec of the same name (or in addition)."""
@@ -106,9 +118,16 @@ class World:
         self.observed.append(container)
 
     def plan(self) -> tuple[Action, ...]:
-        options = PlanOptions(NS, self.allow_removals)
+        options = PlanOptions(NS, self.allow_removals, network=self.network_name)
         return plan(
-            self.desired, self.observed, NOW, options, self.images, self.restarts, self.health
+            self.desired,
+            self.observed,
+            NOW,
+            options,
+            self.images,
+            self.restarts,
+            self.health,
+            self.network,
         ).actions
 
 
@@ -460,6 +479,209 @@ def test_plan(mutate: Mutation, expected: Expected) -> None:
     assert _shape(world.plan(), expected) == list(expected)
 
 
+def on_networks(*networks: str, names: Sequence[str] = ("web", "db", "cache")) -> Mutation:
+    """The containers ``names`` are on these networks only (made by an older agent, or
+    with the network off: on the engine's default one)."""
+
+    def mutate(world: World) -> None:
+        for container in list(world.observed):
+            if container.name in names:
+                world.change(container.engine_name, networks=networks)
+
+    return mutate
+
+
+def network_gone(world: World) -> None:
+    world.network = None
+
+
+def nothing_on_the_engine(world: World) -> None:
+    world.network = None
+    world.observed = []
+
+
+def older_agent_and_no_network(world: World) -> None:
+    on_networks("bridge")(world)
+    world.network = None
+
+
+def nothing_desired(world: World) -> None:
+    world.desired = []
+
+
+def nothing_desired_and_no_network(world: World) -> None:
+    world.desired = []
+    world.network = None
+
+
+def nothing_desired_but_removals_not_allowed(world: World) -> None:
+    world.desired = []
+    world.allow_removals = False
+
+
+def network_off(world: World) -> None:
+    on_networks("bridge")(world)
+    world.network_name = None
+    world.desired = list(SPECS.values())
+
+
+def network_off_and_nothing_desired(world: World) -> None:
+    network_off(world)
+    world.desired = []
+
+
+def with_aliases(world: World) -> None:
+    on_networks("bridge", names=["web"])(world)
+    web = build_specs([attrs.evolve(CONTAINERS[0], aliases=("www", "front"))], NS, ROOT, NETWORK)
+    world.want(web[0])
+    world.change(WEB.engine_name, hash=web[0].hash)
+
+
+def db_exited_off_the_network(world: World) -> None:
+    on_networks("bridge", names=["db"])(world)
+    world.change(DB.engine_name, state="exited", exit_code=1, finished_at=NOW - 60)
+
+
+def db_changed_off_the_network(world: World) -> None:
+    on_networks("bridge", names=["db"])(world)
+    world.want(
+        build_specs([attrs.evolve(CONTAINERS[1], image="postgres:17")], NS, ROOT, NETWORK)[0]
+    )
+
+
+def db_being_removed_off_the_network(world: World) -> None:
+    on_networks(names=["db"])(world)
+    world.change(DB.engine_name, state="removing")
+
+
+def listing_without_networks(world: World) -> None:
+    for container in list(world.observed):
+        world.change(container.engine_name, networks=None)
+
+
+JOINED = "not on network ns-net: joins it in place as"
+MADE = "missing: the namespace's containers reach each other by name on it"
+NETWORK_CASES: dict[str, tuple[Mutation, Expected]] = {
+    "all three on the namespace's network -> nothing": (nothing, []),
+    "nothing on the engine -> make the network once, then start all three": (
+        nothing_on_the_engine,
+        [
+            ("create-network", NETWORK, MADE),
+            ("start", "cache", "missing"),
+            ("start", "db", "missing"),
+            ("start", "web", "missing"),
+        ],
+    ),
+    "containers of an older agent, the network there -> each joins in place": (
+        on_networks("bridge"),
+        [
+            ("join", "cache", f"{JOINED} cache"),
+            ("join", "db", f"{JOINED} db"),
+            ("join", "web", f"{JOINED} web"),
+        ],
+    ),
+    "containers of an older agent, no network -> make it, then each joins": (
+        older_agent_and_no_network,
+        [
+            ("create-network", NETWORK, MADE),
+            ("join", "cache", JOINED),
+            ("join", "db", JOINED),
+            ("join", "web", JOINED),
+        ],
+    ),
+    "the network was removed under running containers -> make it again": (
+        network_gone,
+        [("create-network", NETWORK, MADE)],
+    ),
+    "a container with aliases joins under its name and its aliases": (
+        with_aliases,
+        [("join", "web", f"{JOINED} web, www, front")],
+    ),
+    "an exited container off the network -> joins, then restarts": (
+        db_exited_off_the_network,
+        [("join", "db", JOINED), ("restart", "db", "exited 1")],
+    ),
+    "a changed container off the network -> replaced, its successor made on it": (
+        db_changed_off_the_network,
+        [
+            ("remove", "db", "image changed: postgres:16 -> postgres:17"),
+            ("start", "db", "replaces a changed container"),
+        ],
+    ),
+    "a container being removed does not join": (db_being_removed_off_the_network, []),
+    "a listing that does not name networks -> nothing to join": (listing_without_networks, []),
+    "nothing desired -> remove every container, then the network": (
+        nothing_desired,
+        [
+            ("remove", "cache", "not in the manifest any more"),
+            ("remove", "db", "not in the manifest any more"),
+            ("remove", "web", "not in the manifest any more"),
+            ("remove-network", NETWORK, "no container of the namespace is left"),
+        ],
+    ),
+    "nothing desired and no network -> the removals only": (
+        nothing_desired_and_no_network,
+        [
+            ("remove", "cache", "not in the manifest any more"),
+            ("remove", "db", "not in the manifest any more"),
+            ("remove", "web", "not in the manifest any more"),
+        ],
+    ),
+    "nothing desired but removals not allowed -> nothing, the network stays": (
+        nothing_desired_but_removals_not_allowed,
+        [],
+    ),
+    "the network off, containers off it -> nothing joins": (network_off, []),
+    "the network off and nothing desired -> the namespace's network goes all the same": (
+        network_off_and_nothing_desired,
+        [
+            ("remove", "cache", "not in the manifest any more"),
+            ("remove", "db", "not in the manifest any more"),
+            ("remove", "web", "not in the manifest any more"),
+            ("remove-network", NETWORK, "no container of the namespace is left"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), list(NETWORK_CASES.values()), ids=list(NETWORK_CASES)
+)
+def test_plan_with_the_network(mutate: Mutation, expected: Expected) -> None:
+    world = World.networked()
+    mutate(world)
+    assert _shape(world.plan(), expected) == list(expected)
+
+
+def test_the_network_is_no_part_of_the_hash() -> None:
+    on, off = build_specs(CONTAINERS, NS, ROOT, NETWORK), build_specs(CONTAINERS, NS, ROOT)
+    assert [s.hash for s in on] == [s.hash for s in off]
+    assert [s.network for s in on] == [NETWORK] * 3
+    assert [s.network for s in off] == [None] * 3
+
+
+def test_aliases_are_hashed_only_when_given() -> None:
+    plain = build_specs([CONTAINERS[0]], NS, ROOT)[0]
+    aliased = build_specs([attrs.evolve(CONTAINERS[0], aliases=("www",))], NS, ROOT)[0]
+    reordered = build_specs([attrs.evolve(CONTAINERS[0], aliases=("b", "a"))], NS, ROOT)[0]
+    sorted_ = build_specs([attrs.evolve(CONTAINERS[0], aliases=("a", "b"))], NS, ROOT)[0]
+    assert plain.hash == WEB.hash != aliased.hash
+    assert reordered.hash == sorted_.hash
+    assert aliased.network_aliases == ("web", "www")
+
+
+def test_a_join_carries_the_network_and_every_name() -> None:
+    world = World.networked()
+    with_aliases(world)
+    (join,) = world.plan()
+    assert isinstance(join, Join)
+    assert (join.network, join.aliases, join.container.id) == (
+        NETWORK,
+        ("web", "www", "front"),
+        "id-web",
+    )
+
+
 @pytest.mark.parametrize(
     ("mutate", "kept", "removed"),
     [
@@ -526,6 +748,7 @@ def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> 
         "agent.actions",
         "agent.backoff",
         "agent.health",
+        "agent.network",
         "agent.observed",
         "agent.record",
         "agent.reference",
@@ -565,6 +788,7 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.probes",
         "agent.probe_schema",
         "agent.declaration",
+        "agent.network",
     }
 
 

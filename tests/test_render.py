@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from agent.actions import Plan, Remove, Restart, Start
+from agent.actions import CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
+from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.render import JSON_FORMAT_VERSION, plan_to_dict, render_json, render_text, summary
 from agent.spec import RunSpec
@@ -58,9 +59,10 @@ def test_one_start_is_aligned_under_its_symbol_with_the_reason_below() -> None:
 def test_one_of_each_action() -> None:
     assert render_text(ONE_OF_EACH) == (
         "Actions are shown with these symbols:\n"
-        "  + start (create and start)\n"
+        "  + start (create and start); for a network, make it\n"
         "  ~ restart (start the existing container again)\n"
-        "  - remove (stop and remove)\n"
+        "  - remove (stop and remove); for a network, remove it\n"
+        "  > join (attach an existing container to the namespace's network, in place)\n"
         "  = wait (an exited container in crash-loop back-off; no change yet)\n"
         "\n"
         "The agent will perform these actions:\n"
@@ -86,7 +88,15 @@ def test_json_of_no_changes() -> None:
     assert json.loads(render_json(Plan())) == {
         "format_version": "1",
         "changes": False,
-        "summary": {"start": 0, "restart": 0, "remove": 0, "wait": 0},
+        "summary": {
+            "start": 0,
+            "restart": 0,
+            "remove": 0,
+            "wait": 0,
+            "join": 0,
+            "create_network": 0,
+            "remove_network": 0,
+        },
         "actions": [],
     }
 
@@ -97,7 +107,15 @@ def test_json_of_one_of_each_action_in_plan_order() -> None:
     assert json.loads(text) == {
         "format_version": "1",
         "changes": True,
-        "summary": {"start": 1, "restart": 1, "remove": 1, "wait": 0},
+        "summary": {
+            "start": 1,
+            "restart": 1,
+            "remove": 1,
+            "wait": 0,
+            "join": 0,
+            "create_network": 0,
+            "remove_network": 0,
+        },
         "actions": [
             {
                 "action": "remove",
@@ -143,3 +161,78 @@ def test_json_gives_null_for_what_an_unlabelled_container_lacks() -> None:
         "hash": None,
         "reason": "has no name label",
     }
+
+
+NETWORKED = Plan(
+    (
+        CreateNetwork("ns-net", "ns", "missing: the namespace's containers reach each other"),
+        Join(CACHE, "ns-net", ("cache", "redis"), "not on network ns-net: joins it in place"),
+        Start(WEB, "missing"),
+    )
+)
+
+
+def test_a_plan_with_the_network_says_it_is_made_and_who_joins() -> None:
+    assert render_text(NETWORKED).endswith(
+        "The agent will perform these actions:\n"
+        "\n"
+        "  + network ns-net\n"
+        "      # missing: the namespace's containers reach each other\n"
+        "  > cache  (ns-cache-33333333)\n"
+        "      # not on network ns-net: joins it in place\n"
+        "  + web    (ns-web-11111111)\n"
+        "      # missing\n"
+        "\n"
+        "Plan: 1 to start, 0 to restart, 0 to remove, 1 to join. Network ns-net to make.\n"
+    )
+
+
+def test_the_network_removed_last() -> None:
+    the_plan = Plan(
+        (
+            Remove(CACHE, "not in the manifest any more"),
+            RemoveNetwork(ObservedNetwork("ns-net", "n1", "ns"), "no container is left"),
+        )
+    )
+    assert render_text(the_plan).endswith(
+        "  - cache  (ns-cache-33333333)\n"
+        "      # not in the manifest any more\n"
+        "  - network ns-net\n"
+        "      # no container is left\n"
+        "\n"
+        "Plan: 0 to start, 0 to restart, 1 to remove. Network ns-net to remove.\n"
+    )
+    network = plan_to_dict(the_plan)["actions"][1]
+    assert network == {
+        "action": "remove-network",
+        "name": "ns-net",
+        "engine_name": "ns-net",
+        "id": "n1",
+        "image": None,
+        "hash": None,
+        "reason": "no container is left",
+    }
+
+
+def test_json_of_a_plan_with_the_network() -> None:
+    document = plan_to_dict(NETWORKED)
+    assert document["summary"] == {
+        "start": 1, "restart": 0, "remove": 0, "wait": 0,
+        "join": 1, "create_network": 1, "remove_network": 0,
+    }  # fmt: skip
+    create, join, _ = document["actions"]
+    assert create == {
+        "action": "create-network",
+        "name": "ns-net",
+        "engine_name": "ns-net",
+        "id": None,
+        "image": None,
+        "hash": None,
+        "reason": "missing: the namespace's containers reach each other",
+    }
+    assert join["action"] == "join"
+    assert (join["id"], join["network"], join["aliases"]) == (
+        "deadbeef",
+        "ns-net",
+        ["cache", "redis"],
+    )

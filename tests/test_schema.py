@@ -912,6 +912,36 @@ REFUSED = [
 ]
 
 
+REFUSED += [
+    case(
+        "aliases not a list -> the field",
+        web(aliases="www"),
+        expect="containers[web].aliases: must be a list, got 'www' (a string)",
+    ),
+    case(
+        "aliases that are no DNS labels -> each at its index, all at once",
+        web(aliases=["www", "Front_End", 7, "x" * 64]),
+        expect=(
+            f"containers[web].aliases[1]: {rfc1035('Front_End')}",
+            "containers[web].aliases[2]: must be a string, got 7 (an integer)",
+            f"containers[web].aliases[3]: {rfc1035('x' * 64)}",
+        ),
+    ),
+    case(
+        "an alias that is another container's name, or its own, or given twice",
+        web(aliases=["db", "www", "www", "web"]),
+        add_container(name="db", image="postgres:16", aliases=["web", "www", "store"]),
+        expect=(
+            "containers[web].aliases[0]: alias 'db' is already the name of container 'db'",
+            "containers[web].aliases[2]: alias 'www' is already an alias of container 'web'",
+            "containers[web].aliases[3]: alias 'web' is already the name of container 'web'",
+            "containers[db].aliases[0]: alias 'web' is already the name of container 'web'",
+            "containers[db].aliases[1]: alias 'www' is already an alias of container 'web'",
+        ),
+    ),
+]
+
+
 @pytest.mark.parametrize(("changes", "expected"), REFUSED)
 def test_refused(changes: tuple[Change, ...], expected: str | tuple[str, ...]) -> None:
     lines = (expected,) if isinstance(expected, str) else expected
@@ -955,10 +985,41 @@ ACROSS_FILES = [
 ]
 
 
+ACROSS_FILES += [
+    pytest.param(
+        other({"name": "api", "image": "api", "aliases": ["shelf", "web"]}),
+        "containers[api].aliases[1]: alias 'web' is also the name of container 'web' in shop.yaml",
+        id="an alias that is a container's name in another file -> at the alias",
+    ),
+    pytest.param(
+        other({"name": "api", "image": "api", "aliases": ["store"]}),
+        "containers[api].aliases[0]: alias 'store' is also an alias of container 'web' in "
+        "shop.yaml",
+        id="an alias of a container in another file again -> at the alias",
+    ),
+]
+
+
+def test_a_container_named_as_an_alias_of_another_file_is_refused() -> None:
+    aliased = manifest_with(web(aliases=["store"]))
+    settled = settle({SOURCE: parse_manifest(aliased, SOURCE)}, [{OTHER: parse_manifest(other(
+        {"name": "store", "image": "redis"}), OTHER)}])  # fmt: skip
+    assert str(settled.refused[OTHER]).splitlines() == [
+        f"{OTHER}: containers[store].name: 'store' is also an alias of container 'web' in {SOURCE}"
+    ]
+
+
+def test_aliases_are_kept_in_order() -> None:
+    manifest = parse_manifest(manifest_with(web(aliases=["www", "front"])), SOURCE)
+    assert first_container(manifest).aliases == ("www", "front")
+    assert first_container(parse_manifest(BASE, SOURCE)).aliases == ()
+
+
 @pytest.mark.parametrize(("data", "expected"), ACROSS_FILES)
 def test_refused_across_files(data: dict[str, Any], expected: str) -> None:
     """other.yaml arrives while shop.yaml is in force: other.yaml alone is refused."""
-    settled = settle({SOURCE: parse_manifest(BASE, SOURCE)}, [{OTHER: parse_manifest(data, OTHER)}])
+    base = manifest_with(web(aliases=["store"])) if "store" in str(data) else BASE
+    settled = settle({SOURCE: parse_manifest(base, SOURCE)}, [{OTHER: parse_manifest(data, OTHER)}])
     assert list(settled.in_force) == [SOURCE]
     assert str(settled.refused[OTHER]).splitlines() == [f"{OTHER}: {expected}"]
 
@@ -966,7 +1027,8 @@ def test_refused_across_files(data: dict[str, Any], expected: str) -> None:
 @pytest.mark.parametrize(("data", "expected"), ACROSS_FILES)
 def test_refused_across_files_that_arrive_together(data: dict[str, Any], expected: str) -> None:
     """Merged together (``agent validate shop.yaml other.yaml``), both files are refused."""
-    manifests = [parse_manifest(BASE, SOURCE), parse_manifest(data, OTHER)]
+    base = manifest_with(web(aliases=["store"])) if "store" in str(data) else BASE
+    manifests = [parse_manifest(base, SOURCE), parse_manifest(data, OTHER)]
     with pytest.raises(MultiSourceError) as caught:
         merge(manifests)
     assert [p.source for p in caught.value.problems] == [SOURCE, OTHER]
