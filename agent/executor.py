@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import attrs
@@ -27,6 +27,7 @@ import attrs
 from agent import record
 from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.errors import AgentError, VolumeError
+from agent.hostpaths import make_host_dir
 from agent.images import Images
 from agent.restarts import RestartLedger
 from agent.schedule import dependencies
@@ -69,6 +70,7 @@ def execute(
     ledger: RestartLedger | None = None,
     parallel: int = 1,
     on_result: Callable[[ActionResult], None] | None = None,
+    allow_host_path: Sequence[str] = (),
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on
     (one the engine did not answer says so: ``result.unreachable``).
@@ -78,12 +80,15 @@ def execute(
     that an image is pulled at most once a pass. ``ledger`` records each restart,
     for the planner's back-off. ``parallel`` is how many actions run at once (1:
     one after another, in the plan's order). A ``Wait`` is no action: it gets no
-    result.
+    result. A missing ``hostDir`` of a container to start is made a directory, as Docker
+    does for ``-v``, when it is under one of ``allow_host_path`` (else the engine refuses
+    to bind what is not there).
     """
     shared = _SharedImages(images or Images(backend))
+    allowed = tuple(allow_host_path)
 
     def carry_out(action: Start | Restart | Remove) -> ActionResult:
-        return _outcome(action, backend, stop_timeout, shared)
+        return _outcome(action, backend, stop_timeout, shared, allowed)
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
         missing = _missing_images(plan, shared, pool)
@@ -251,12 +256,16 @@ def _message(exc: AgentError) -> str:
 
 
 def _outcome(
-    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
+    action: Start | Restart | Remove,
+    backend: Backend,
+    stop_timeout: int,
+    images: _SharedImages,
+    allowed: tuple[str, ...],
 ) -> ActionResult:
     """Carry out one action (on a worker): how it went."""
     began = time.monotonic()
     try:
-        container_id = _apply(action, backend, stop_timeout, images)
+        container_id = _apply(action, backend, stop_timeout, images, allowed)
     except AgentError as exc:
         elapsed = time.monotonic() - began
         return ActionResult(action, error=_message(exc), failure=exc, elapsed=elapsed)
@@ -264,7 +273,11 @@ def _outcome(
 
 
 def _apply(
-    action: Start | Restart | Remove, backend: Backend, stop_timeout: int, images: _SharedImages
+    action: Start | Restart | Remove,
+    backend: Backend,
+    stop_timeout: int,
+    images: _SharedImages,
+    allowed: tuple[str, ...],
 ) -> str:
     if isinstance(action, Remove):
         # The grace period the container was made with (its terminationGracePeriodSeconds),
@@ -278,10 +291,10 @@ def _apply(
             backend.stop(action.container.id, stop_timeout)
         backend.start(action.container.id)
         return action.container.id
-    return _start(action, backend, images)
+    return _start(action, backend, images, allowed)
 
 
-def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
+def _start(action: Start, backend: Backend, images: _SharedImages, allowed: tuple[str, ...]) -> str:
     """Create and start; a container that fails to start is removed again, leaving nothing."""
     spec = action.spec
     image_id = images.ensure(spec.image, spec.image_pull_policy)
@@ -289,6 +302,8 @@ def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     for mount in spec.mounts:
         if mount.kind == "volume":
             _volume_directory(mount.source)
+        elif mount.kind == "hostDir" and make_host_dir(mount.source, allowed):
+            log.info("made the missing host directory %s", mount.source, extra=_about(action))
     try:
         return backend.run(spec)
     except BackendError as exc:

@@ -8,6 +8,11 @@ points out of it is refused, and the engine is handed the real path that was
 checked. A refusal is a :class:`~agent.errors.ManifestError` of the file, at the
 volume's field (``volumes[1].source.hostDir.path``), naming the option; the run loop
 treats such a file as an invalid one (its last valid content stays in force).
+
+A hostDir names a directory or a file, bound as it is. One that does not exist is no
+error of the manifest (a plan never looks): when a container that mounts it starts, the
+executor makes it a directory (:func:`make_host_dir`), as Docker does for ``-v``, and only
+under an allowed prefix, checked again then.
 """
 
 from __future__ import annotations
@@ -17,12 +22,12 @@ from collections.abc import Sequence
 
 import attrs
 
-from agent.errors import FieldError, ManifestError, MultiSourceError
+from agent.errors import FieldError, ManifestError, MultiSourceError, VolumeError
 from agent.fields import NOT_TEXT, quote
 from agent.load import DesiredSet
 from agent.manifest import Container, HostDir, Manifest
 
-__all__ = ["allowed_manifest", "check_desired", "real_host_path"]
+__all__ = ["allowed_manifest", "check_desired", "make_host_dir", "real_host_path"]
 
 OPTION = "--allow-host-path"
 
@@ -108,3 +113,34 @@ def check_desired(desired: DesiredSet, allowed: Sequence[str]) -> DesiredSet:
     if refused:
         raise refused[0] if len(refused) == 1 else MultiSourceError(refused)
     return attrs.evolve(desired, manifests=tuple(manifests))
+
+
+def make_host_dir(path: str, allowed: Sequence[str]) -> bool:
+    """Make the missing host directory ``path`` (mode 0755, as dockerd makes one for
+    ``-v``); False when something is there already (a file or a directory is bound as it
+    is). ``path`` must be a real path under one of ``allowed``, checked now and for each
+    part made, one at a time, so that a symbolic link put in its way since the plan is
+    refused rather than followed out of the prefix: :class:`VolumeError` then, and for a
+    part that cannot be made."""
+    if os.path.lexists(path):
+        return False
+    if real_host_path(path, allowed) != path:
+        raise VolumeError(
+            f"host directory {path} is missing and not under an allowed host path "
+            f"({OPTION}): not created"
+        )
+    made = False
+    part = "/"
+    for name in path.strip("/").split("/"):
+        part = os.path.join(part, name)
+        if not os.path.lexists(part):
+            try:
+                os.mkdir(part, 0o755)
+                made = True
+            except FileExistsError:  # made meanwhile: checked below as any other part
+                pass
+            except OSError as exc:
+                raise VolumeError(f"{exc.strerror}: {exc.filename}") from exc
+        if os.path.islink(part) or not os.path.isdir(part):
+            raise VolumeError(f"host directory {path}: {part} is not a directory; refused")
+    return made
