@@ -33,9 +33,9 @@ from typing import Any
 import attrs
 import yaml
 
+from agent.compose_binds import NotBound, bind_options, resolve_bind
 from agent.errors import AgentError, ManifestError
 from agent.fields import is_rfc1035_name
-from agent.hostpaths import real_host_path
 from agent.interpolate import InterpolationError, Interpolator, parse_env_file
 from agent.manifest import Manifest
 from agent.parse import MAX_BYTES, parse_document
@@ -233,7 +233,7 @@ def from_compose(
         data = interpolator.tree(data)
     except InterpolationError as exc:
         raise ComposeError(str(exc)) from None
-    converter = _Converter(path, base, variables, tuple(allow_host_path))
+    converter = _Converter(path, base, variables, tuple(allow_host_path), environ.get("HOME"))
     for missing in interpolator.missing:
         where, _, field = missing.where.partition(".")
         if where == "services":
@@ -323,10 +323,16 @@ def _label(name: str) -> str | None:
 
 class _Converter:
     def __init__(
-        self, source: str, base: str, variables: Mapping[str, str], allowed: tuple[str, ...]
+        self,
+        source: str,
+        base: str,
+        variables: Mapping[str, str],
+        allowed: tuple[str, ...],
+        home: str | None,
     ) -> None:
         self.source = source
         self.base = base
+        self.home = home
         self.variables = variables
         self.allowed = allowed
         self.notes: list[Note] = []
@@ -407,26 +413,20 @@ class _Converter:
                 self.note("volumes", f"{name}.{option}", "not mapped (no volume drivers)")
 
     def _host_volume(self, service: str, field: str, source: str) -> str | None:
-        if source.startswith("~"):
-            self.note(service, field, "bind mount not mapped: '~' is not expanded")
+        try:
+            bind = resolve_bind(source, self.base, self.home, self.allowed)
+        except NotBound as exc:
+            self.note(service, field, str(exc))
             return None
-        host = os.path.normpath(os.path.join(self.base, source))
-        if real_host_path(host, self.allowed) is None:
-            self.note(
-                service,
-                field,
-                f"bind mount of {host} not mapped: not under an allowed host path "
-                "(allow_host_path, --allow-host-path)",
-            )
-            return None
+        for why in bind.notes:
+            self.note(service, field, why)
+        host = bind.path
         if host in self.host_paths:
             return self.host_paths[host]
         stem = _label(os.path.basename(host) or "root") or "dir"
         name = self._unique(f"host-{stem}"[:50])
         self.host_paths[host] = name
         self.volumes[name] = {"name": name, "source": {"hostDir": {"path": host}}}
-        if not os.path.isdir(host):
-            self.note(service, field, f"{host} does not exist: the agent creates no host directory")
         return name
 
     def _scratch(self, service: str) -> str:
@@ -783,7 +783,10 @@ class _Converter:
             self.note(name, field, "not mapped: no target")
             return None
         for key in spec:
-            if key not in ("type", "source", "target", "read_only"):
+            if key == "bind" and kind == "bind":
+                for sub, why in bind_options(spec[key]):
+                    self.note(name, f"{field}.bind{sub}", why)
+            elif key not in ("type", "source", "target", "read_only"):
                 self.note(name, f"{field}.{key}", "not mapped")
         if kind == "tmpfs":
             return self._tmpfs(name, field, target)
