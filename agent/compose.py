@@ -177,7 +177,6 @@ _TOP_LEVEL_UNMAPPED = {
     "networks": _NETWORK,
     "secrets": "there is no secret store: use a hostDir volume for files the operator places",
     "configs": "there is no config store: use a hostDir volume for files the operator places",
-    "include": "included files are not read: convert each file",
 }
 
 
@@ -201,11 +200,22 @@ class Note:
 @attrs.frozen
 class Converted:
     """A manifest as plain data (ready for ``yaml.safe_dump``; it passes
-    :meth:`Manifest.from_dict`), the notes of the conversion, and the file it came from."""
+    :meth:`Manifest.from_dict`), the notes of the conversion, and the file it came from.
+
+    ``left_out`` is what of the file does not run from the manifest at all: each service
+    not converted (by its name in the file; the notes say why), and ``include`` when the
+    file includes others, which are not read. A conversion that left something out is
+    :attr:`partial`."""
 
     manifest: dict[str, Any]
     notes: tuple[Note, ...]
     source: str
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """Whether something of the file was left out (``agent convert`` exits 3)."""
+        return bool(self.left_out)
 
 
 def from_compose(
@@ -253,7 +263,7 @@ def from_compose(
         ) from None
     order = {str(name): i for i, name in enumerate(data["services"])}
     notes = sorted(converter.notes, key=lambda note: order.get(note.where, -1))
-    return Converted(manifest, tuple(notes), path)
+    return Converted(manifest, tuple(notes), path, tuple(converter.left_out))
 
 
 def convert_file(
@@ -273,6 +283,8 @@ def render(converted: Converted) -> str:
     lines = [
         f"# Converted from {os.path.basename(converted.source)} by `agent convert --from compose`.",
     ]
+    if converted.partial:
+        lines.append(f"# Left out: {', '.join(converted.left_out)}.")
     if converted.notes:
         lines.append("# Not mapped, or mapped differently:")
         lines.extend(f"#   {note}".replace("\n", " ") for note in converted.notes)
@@ -336,6 +348,7 @@ class _Converter:
         self.variables = variables
         self.allowed = allowed
         self.notes: list[Note] = []
+        self.left_out: list[str] = []
         self.volumes: dict[str, dict[str, Any]] = {}  # manifest volume name -> volume
         self.named: dict[str, str] = {}  # compose volume name -> manifest volume name
         self.host_paths: dict[str, str] = {}  # host path -> manifest volume name
@@ -345,6 +358,12 @@ class _Converter:
 
     def convert(self, data: Mapping[str, Any]) -> dict[str, Any]:
         services = data.get("services")
+        if "include" in data and not services:
+            raise ComposeError(
+                f"{self.source}: include: {_included(data['include'])} not read (the agent "
+                "reads no included file): convert each file on its own; this one has no "
+                "services of its own"
+            )
         if not isinstance(services, dict) or not services:
             raise ComposeError(f"{self.source}: services: must be a mapping of services")
         manifest: dict[str, Any] = {"version": "v1beta1"}
@@ -361,6 +380,14 @@ class _Converter:
                 pass
             elif isinstance(key, str) and key.startswith("x-"):
                 self.note(key, "", "ignored: an extension field")
+            elif key == "include":
+                self.left_out.append("include")
+                self.note(
+                    key,
+                    "",
+                    f"{_included(value)} not read (the agent reads no included file), so "
+                    "their services are left out: convert each file on its own",
+                )
             elif key in _TOP_LEVEL_UNMAPPED:
                 self.note(key, "", f"not mapped ({_TOP_LEVEL_UNMAPPED[key]})")
             else:
@@ -453,6 +480,7 @@ class _Converter:
         except _Refused as refused:
             self.volumes, self.host_paths = before, paths_before
             self.note(name, refused.field, f"{refused.why}; service not converted")
+            self.left_out.append(name)
             return None
         mounted = {m["name"] for m in container.get("volumeMounts", ())}
         alone = {
@@ -468,6 +496,7 @@ class _Converter:
             for error in exc.errors:
                 self.note(name, "", f"refused by validation: {error}")
             self.note(name, "", "service not converted")
+            self.left_out.append(name)
             return None
         return container
 
@@ -1021,6 +1050,17 @@ def _check_keys(data: Any, source: str, where: str) -> None:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             _check_keys(value, source, f"{where}[{i}]")
+
+
+def _included(include: Any) -> str:
+    """The files an ``include`` names (its short or long syntax), as a note shows them."""
+    files: list[str] = []
+    for item in include if isinstance(include, list) else [include]:
+        paths = item.get("path") if isinstance(item, dict) else item
+        for path in paths if isinstance(paths, list) else [paths]:
+            if isinstance(path, str):
+                files.append(path)
+    return f"the included files ({', '.join(files)})" if files else "the included files"
 
 
 def _port_range(text: str) -> list[int] | None:

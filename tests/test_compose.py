@@ -109,6 +109,49 @@ def test_build_only_is_refused_and_build_with_image_noted(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "left_out"),
+    [
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, build: .}\n", ()),
+        ("services:\n  web: {image: IMG}\n  db: {build: .}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {extends: {service: web}}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, profiles: [x]}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, entrypoint: [sh]}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: 'No Image'}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  1db: {image: IMG}\n", ("1db",)),
+        ("services:\n  web: {image: IMG}\n  Web: {image: IMG}\n", ("Web",)),
+        ("services:\n  web: {image: IMG}\n  db: [x]\n", ("db",)),
+        ("include: [db.yml]\nservices:\n  web: {image: IMG}\n  db: {build: .}\n",
+         ("include", "db")),
+        ("services:\n  web: {image: IMG, ports: ['80'], links: [db], networks: [x]}\n", ()),
+    ],
+)  # fmt: skip
+def test_what_is_left_out_makes_a_partial_conversion(
+    tmp_path: Path, text: str, left_out: tuple[str, ...]
+) -> None:
+    """A service not converted, for whatever reason, or an include not read is left out;
+    a field not mapped (a note) is not."""
+    converted = convert(tmp_path, text.replace("IMG", IMAGE))
+    assert converted.left_out == left_out
+    assert converted.partial == bool(left_out)
+    header = render(converted).splitlines()[1]
+    if left_out:
+        assert header == f"# Left out: {', '.join(left_out)}."
+    else:
+        assert not header.startswith("# Left out")
+
+
+def test_a_file_with_only_include_is_an_error_that_names_include(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("include:\n  - path: [a.yml, b.yml]\n    project_directory: ..\n")
+    with pytest.raises(ComposeError) as caught:
+        from_compose(str(path), {})
+    assert str(caught.value) == (
+        f"{path}: include: the included files (a.yml, b.yml) not read (the agent reads no "
+        "included file): convert each file on its own; this one has no services of its own"
+    )
+
+
 def test_nothing_converted_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "c.yml").write_text("services:\n  a:\n    build: .\n")
     with pytest.raises(ComposeError, match="no service could be converted"):
