@@ -561,7 +561,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests, args.urls)
     settings: Settings = args.settings
     conversion = to_kubernetes(desired.manifests, settings.namespace, settings.volumes_root)
-    sys.stdout.write(documents(conversion.pods))
+    sys.stdout.write(documents(conversion.documents))
     for note in conversion.notes:
         print(f"note: {note}", file=sys.stderr)
     return EXIT_OK
