@@ -7,7 +7,9 @@ variables as Compose does (:mod:`agent.interpolate`), and converts each service 
 a container. What it cannot carry over is a :class:`Note`, ``service: field: why``;
 a service whose conversion would change what runs (an ``entrypoint``, ``build``
 without ``image``, ``extends``, ``profiles``, a command that cannot be split, a name
-that cannot be an RFC 1035 label) is not converted at all, and its note says so.
+that cannot be an RFC 1035 label) is not converted at all, its note says so, and it is
+listed in :attr:`Converted.left_out` (as an ``include``, which is not read, is): such a
+conversion is partial. Bind mounts are resolved by :mod:`agent.compose_binds`.
 The result always passes :meth:`agent.manifest.Manifest.from_dict`: each container is
 validated on its own (a service the schema refuses is left out, with the schema's
 errors as notes, which never show env values), then the whole manifest is, and a
