@@ -44,12 +44,14 @@ from agent.status import statuses
 from backends.base import Backend, BackendOptions, load_backend
 from backends.errors import BackendError
 
-__all__ = ["EXIT_CHANGES", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "main"]
+__all__ = ["EXIT_CHANGES", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_PARTIAL", "main"]
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_CHANGES = 3
+EXIT_PARTIAL = 3
+"""``convert --from compose``: the manifest was printed, and something of the file left out."""
 COMMANDS = ("plan", "apply", "run", "validate", "status", "down", "logs", "convert")
 CONVERT_TO = ("kubernetes", "v1beta1", "declaration")
 CONVERT_FROM = ("compose",)
@@ -302,6 +304,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=CONVERT_FROM,
         help="compose: one docker-compose file to a manifest (its variables interpolated "
         "from the environment and its .env); what the manifest cannot say is listed on stderr",
+    )
+    convert.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help=f"(--from compose) exit 0, not {EXIT_PARTIAL}, when a service of the file (or "
+        "an included file) is left out",
     )
     convert.add_argument(
         "manifests",
@@ -563,7 +571,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests, args.urls)
     settings: Settings = args.settings
     conversion = to_kubernetes(desired.manifests, settings.namespace, settings.volumes_root)
-    sys.stdout.write(documents(conversion.pods))
+    sys.stdout.write(documents(conversion.documents))
     for note in conversion.notes:
         print(f"note: {note}", file=sys.stderr)
     return EXIT_OK
@@ -598,14 +606,26 @@ def _from_compose(args: argparse.Namespace) -> int:
     if len(args.manifests) != 1:
         print("agent convert --from compose: give exactly one compose file", file=sys.stderr)
         return EXIT_INVALID
-    from agent.compose import ComposeError, convert_file
+    from agent.compose import ComposeError, from_compose, render
 
+    path = args.manifests[0]
     try:
-        text, notes = convert_file(args.manifests[0], os.environ, args.settings.allow_host_path)
+        converted = from_compose(path, os.environ, args.settings.allow_host_path)
     except ComposeError as exc:
         print(f"agent: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    sys.stdout.write(text)
-    for note in notes:
+    sys.stdout.write(render(converted))
+    for note in converted.notes:
         print(f"note: {note}", file=sys.stderr)
-    return EXIT_OK
+    if not converted.partial:
+        return EXIT_OK
+    left_out = ", ".join(converted.left_out)
+    if args.allow_partial:
+        print(f"agent: {path}: left out (--allow-partial): {left_out}", file=sys.stderr)
+        return EXIT_OK
+    print(
+        f"agent: {path}: a partial conversion, left out: {left_out} (see the notes); exit "
+        f"{EXIT_PARTIAL}, or 0 with --allow-partial",
+        file=sys.stderr,
+    )
+    return EXIT_PARTIAL

@@ -7,7 +7,9 @@ variables as Compose does (:mod:`agent.interpolate`), and converts each service 
 a container. What it cannot carry over is a :class:`Note`, ``service: field: why``;
 a service whose conversion would change what runs (``build`` without ``image``,
 ``extends``, ``profiles``, a command that cannot be split, a name that cannot be an
-RFC 1035 label) is not converted at all, and its note says so.
+RFC 1035 label) is not converted at all, its note says so, and it is listed in
+:attr:`Converted.left_out` (as an ``include``, which is not read, is): such a conversion
+is partial. Bind mounts are resolved by :mod:`agent.compose_binds`.
 The result always passes :meth:`agent.manifest.Manifest.from_dict`: each container is
 validated on its own (a service the schema refuses is left out, with the schema's
 errors as notes, which never show env values), then the whole manifest is, and a
@@ -34,9 +36,9 @@ from typing import Any
 import attrs
 import yaml
 
+from agent.compose_binds import NotBound, bind_options, resolve_bind
 from agent.errors import AgentError, ManifestError
 from agent.fields import is_rfc1035_name
-from agent.hostpaths import real_host_path
 from agent.interpolate import InterpolationError, Interpolator, parse_env_file
 from agent.manifest import Manifest
 from agent.parse import MAX_BYTES, parse_document
@@ -176,7 +178,6 @@ _TOP_LEVEL_UNMAPPED = {
     "networks": f"{_NETWORK}, on which each service answers to its name: no other is made",
     "secrets": "there is no secret store: use a hostDir volume for files the operator places",
     "configs": "there is no config store: use a hostDir volume for files the operator places",
-    "include": "included files are not read: convert each file",
 }
 
 
@@ -200,11 +201,22 @@ class Note:
 @attrs.frozen
 class Converted:
     """A manifest as plain data (ready for ``yaml.safe_dump``; it passes
-    :meth:`Manifest.from_dict`), the notes of the conversion, and the file it came from."""
+    :meth:`Manifest.from_dict`), the notes of the conversion, and the file it came from.
+
+    ``left_out`` is what of the file does not run from the manifest at all: each service
+    not converted (by its name in the file; the notes say why), and ``include`` when the
+    file includes others, which are not read. A conversion that left something out is
+    :attr:`partial`."""
 
     manifest: dict[str, Any]
     notes: tuple[Note, ...]
     source: str
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def partial(self) -> bool:
+        """Whether something of the file was left out (``agent convert`` exits 3)."""
+        return bool(self.left_out)
 
 
 def from_compose(
@@ -232,7 +244,7 @@ def from_compose(
         data = interpolator.tree(data)
     except InterpolationError as exc:
         raise ComposeError(str(exc)) from None
-    converter = _Converter(path, base, variables, tuple(allow_host_path))
+    converter = _Converter(path, base, variables, tuple(allow_host_path), environ.get("HOME"))
     for missing in interpolator.missing:
         where, _, field = missing.where.partition(".")
         if where == "services":
@@ -252,7 +264,7 @@ def from_compose(
         ) from None
     order = {str(name): i for i, name in enumerate(data["services"])}
     notes = sorted(converter.notes, key=lambda note: order.get(note.where, -1))
-    return Converted(manifest, tuple(notes), path)
+    return Converted(manifest, tuple(notes), path, tuple(converter.left_out))
 
 
 def convert_file(
@@ -272,6 +284,8 @@ def render(converted: Converted) -> str:
     lines = [
         f"# Converted from {os.path.basename(converted.source)} by `agent convert --from compose`.",
     ]
+    if converted.partial:
+        lines.append(f"# Left out: {', '.join(converted.left_out)}.")
     if converted.notes:
         lines.append("# Not mapped, or mapped differently:")
         lines.extend(f"#   {note}".replace("\n", " ") for note in converted.notes)
@@ -322,13 +336,20 @@ def _label(name: str) -> str | None:
 
 class _Converter:
     def __init__(
-        self, source: str, base: str, variables: Mapping[str, str], allowed: tuple[str, ...]
+        self,
+        source: str,
+        base: str,
+        variables: Mapping[str, str],
+        allowed: tuple[str, ...],
+        home: str | None,
     ) -> None:
         self.source = source
         self.base = base
+        self.home = home
         self.variables = variables
         self.allowed = allowed
         self.notes: list[Note] = []
+        self.left_out: list[str] = []
         self.volumes: dict[str, dict[str, Any]] = {}  # manifest volume name -> volume
         self.named: dict[str, str] = {}  # compose volume name -> manifest volume name
         self.host_paths: dict[str, str] = {}  # host path -> manifest volume name
@@ -340,6 +361,12 @@ class _Converter:
 
     def convert(self, data: Mapping[str, Any]) -> dict[str, Any]:
         services = data.get("services")
+        if "include" in data and not services:
+            raise ComposeError(
+                f"{self.source}: include: {_included(data['include'])} not read (the agent "
+                "reads no included file): convert each file on its own; this one has no "
+                "services of its own"
+            )
         if not isinstance(services, dict) or not services:
             raise ComposeError(f"{self.source}: services: must be a mapping of services")
         manifest: dict[str, Any] = {"version": "v1beta1"}
@@ -356,6 +383,14 @@ class _Converter:
                 pass
             elif isinstance(key, str) and key.startswith("x-"):
                 self.note(key, "", "ignored: an extension field")
+            elif key == "include":
+                self.left_out.append("include")
+                self.note(
+                    key,
+                    "",
+                    f"{_included(value)} not read (the agent reads no included file), so "
+                    "their services are left out: convert each file on its own",
+                )
             elif key in _TOP_LEVEL_UNMAPPED:
                 self.note(key, "", f"not mapped ({_TOP_LEVEL_UNMAPPED[key]})")
             else:
@@ -463,26 +498,20 @@ class _Converter:
                 self.note("volumes", f"{name}.{option}", "not mapped (no volume drivers)")
 
     def _host_volume(self, service: str, field: str, source: str) -> str | None:
-        if source.startswith("~"):
-            self.note(service, field, "bind mount not mapped: '~' is not expanded")
+        try:
+            bind = resolve_bind(source, self.base, self.home, self.allowed)
+        except NotBound as exc:
+            self.note(service, field, str(exc))
             return None
-        host = os.path.normpath(os.path.join(self.base, source))
-        if real_host_path(host, self.allowed) is None:
-            self.note(
-                service,
-                field,
-                f"bind mount of {host} not mapped: not under an allowed host path "
-                "(allow_host_path, --allow-host-path)",
-            )
-            return None
+        for why in bind.notes:
+            self.note(service, field, why)
+        host = bind.path
         if host in self.host_paths:
             return self.host_paths[host]
         stem = _label(os.path.basename(host) or "root") or "dir"
         name = self._unique(f"host-{stem}"[:50])
         self.host_paths[host] = name
         self.volumes[name] = {"name": name, "source": {"hostDir": {"path": host}}}
-        if not os.path.isdir(host):
-            self.note(service, field, f"{host} does not exist: the agent creates no host directory")
         return name
 
     def _scratch(self, service: str) -> str:
@@ -509,6 +538,7 @@ class _Converter:
         except _Refused as refused:
             self.volumes, self.host_paths = before, paths_before
             self.note(name, refused.field, f"{refused.why}; service not converted")
+            self.left_out.append(name)
             return None
         mounted = {m["name"] for m in container.get("volumeMounts", ())}
         alone = {
@@ -524,6 +554,7 @@ class _Converter:
             for error in exc.errors:
                 self.note(name, "", f"refused by validation: {error}")
             self.note(name, "", "service not converted")
+            self.left_out.append(name)
             return None
         return container
 
@@ -845,7 +876,10 @@ class _Converter:
             self.note(name, field, "not mapped: no target")
             return None
         for key in spec:
-            if key not in ("type", "source", "target", "read_only"):
+            if key == "bind" and kind == "bind":
+                for sub, why in bind_options(spec[key]):
+                    self.note(name, f"{field}.bind{sub}", why)
+            elif key not in ("type", "source", "target", "read_only"):
                 self.note(name, f"{field}.{key}", "not mapped")
         if kind == "tmpfs":
             return self._tmpfs(name, field, target)
@@ -1080,6 +1114,17 @@ def _check_keys(data: Any, source: str, where: str) -> None:
     elif isinstance(data, list):
         for i, value in enumerate(data):
             _check_keys(value, source, f"{where}[{i}]")
+
+
+def _included(include: Any) -> str:
+    """The files an ``include`` names (its short or long syntax), as a note shows them."""
+    files: list[str] = []
+    for item in include if isinstance(include, list) else [include]:
+        paths = item.get("path") if isinstance(item, dict) else item
+        for path in paths if isinstance(paths, list) else [paths]:
+            if isinstance(path, str):
+                files.append(path)
+    return f"the included files ({', '.join(files)})" if files else "the included files"
 
 
 def _port_range(text: str) -> list[int] | None:

@@ -23,7 +23,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import attrs
@@ -41,6 +41,7 @@ from agent.actions import (
     Wait,
 )
 from agent.errors import AgentError, VolumeError
+from agent.hostpaths import make_host_dir
 from agent.images import Images
 from agent.network import network_labels
 from agent.restarts import RestartLedger
@@ -84,6 +85,7 @@ def execute(
     ledger: RestartLedger | None = None,
     parallel: int = 1,
     on_result: Callable[[ActionResult], None] | None = None,
+    allow_host_path: Sequence[str] = (),
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on
     (one the engine did not answer says so: ``result.unreachable``).
@@ -93,12 +95,15 @@ def execute(
     that an image is pulled at most once a pass. ``ledger`` records each restart,
     for the planner's back-off. ``parallel`` is how many actions run at once (1:
     one after another, in the plan's order). A ``Wait`` is no action: it gets no
-    result.
+    result. A missing ``hostDir`` of a container to start is made a directory, as Docker
+    does for ``-v``, when it is under one of ``allow_host_path`` (else the engine refuses
+    to bind what is not there).
     """
     shared = _SharedImages(images or Images(backend))
+    allowed = tuple(allow_host_path)
 
     def carry_out(action: _Executable) -> ActionResult:
-        return _outcome(action, backend, stop_timeout, shared)
+        return _outcome(action, backend, stop_timeout, shared, allowed)
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
         missing = _missing_images(plan, shared, pool)
@@ -291,19 +296,29 @@ def _message(exc: AgentError) -> str:
 
 
 def _outcome(
-    action: _Executable, backend: Backend, stop_timeout: int, images: _SharedImages
+    action: _Executable,
+    backend: Backend,
+    stop_timeout: int,
+    images: _SharedImages,
+    allowed: tuple[str, ...],
 ) -> ActionResult:
     """Carry out one action (on a worker): how it went."""
     began = time.monotonic()
     try:
-        container_id = _apply(action, backend, stop_timeout, images)
+        container_id = _apply(action, backend, stop_timeout, images, allowed)
     except AgentError as exc:
         elapsed = time.monotonic() - began
         return ActionResult(action, error=_message(exc), failure=exc, elapsed=elapsed)
     return ActionResult(action, container_id=container_id, elapsed=time.monotonic() - began)
 
 
-def _apply(action: _Executable, backend: Backend, stop_timeout: int, images: _SharedImages) -> str:
+def _apply(
+    action: _Executable,
+    backend: Backend,
+    stop_timeout: int,
+    images: _SharedImages,
+    allowed: tuple[str, ...],
+) -> str:
     """Carry out one action; the id of its container (of the network, for a network's)."""
     if isinstance(action, CreateNetwork):
         return _create_network(action, backend)
@@ -325,7 +340,7 @@ def _apply(action: _Executable, backend: Backend, stop_timeout: int, images: _Sh
             backend.stop(action.container.id, stop_timeout)
         backend.start(action.container.id)
         return action.container.id
-    return _start(action, backend, images)
+    return _start(action, backend, images, allowed)
 
 
 NETWORK_ATTEMPTS = 3
@@ -354,7 +369,7 @@ def _create_network(action: CreateNetwork, backend: Backend) -> str:
     raise AssertionError("unreachable")
 
 
-def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
+def _start(action: Start, backend: Backend, images: _SharedImages, allowed: tuple[str, ...]) -> str:
     """Create and start; a container that fails to start is removed again, leaving nothing."""
     spec = action.spec
     image_id = images.ensure(spec.image, spec.image_pull_policy)
@@ -362,6 +377,8 @@ def _start(action: Start, backend: Backend, images: _SharedImages) -> str:
     for mount in spec.mounts:
         if mount.kind == "volume":
             _volume_directory(mount.source)
+        elif mount.kind == "hostDir" and make_host_dir(mount.source, allowed):
+            log.info("made the missing host directory %s", mount.source, extra=_about(action))
     try:
         return backend.run(spec)
     except BackendError as exc:

@@ -9,6 +9,11 @@ points out of it is refused, and the engine is handed the real path that was
 checked. A refusal is an error of the file at the volume's field
 (``volumes[1].source.hostDir.path``, a declaration's ``spec.volumes[1].hostPath.path``),
 naming the option.
+
+A hostDir names a directory or a file, bound as it is. One that does not exist is no
+error of the manifest (a plan never looks): when a container that mounts it starts, the
+executor makes it a directory (:func:`make_host_dir`), as Docker does for ``-v``, and only
+under an allowed prefix, checked again then.
 """
 
 from __future__ import annotations
@@ -18,11 +23,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from agent.errors import FieldError
+from agent.errors import FieldError, VolumeError
 from agent.fields import NOT_TEXT, quote
 from agent.manifest import DECLARATION, Container, HostDir, Manifest
 
-__all__ = ["OPTION", "host_path_problems", "real_host_path", "with_real_paths"]
+__all__ = ["OPTION", "host_path_problems", "make_host_dir", "real_host_path", "with_real_paths"]
 
 OPTION = "--allow-host-path"
 
@@ -87,3 +92,34 @@ def with_real_paths(container: Container, real: dict[str, str]) -> Container:
         for m in container.volume_mounts
     )
     return attrs.evolve(container, volume_mounts=mounts)
+
+
+def make_host_dir(path: str, allowed: Sequence[str]) -> bool:
+    """Make the missing host directory ``path`` (mode 0755, as dockerd makes one for
+    ``-v``); False when something is there already (a file or a directory is bound as it
+    is). ``path`` must be a real path under one of ``allowed``, checked now and for each
+    part made, one at a time, so that a symbolic link put in its way since the plan is
+    refused rather than followed out of the prefix: :class:`VolumeError` then, and for a
+    part that cannot be made."""
+    if os.path.lexists(path):
+        return False
+    if real_host_path(path, allowed) != path:
+        raise VolumeError(
+            f"host directory {path} is missing and not under an allowed host path "
+            f"({OPTION}): not created"
+        )
+    made = False
+    part = "/"
+    for name in path.strip("/").split("/"):
+        part = os.path.join(part, name)
+        if not os.path.lexists(part):
+            try:
+                os.mkdir(part, 0o755)
+                made = True
+            except FileExistsError:  # made meanwhile: checked below as any other part
+                pass
+            except OSError as exc:
+                raise VolumeError(f"{exc.strerror}: {exc.filename}") from exc
+        if os.path.islink(part) or not os.path.isdir(part):
+            raise VolumeError(f"host directory {path}: {part} is not a directory; refused")
+    return made

@@ -1,10 +1,16 @@
-"""Manifests as Kubernetes ``v1`` Pods, for ``agent convert --to kubernetes``.
+"""Manifests as Kubernetes ``v1`` Pods and Services, for ``agent convert --to kubernetes``.
 
 One Pod per container, not one per manifest file: the agent gives every container a
 network namespace of its own, so two containers of a file may both listen on 8080
 inside, and each publishes its own host ports. The containers of one Pod share one
 network namespace, where those two would collide; one container a Pod keeps each
 container's ports (``containerPort`` with its ``hostPort`` and ``hostIP``) as they were.
+
+A container with ports has a Service too, named as the container in the manifest, which
+selects its Pod by two labels the Pod carries (``app.kubernetes.io/instance``, the agent's
+namespace, and ``app.kubernetes.io/name``) and serves each of its container ports at the
+same number: in the cluster's namespace, ``db:5432`` reaches the container ``db`` as it
+does from the agent's containers.
 
 What a Pod cannot say, or says otherwise, comes back as :class:`Note`\\ s, one per
 file and field. Pure: nothing here reads a file or touches an engine.
@@ -24,6 +30,7 @@ from agent.probes import ExecCheck, HttpCheck, Probe
 from agent.quantity import format_cpu, format_memory
 
 __all__ = [
+    "LABEL_INSTANCE",
     "LABEL_MANAGED_BY",
     "LABEL_NAME",
     "LABEL_PART_OF",
@@ -36,6 +43,7 @@ __all__ = [
     "to_kubernetes",
 ]
 
+LABEL_INSTANCE = "app.kubernetes.io/instance"
 LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_NAME = "app.kubernetes.io/name"
 LABEL_PART_OF = "app.kubernetes.io/part-of"
@@ -64,10 +72,17 @@ class Note:
 
 @attrs.frozen
 class Conversion:
-    """The Pods (plain data, as YAML or JSON would give them) and the notes."""
+    """The Pods and the Services (plain data, as YAML or JSON would give them), and the
+    notes."""
 
     pods: tuple[dict[str, Any], ...] = ()
     notes: tuple[Note, ...] = ()
+    services: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def documents(self) -> tuple[dict[str, Any], ...]:
+        """Every object, the Services first (so that a Pod started after them sees them)."""
+        return self.services + self.pods
 
 
 def pod_name(namespace: str, container: str) -> str:
@@ -76,17 +91,33 @@ def pod_name(namespace: str, container: str) -> str:
 
 
 def to_kubernetes(manifests: Iterable[Manifest], namespace: str, volumes_root: str) -> Conversion:
-    """The Pods of every container of ``manifests``, in order, and what they cannot say.
+    """The Pods of every container of ``manifests``, in order, the Services of those
+    with ports, and what they cannot say.
 
-    ``namespace`` names the Pods (``<namespace>-<name>``); a volume without a source is
-    the ``hostPath`` ``<volumes_root>/<name>``, as the agent binds it.
+    ``namespace`` names the Pods (``<namespace>-<name>``) and is their label
+    ``app.kubernetes.io/instance``; a volume without a source is the ``hostPath``
+    ``<volumes_root>/<name>``, as the agent binds it.
     """
     pods: list[dict[str, Any]] = []
+    services: list[dict[str, Any]] = []
     notes: list[Note] = []
     for manifest in manifests:
         notes.extend(_manifest_notes(manifest))
         for container in manifest.containers:
-            pods.append(_pod(manifest, container, namespace, volumes_root, notes))
+            pod = _pod(manifest, container, namespace, volumes_root, notes)
+            pods.append(pod)
+            if container.ports:
+                services.append(_service(container, pod["metadata"]["labels"]))
+    if services:
+        notes.append(
+            Note(
+                "agent convert",
+                "",
+                "a Service for each container with ports, named as the container, at its "
+                "containerPorts: the names resolve in the cluster's namespace (a container "
+                "without ports has none, and its name does not resolve)",
+            )
+        )
     if pods:
         notes.append(
             Note(
@@ -98,7 +129,7 @@ def to_kubernetes(manifests: Iterable[Manifest], namespace: str, volumes_root: s
                 "no equivalent: whatever runs them owns them",
             )
         )
-    return Conversion(tuple(pods), tuple(notes))
+    return Conversion(tuple(pods), tuple(notes), tuple(services))
 
 
 def _manifest_notes(manifest: Manifest) -> Iterable[Note]:
@@ -124,7 +155,11 @@ def _pod(
 ) -> dict[str, Any]:
     prefix = "spec.containers" if manifest.version == DECLARATION else "containers"
     where = f"{prefix}[{container.name}]"
-    labels = {LABEL_MANAGED_BY: MANAGED_BY, LABEL_NAME: container.name}
+    labels = {
+        LABEL_MANAGED_BY: MANAGED_BY,
+        LABEL_INSTANCE: namespace,
+        LABEL_NAME: container.name,
+    }
     if manifest.id is not None and _LABEL_VALUE.match(manifest.id):
         labels[LABEL_PART_OF] = manifest.id
     spec: dict[str, Any] = (
@@ -212,7 +247,7 @@ def _port(source: str, port: Port, where: str, notes: list[Note]) -> dict[str, A
     if port.host_ip:
         found["hostIP"] = port.host_ip
     if port.name is not None:
-        if _PORT_NAME.match(port.name) and _LETTER.search(port.name):
+        if _is_port_name(port.name):
             found["name"] = port.name
         else:
             notes.append(
@@ -224,6 +259,44 @@ def _port(source: str, port: Port, where: str, notes: list[Note]) -> dict[str, A
                 )
             )
     return found
+
+
+def _is_port_name(name: str) -> bool:
+    """Whether Kubernetes takes ``name`` as a port's name (IANA_SVC_NAME)."""
+    return _PORT_NAME.match(name) is not None and _LETTER.search(name) is not None
+
+
+def _service(container: Container, labels: dict[str, str]) -> dict[str, Any]:
+    """The Service of a container with ports: named as the container, selecting its Pod
+    by the labels instance and name, and serving each containerPort (once per protocol)
+    at the same number, under the port's name when Kubernetes takes it, else
+    ``<protocol>-<port>`` (a Service of several ports must name each)."""
+    wanted: dict[tuple[int, str], str | None] = {}
+    for port in container.ports:
+        name = port.name if port.name is not None and _is_port_name(port.name) else None
+        if wanted.get((port.container_port, port.protocol)) is None:
+            wanted[(port.container_port, port.protocol)] = name
+    taken = {name for name in wanted.values() if name is not None}
+    ports = []
+    for (number, protocol), given in wanted.items():
+        name = given
+        if name is None:
+            name = stem = f"{protocol.lower()}-{number}"
+            n = 1
+            while name in taken:
+                n += 1
+                name = f"{stem}-{n}"
+            taken.add(name)
+        ports.append({"name": name, "port": number, "targetPort": number, "protocol": protocol})
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": container.name, "labels": labels},
+        "spec": {
+            "selector": {LABEL_INSTANCE: labels[LABEL_INSTANCE], LABEL_NAME: container.name},
+            "ports": ports,
+        },
+    }
 
 
 def _mount(mount: VolumeMount) -> dict[str, Any]:
@@ -246,11 +319,13 @@ def _volume(
             Note(
                 source,
                 f"volumes[{mount.name}].source.hostDir",
-                f"hostPath {mount.source.path} (type Directory: it must exist, as for the "
-                "agent), without the agent's --allow-host-path check",
+                f"hostPath {mount.source.path} of no type: a file or a directory, bound as "
+                "it is, as the agent binds it (a missing one is made a directory by the "
+                "agent, and by the node's runtime or not), without the agent's "
+                "--allow-host-path check",
             )
         )
-        return {"name": mount.name, "hostPath": {"path": mount.source.path, "type": "Directory"}}
+        return {"name": mount.name, "hostPath": {"path": mount.source.path}}
     path = posixpath.join(root, mount.name)
     return {"name": mount.name, "hostPath": {"path": path, "type": "DirectoryOrCreate"}}
 
@@ -308,10 +383,11 @@ def probe_dict(probe: Probe) -> dict[str, Any]:
     return found
 
 
-def documents(pods: Sequence[dict[str, Any]]) -> str:
-    """The Pods as YAML documents separated by ``---`` (what ``kubectl apply -f`` and
-    ``podman kube play`` both read). Strings that YAML 1.1 readers such as Go's take
-    for booleans (``y``, ``n``, as well as ``yes``, ``on``) are quoted."""
+def documents(objects: Sequence[dict[str, Any]]) -> str:
+    """The objects (Pods, Services) as YAML documents separated by ``---`` (what
+    ``kubectl apply -f`` and ``podman kube play`` both read). Strings that YAML 1.1
+    readers such as Go's take for booleans (``y``, ``n``, as well as ``yes``, ``on``) are
+    quoted."""
     import yaml
 
     class _Dumper(yaml.SafeDumper):
@@ -322,10 +398,10 @@ def documents(pods: Sequence[dict[str, Any]]) -> str:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
     _Dumper.add_representer(str, _string)
-    if not pods:
+    if not objects:
         return ""
     text: str = yaml.dump_all(
-        pods, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 30
+        objects, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=1 << 30
     )
     return text
 

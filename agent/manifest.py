@@ -65,8 +65,9 @@ class EmptyDir:
 
 @attrs.frozen
 class HostDir:
-    """``source: {hostDir: {path: /srv/x}}``: a directory of the host, bound as it is;
-    only under a prefix the operator allows (``--allow-host-path``)."""
+    """``source: {hostDir: {path: /srv/x}}``: a directory or a file of the host, bound as
+    it is (a missing one is made a directory when a container that mounts it starts, as
+    Docker does for ``-v``); only under a prefix the operator allows (``--allow-host-path``)."""
 
     path: str
 

@@ -142,6 +142,7 @@ def converge(
         ledger,
         settings.parallel,
         on_result,
+        settings.allow_host_path,
     )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results

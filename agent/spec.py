@@ -57,7 +57,8 @@ class Mount:
 
     - ``volume``: the volume's directory ``source`` under the volumes root, bound (and
       made by the agent when missing);
-    - ``hostDir``: the host directory ``source``, bound as it is (the agent makes nothing);
+    - ``hostDir``: the host directory or file ``source``, bound as it is (a missing one is
+      made a directory, under an allowed host path only);
     - ``emptyDir``: an anonymous volume of the engine's (``source`` is empty), removed
       with the container;
     - ``tmpfs``: an emptyDir of ``medium: Memory``, a tmpfs of the engine's (``source`` is

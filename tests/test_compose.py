@@ -127,6 +127,49 @@ def test_build_only_is_refused_and_build_with_image_noted(tmp_path: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "left_out"),
+    [
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, build: .}\n", ()),
+        ("services:\n  web: {image: IMG}\n  db: {build: .}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {extends: {service: web}}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, profiles: [x]}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: IMG, entrypoint: ''}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  db: {image: 'No Image'}\n", ("db",)),
+        ("services:\n  web: {image: IMG}\n  1db: {image: IMG}\n", ("1db",)),
+        ("services:\n  web: {image: IMG}\n  Web: {image: IMG}\n", ("Web",)),
+        ("services:\n  web: {image: IMG}\n  db: [x]\n", ("db",)),
+        ("include: [db.yml]\nservices:\n  web: {image: IMG}\n  db: {build: .}\n",
+         ("include", "db")),
+        ("services:\n  web: {image: IMG, ports: ['80'], links: [db], networks: [x]}\n", ()),
+    ],
+)  # fmt: skip
+def test_what_is_left_out_makes_a_partial_conversion(
+    tmp_path: Path, text: str, left_out: tuple[str, ...]
+) -> None:
+    """A service not converted, for whatever reason, or an include not read is left out;
+    a field not mapped (a note) is not."""
+    converted = convert(tmp_path, text.replace("IMG", IMAGE))
+    assert converted.left_out == left_out
+    assert converted.partial == bool(left_out)
+    header = render(converted).splitlines()[1]
+    if left_out:
+        assert header == f"# Left out: {', '.join(left_out)}."
+    else:
+        assert not header.startswith("# Left out")
+
+
+def test_a_file_with_only_include_is_an_error_that_names_include(tmp_path: Path) -> None:
+    path = tmp_path / "c.yml"
+    path.write_text("include:\n  - path: [a.yml, b.yml]\n    project_directory: ..\n")
+    with pytest.raises(ComposeError) as caught:
+        from_compose(str(path), {})
+    assert str(caught.value) == (
+        f"{path}: include: the included files (a.yml, b.yml) not read (the agent reads no "
+        "included file): convert each file on its own; this one has no services of its own"
+    )
+
+
 def test_nothing_converted_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "c.yml").write_text("services:\n  a:\n    build: .\n")
     with pytest.raises(ComposeError, match="no service could be converted"):
@@ -333,12 +376,93 @@ def test_bind_mounts_allowed_and_refused(tmp_path: Path) -> None:
         {"name": "host-site", "path": "/www", "readOnly": True},
         {"name": "host-site", "path": "/b"},
     ]
+    resolved = f"./site is {tmp_path / 'site'} (relative to the compose file's folder)"
     assert notes == [
+        f"web: volumes[0]: {resolved}",
         "web: volumes[1]: bind mount of /etc not mapped: not under an allowed host path "
-        "(allow_host_path, --allow-host-path)"
+        "(allow_host_path, --allow-host-path)",
+        f"web: volumes[2]: {resolved}",
     ]
     converted = convert(tmp_path, (tmp_path / "docker-compose.yml").read_text())
     assert "volumes" not in converted.manifest
+
+
+RELATIVE = "(relative to the compose file's folder)"
+MADE = (
+    "does not exist: the agent makes it a directory when the container starts, as Docker "
+    "does for -v"
+)
+
+
+@pytest.mark.parametrize(
+    ("volume", "home", "path", "notes"),
+    [
+        ("'./nginx.conf:/etc/nginx/nginx.conf:ro'", None, "{d}/nginx.conf",
+         [f"./nginx.conf is {{d}}/nginx.conf {RELATIVE}"]),
+        ("{{type: bind, source: ./nginx.conf, target: /etc/nginx/nginx.conf, read_only: true}}",
+         None, "{d}/nginx.conf", [f"./nginx.conf is {{d}}/nginx.conf {RELATIVE}"]),
+        ("'nginx.conf:/etc/nginx/nginx.conf:ro'", None, None, None),  # a named volume: an error
+        ("'{d}/nginx.conf:/etc/nginx/nginx.conf:ro'", None, "{d}/nginx.conf", []),
+        ("'./conf/../nginx.conf:/etc/nginx/nginx.conf:ro'", None, "{d}/nginx.conf",
+         [f"./conf/../nginx.conf is {{d}}/nginx.conf {RELATIVE}"]),
+        ("'~/site:/etc/nginx/nginx.conf:ro'", "{d}/home", "{d}/home/site",
+         ["~/site is {d}/home/site (~ is HOME)"]),
+        ("'~:/etc/nginx/nginx.conf:ro'", "{d}/home", "{d}/home", ["~ is {d}/home (~ is HOME)"]),
+        ("'~/site:/etc/nginx/nginx.conf:ro'", None, "",
+         ["bind mount of ~/site not mapped: ~ is HOME, which is not set"]),
+        ("'~alice/site:/etc/nginx/nginx.conf:ro'", "{d}/home", "",
+         ["bind mount of ~alice/site not mapped: only ~ and ~/ are expanded (to HOME), not "
+          "another user's home"]),
+        ("'~/site:/etc/nginx/nginx.conf:ro'", "/root", "",
+         ["bind mount of /root/site not mapped: not under an allowed host path "
+          "(allow_host_path, --allow-host-path)"]),
+        ("'../elsewhere:/etc/nginx/nginx.conf:ro'", None, "",
+         ["bind mount of {p}/elsewhere not mapped: not under an allowed host path "
+          "(allow_host_path, --allow-host-path)"]),
+        ("'./data/db:/etc/nginx/nginx.conf'", None, "{d}/data/db",
+         [f"./data/db is {{d}}/data/db {RELATIVE}", f"{{d}}/data/db {MADE}"]),
+        ("{{type: bind, source: ./data, target: /etc/nginx/nginx.conf, "
+         "bind: {{create_host_path: true}}}}", None, "{d}/data",
+         [f"./data is {{d}}/data {RELATIVE}", f"{{d}}/data {MADE}"]),
+        ("{{type: bind, source: ./nginx.conf, target: /etc/nginx/nginx.conf, "
+         "bind: {{propagation: rshared, create_host_path: false}}}}", None, "{d}/nginx.conf",
+         ["volumes[0].bind.propagation: not mapped",
+          "volumes[0].bind.create_host_path: not mapped: the agent makes a missing host "
+          "directory anyway",
+          f"./nginx.conf is {{d}}/nginx.conf {RELATIVE}"]),
+    ],
+)  # fmt: skip
+def test_bind_mount_sources(
+    tmp_path: Path, volume: str, home: str | None, path: str | None, notes: list[str] | None
+) -> None:
+    """A bind's source on the host: a file or a directory, relative to the compose file's
+    folder, ~ as HOME, made when missing; each resolution said in a note."""
+    d = tmp_path / "app"
+    (d / "home" / "site").mkdir(parents=True)
+    (d / "nginx.conf").write_text("worker_processes 1;\n")
+    environ = {"HOME": home.format(d=d)} if home else {}
+    text = f"services:\n  web:\n    image: {IMAGE}\n    volumes: [{volume.format(d=d)}]\n"
+    if path is None:
+        with pytest.raises(ComposeError, match=r"named volume nginx\.conf is not declared"):
+            convert(d, text, environ=environ, allow=(str(d),))
+        return
+    converted = convert(d, text, environ=environ, allow=(str(d),))
+    found = [
+        str(n).removeprefix("web: volumes[0]: ").removeprefix("web: ")
+        for n in converted.notes
+        if n.where == "web"
+    ]
+    assert found == [n.format(d=d, p=tmp_path) for n in notes or []]
+    if not path:
+        assert "volumes" not in converted.manifest
+        return
+    ((volume_name, host),) = [
+        (v["name"], v["source"]["hostDir"]["path"]) for v in converted.manifest["volumes"]
+    ]
+    assert host == path.format(d=d)
+    (mount,) = converted.manifest["containers"][0]["volumeMounts"]
+    assert mount["name"] == volume_name and mount["path"] == "/etc/nginx/nginx.conf"
+    assert not (d / "data").exists()  # the conversion makes nothing
 
 
 def test_bind_mount_volume_source(tmp_path: Path) -> None:
@@ -773,6 +897,43 @@ def _inspect(engine: Engine, ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def _agent(
+    engine: Engine,
+    namespace: str,
+    tmp_path: Path,
+    env: dict[str, str],
+    *args: str,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``agent ARGS`` in a process of its own on the docker CLI backend, with volumes and
+    state under ``tmp_path``."""
+    argv = [
+        sys.executable,
+        "-m",
+        "agent",
+        "--backend",
+        "docker-cli",
+        "--docker-cmd",
+        engine.cli,
+        "--host",
+        engine.host,
+        "--namespace",
+        namespace,
+        "--volumes-root",
+        str(tmp_path / "volumes"),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+    return subprocess.run(
+        [*argv, *args],
+        env={**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 def test_same_containers_as_docker_compose(
     docker_engine: Engine, namespace: str, tmp_path: Path
 ) -> None:
@@ -813,40 +974,10 @@ def test_same_containers_as_docker_compose(
     manifest = tmp_path / "containers.yaml"
     manifest.write_text(render(converted))
     volumes = tmp_path / "volumes"
-    argv = [
-        sys.executable,
-        "-m",
-        "agent",
-        "--backend",
-        "docker-cli",
-        "--docker-cmd",
-        docker_engine.cli,
-        "--host",
-        docker_engine.host,
-        "--namespace",
-        namespace,
-        "--volumes-root",
-        str(volumes),
-        "--state-dir",
-        str(tmp_path / "state"),
-    ]
-    agent_env = {**env, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    validate = subprocess.run(
-        [*argv, "validate", str(manifest)],
-        env=agent_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    validate = _agent(docker_engine, namespace, tmp_path, env, "validate", str(manifest))
     assert validate.returncode == 0, validate.stdout + validate.stderr
     try:
-        applied = subprocess.run(
-            [*argv, "apply", str(manifest)],
-            env=agent_env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
+        applied = _agent(docker_engine, namespace, tmp_path, env, "apply", str(manifest))
         assert applied.returncode == 0, applied.stdout + applied.stderr
         status, _ = engines.http_get(port)
         assert status in (200, 404)
@@ -871,6 +1002,78 @@ def test_same_containers_as_docker_compose(
     assert left == []
     assert os.path.isdir(volumes)
     yaml.safe_load(manifest.read_text())
+
+
+BIND_FILE = """\
+services:
+  web:
+    image: {image}
+    command: sh -c 'cat /etc/motd > /logs/seen; exec httpd -f -p 8080 -h /www'
+    ports: ["127.0.0.1:{port}:8080"]
+    volumes:
+      - ./site/index.html:/www/index.html:ro
+      - type: bind
+        source: ./motd
+        target: /etc/motd
+        read_only: true
+      - ~/logs/web:/logs
+"""
+PAGE = "<h1>from a file on the host</h1>\n"
+
+
+def test_a_converted_file_bind_and_relative_paths_run_on_dockerd(
+    docker_engine: Engine, namespace: str, tmp_path: Path
+) -> None:
+    """``agent convert --from compose`` run from another folder, then ``agent apply``: the
+    files bound by relative paths are the container's, and the missing directory under
+    ~ is made and written through."""
+    image = engines.build_busybox_image(docker_engine, BUSYBOX_TAG)
+    port = engines.free_port()
+    app, home = tmp_path / "app", tmp_path / "home"
+    (app / "site").mkdir(parents=True)
+    home.mkdir()
+    (app / "site" / "index.html").write_text(PAGE)
+    (app / "motd").write_text("welcome\n")
+    (app / "docker-compose.yml").write_text(BIND_FILE.format(image=image, port=port))
+    env = {**docker_engine.environ(), "HOME": str(home)}
+    allow = [f"--allow-host-path={app}", f"--allow-host-path={home}"]
+
+    converted = _agent(
+        docker_engine,
+        namespace,
+        tmp_path,
+        env,
+        "convert",
+        "--from",
+        "compose",
+        *allow,
+        "app/docker-compose.yml",
+        cwd=tmp_path,
+    )
+    assert converted.returncode == 0, converted.stderr
+    assert f"note: web: volumes[0]: ./site/index.html is {app}/site/index.html" in (
+        converted.stderr
+    )
+    assert f"note: web: volumes[2]: {home}/logs/web does not exist" in converted.stderr
+    manifest = tmp_path / "containers.yaml"
+    manifest.write_text(converted.stdout)
+    assert not (home / "logs").exists()
+    try:
+        applied = _agent(docker_engine, namespace, tmp_path, env, "apply", *allow, str(manifest))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert engines.http_get(port, "/index.html") == (200, PAGE.encode())
+        (cid,) = engines.list_namespace(docker_engine, namespace)
+        seen = engines.run_cli(docker_engine, "exec", cid, "cat", "/www/index.html").stdout
+        assert seen == PAGE
+        mounts = json.loads(engines.run_cli(docker_engine, "inspect", cid).stdout)[0]["Mounts"]
+        assert sorted((m["Source"], m["Destination"], m["RW"]) for m in mounts) == [
+            (f"{app}/motd", "/etc/motd", False),
+            (f"{app}/site/index.html", "/www/index.html", False),
+            (f"{home}/logs/web", "/logs", True),
+        ]
+    finally:
+        engines.remove_namespace(docker_engine, namespace)
+    assert (home / "logs" / "web" / "seen").read_text() == "welcome\n"
 
 
 def test_convert_file_lists_notes_service_by_service(tmp_path: Path) -> None:

@@ -179,6 +179,42 @@ def test_a_host_dir_under_an_allowed_prefix_is_bound(ws: Workspace) -> None:
     assert ws.cli("exec", info["Id"], "cat", "/shared/hello.txt").stdout == "from the host\n"
 
 
+def test_a_host_file_is_bound_and_a_missing_host_dir_is_made(ws: Workspace) -> None:
+    allowed = ws.root / "allowed"
+    allowed.mkdir()
+    (allowed / "app.conf").write_text("listen 8080;\n")
+    ws.write(
+        manifest(
+            f"""
+            volumes:
+              - name: conf
+                source:
+                  hostDir: {{path: "{allowed / "app.conf"}"}}
+              - name: data
+                source:
+                  hostDir: {{path: "{allowed / "made" / "data"}"}}
+            containers:
+              - name: app
+                image: IMAGE
+                command: [sleep, "600"]
+                volumeMounts:
+                  - {{name: conf, mountPath: /etc/app.conf, readOnly: true}}
+                  - {{name: data, mountPath: /data}}
+            """
+        )
+    )
+    assert not (allowed / "made").exists()
+    _, results = apply(ws, allow_host_path=(str(allowed),))
+    assert all(r.ok for r in results), results
+    cid = ws.container("app")["Id"]
+    assert ws.cli("exec", cid, "cat", "/etc/app.conf").stdout == "listen 8080;\n"
+    denied = ws.cli("exec", cid, "sh", "-c", "echo x > /etc/app.conf", check=False)
+    assert denied.returncode != 0 and "Read-only file system" in denied.stderr
+    ws.cli("exec", cid, "sh", "-c", "echo written > /data/note")
+    assert (allowed / "made" / "data" / "note").read_text() == "written\n"
+    assert (allowed / "app.conf").read_text() == "listen 8080;\n"
+
+
 def test_a_host_dir_outside_the_allowed_prefixes_is_refused_and_nothing_changes(
     ws: Workspace,
 ) -> None:

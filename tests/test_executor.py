@@ -14,7 +14,7 @@ import pytest
 from agent.actions import CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
 from agent.executor import ActionResult, execute
 from agent.images import Images
-from agent.manifest import Container, Port, VolumeMount
+from agent.manifest import Container, HostDir, Port, VolumeMount
 from agent.network import ObservedNetwork
 from agent.observed import ObservedContainer
 from agent.restarts import RestartLedger
@@ -245,6 +245,68 @@ def test_a_volume_directory_that_is_a_symbolic_link_is_refused(tmp_path: Path) -
     (result,) = execute(Plan((Start(spec, "missing"),)), fake)
     assert result.error == f"volume directory {root}/data is a symbolic link; refused"
     assert fake.calls == []
+
+
+def host_dir_spec(path: Path) -> RunSpec:
+    mount = VolumeMount("conf", "/etc/app/conf", True, HostDir(str(path)))
+    return build_specs([Container("web", "nginx", volume_mounts=(mount,))], "ns", "/unused")[0]
+
+
+def test_a_missing_host_dir_under_an_allowed_prefix_is_made_a_directory(tmp_path: Path) -> None:
+    missing = tmp_path / "allowed" / "app" / "conf"
+    (tmp_path / "allowed").mkdir()
+    fake = FakeBackend()
+    (result,) = execute(
+        Plan((Start(host_dir_spec(missing), "missing"),)),
+        fake,
+        allow_host_path=(str(tmp_path / "allowed"),),
+    )
+    assert result.ok, result.error
+    assert missing.is_dir() and not missing.is_symlink()
+    assert [call[0] for call in fake.calls] == ["create", "start"]
+
+
+def test_a_host_file_is_bound_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "nginx.conf").write_text("worker_processes 1;\n")
+    fake = FakeBackend()
+    (result,) = execute(
+        Plan((Start(host_dir_spec(tmp_path / "nginx.conf"), "missing"),)),
+        fake,
+        allow_host_path=(str(tmp_path),),
+    )
+    assert result.ok, result.error
+    assert (tmp_path / "nginx.conf").read_text() == "worker_processes 1;\n"
+
+
+@pytest.mark.parametrize("allowed", [(), ("/nowhere",)])
+def test_a_missing_host_dir_outside_the_allowed_prefixes_is_not_made(
+    tmp_path: Path, allowed: tuple[str, ...]
+) -> None:
+    missing = tmp_path / "conf"
+    fake = FakeBackend()
+    (result,) = execute(
+        Plan((Start(host_dir_spec(missing), "missing"),)), fake, allow_host_path=allowed
+    )
+    assert result.error == (
+        f"host directory {missing} is missing and not under an allowed host path "
+        "(--allow-host-path): not created"
+    )
+    assert not missing.exists() and fake.calls == []
+
+
+def test_a_symbolic_link_put_in_the_way_of_a_missing_host_dir_is_refused(tmp_path: Path) -> None:
+    allowed, outside = tmp_path / "allowed", tmp_path / "outside"
+    allowed.mkdir()
+    outside.mkdir()
+    (allowed / "app").symlink_to(outside)  # after the plan checked allowed/app/conf
+    fake = FakeBackend()
+    (result,) = execute(
+        Plan((Start(host_dir_spec(allowed / "app" / "conf"), "missing"),)),
+        fake,
+        allow_host_path=(str(allowed),),
+    )
+    assert result.error is not None and "not under an allowed host path" in result.error
+    assert list(outside.iterdir()) == [] and fake.calls == []
 
 
 def test_a_container_is_not_removed_while_its_replacements_image_is_not_at_hand(

@@ -18,7 +18,12 @@ from agent.kube import Conversion, documents, to_kubernetes
 from agent.manifest import Manifest
 
 PART_OF = "app.kubernetes.io/part-of"
-LABELS = {"app.kubernetes.io/managed-by": "container-agent", "app.kubernetes.io/name": "web"}
+INSTANCE = "app.kubernetes.io/instance"
+LABELS = {
+    "app.kubernetes.io/managed-by": "container-agent",
+    INSTANCE: "ns",
+    "app.kubernetes.io/name": "web",
+}
 
 
 def convert(data: dict[str, Any], namespace: str = "ns", root: str = "/export") -> Conversion:
@@ -91,6 +96,20 @@ def check_pod(document: dict[str, Any]) -> k8s.V1Pod:
     return pod
 
 
+def check_service(document: dict[str, Any]) -> k8s.V1Service:
+    """The document as the client's V1Service, after the strict walk found nothing."""
+    assert strict_problems(document, "V1Service") == []
+    service = k8s.ApiClient().deserialize(json.dumps(document), "V1Service", "application/json")
+    assert isinstance(service, k8s.V1Service)
+    return service
+
+
+def check_document(document: dict[str, Any]) -> k8s.V1Pod | k8s.V1Service:
+    """A Pod or a Service, as its ``kind`` says, checked strictly."""
+    assert document["kind"] in ("Pod", "Service")
+    return check_pod(document) if document["kind"] == "Pod" else check_service(document)
+
+
 FULL = {
     "version": "v1beta1",
     "id": "my-app",
@@ -150,7 +169,10 @@ def test_every_field_of_a_full_manifest() -> None:
     assert pods[0] == {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": "shop-web", "labels": {**LABELS, PART_OF: "my-app"}},
+        "metadata": {
+            "name": "shop-web",
+            "labels": {**LABELS, INSTANCE: "shop", PART_OF: "my-app"},
+        },
         "spec": {
             "hostname": "web",
             "restartPolicy": "OnFailure",
@@ -187,7 +209,7 @@ def test_every_field_of_a_full_manifest() -> None:
                 {"name": "data",
                  "hostPath": {"path": "/srv/volumes/data", "type": "DirectoryOrCreate"}},
                 {"name": "scratch", "emptyDir": {}},
-                {"name": "logs", "hostPath": {"path": "/var/log/web", "type": "Directory"}},
+                {"name": "logs", "hostPath": {"path": "/var/log/web"}},
             ],
         },
     }  # fmt: skip
@@ -278,6 +300,105 @@ def test_a_shared_volume_is_the_same_host_directory_in_each_pod() -> None:
     ]
 
 
+# --- Services --------------------------------------------------------------------------------
+
+
+def test_a_service_per_container_with_ports_named_as_the_container() -> None:
+    conversion = convert(FULL, "shop", "/srv/volumes")
+    assert conversion.services == (
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "web",
+                "labels": {**LABELS, INSTANCE: "shop", PART_OF: "my-app"},
+            },
+            "spec": {
+                "selector": {INSTANCE: "shop", "app.kubernetes.io/name": "web"},
+                "ports": [
+                    {"name": "http", "port": 8080, "targetPort": 8080, "protocol": "TCP"},
+                    {"name": "udp-53", "port": 53, "targetPort": 53, "protocol": "UDP"},
+                ],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": "tcp",
+                "labels": {**LABELS, INSTANCE: "shop", "app.kubernetes.io/name": "tcp",
+                           PART_OF: "my-app"},
+            },
+            "spec": {
+                "selector": {INSTANCE: "shop", "app.kubernetes.io/name": "tcp"},
+                "ports": [{"name": "tcp-8080", "port": 8080, "targetPort": 8080,
+                           "protocol": "TCP"}],
+            },
+        },
+    )  # fmt: skip
+    assert conversion.documents == conversion.services + conversion.pods
+    for service in conversion.services:
+        check_service(service)
+
+
+def test_each_service_selects_its_own_pod_and_no_other() -> None:
+    conversion = convert(FULL, "shop")
+    for service in conversion.services:
+        selector = service["spec"]["selector"].items()
+        chosen = [
+            p["metadata"]["name"]
+            for p in conversion.pods
+            if selector <= p["metadata"]["labels"].items()
+        ]
+        assert chosen == [f"shop-{service['metadata']['name']}"]
+        (pod,) = [p for p in conversion.pods if p["metadata"]["name"] in chosen]
+        (container,) = pod["spec"]["containers"]
+        assert {(p["port"], p["protocol"]) for p in service["spec"]["ports"]} == {
+            (p["containerPort"], p["protocol"]) for p in container["ports"]
+        }
+        assert all(p["targetPort"] == p["port"] for p in service["spec"]["ports"])
+
+
+@pytest.mark.parametrize(
+    ("ports", "expected"),
+    [
+        ([{"containerPort": 80}], [("tcp-80", 80, "TCP")]),
+        ([{"containerPort": 80, "name": "web"}], [("web", 80, "TCP")]),
+        ([{"containerPort": 80, "hostPort": 8080, "hostIp": "127.0.0.1"},
+          {"containerPort": 80, "hostPort": 8080, "hostIp": "::1"}],
+         [("tcp-80", 80, "TCP")]),
+        ([{"containerPort": 80, "hostPort": 8080, "hostIp": "127.0.0.1"},
+          {"containerPort": 80, "hostPort": 8081, "name": "web"}],
+         [("web", 80, "TCP")]),
+        ([{"containerPort": 53}, {"containerPort": 53, "protocol": "UDP"}],
+         [("tcp-53", 53, "TCP"), ("udp-53", 53, "UDP")]),
+        ([{"containerPort": 80, "name": "averyveryverylongname"}], [("tcp-80", 80, "TCP")]),
+        ([{"containerPort": 81, "name": "tcp-80"}, {"containerPort": 80, "hostPort": 8080}],
+         [("tcp-80", 81, "TCP"), ("tcp-80-2", 80, "TCP")]),
+    ],
+)  # fmt: skip
+def test_service_ports(ports: list[dict[str, Any]], expected: list[tuple[str, int, str]]) -> None:
+    """One Service port per containerPort and protocol, named (a Service of several ports
+    must name each, uniquely), at the containerPort's own number."""
+    data = {"version": "v1beta1", "containers": [{"name": "web", "image": "x", "ports": ports}]}
+    (service,) = convert(data).services
+    check_service(service)
+    assert [(p["name"], p["port"], p["protocol"]) for p in service["spec"]["ports"]] == expected
+    assert all(p["targetPort"] == p["port"] for p in service["spec"]["ports"])
+
+
+def test_a_container_without_ports_has_no_service() -> None:
+    data = {
+        "version": "v1beta1",
+        "containers": [{"name": "worker", "image": "x"}, {"name": "web", "image": "x",
+                       "ports": [{"containerPort": 80}]}],
+    }  # fmt: skip
+    conversion = convert(data)
+    assert [s["metadata"]["name"] for s in conversion.services] == ["web"]
+    assert [p["metadata"]["name"] for p in conversion.pods] == ["ns-worker", "ns-web"]
+    assert convert({**data, "containers": data["containers"][:1]}).services == ()
+
+
 # --- notes ---------------------------------------------------------------------------------
 
 
@@ -289,10 +410,15 @@ def test_the_notes_name_file_and_field() -> None:
         "scheduler places the Pod by them (the agent only checked them)",
         "m.yaml: containers[web].livenessProbe: the kubelet knocks on the Pod's address at the "
         "containerPort; the agent knocked on the published host port",
-        "m.yaml: volumes[logs].source.hostDir: hostPath /var/log/web (type Directory: it must "
-        "exist, as for the agent), without the agent's --allow-host-path check",
+        "m.yaml: volumes[logs].source.hostDir: hostPath /var/log/web of no type: a file or a "
+        "directory, bound as it is, as the agent binds it (a missing one is made a directory "
+        "by the agent, and by the node's runtime or not), without the agent's "
+        "--allow-host-path check",
         "m.yaml: containers[tcp].livenessProbe: the kubelet knocks on the Pod's address at the "
         "containerPort; the agent knocked on the published host port",
+        "agent convert: a Service for each container with ports, named as the container, at "
+        "its containerPorts: the names resolve in the cluster's namespace (a container "
+        "without ports has none, and its name does not resolve)",
         "agent convert: the Pods are named ns-<name> and labelled "
         "app.kubernetes.io/managed-by=container-agent; the agent's ownership by the label "
         "io.container-agent.namespace (what it removes, what it never touches) has no "
@@ -422,8 +548,10 @@ def test_cli_prints_the_pods_and_the_notes(
     argv = ["convert", "--to", "kubernetes", "--namespace", "shop", "--volumes-root", "/v"]
     assert cli.main([*argv, str(path)]) == cli.EXIT_OK
     out, err = capsys.readouterr()
-    (pod,) = yaml.safe_load_all(out)
+    service, pod = yaml.safe_load_all(out)  # the Service first
+    check_service(service)
     check_pod(pod)
+    assert service["metadata"]["name"] == "web"
     assert pod["metadata"]["name"] == "shop-web"
     assert pod["spec"]["volumes"][0]["hostPath"]["path"] == "/v/data"
     lines = err.splitlines()
@@ -431,8 +559,9 @@ def test_cli_prints_the_pods_and_the_notes(
         lines[0]
         == f"note: {path}: uuid: not converted: a Pod's uid is assigned by whatever creates it"
     )
-    assert lines[1].startswith("note: agent convert: the Pods are named shop-<name>")
-    assert len(lines) == 2
+    assert lines[1].startswith("note: agent convert: a Service for each container with ports")
+    assert lines[2].startswith("note: agent convert: the Pods are named shop-<name>")
+    assert len(lines) == 3
 
 
 def test_cli_an_invalid_manifest_exits_2(

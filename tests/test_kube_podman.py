@@ -22,7 +22,7 @@ from agent.settings import Settings
 from backends.base import BackendOptions, load_backend
 from tests import engines
 from tests.engines import Engine, run_cli
-from tests.test_kube import check_pod
+from tests.test_kube import check_document
 
 PAGE = "served from the volume\n"
 
@@ -101,12 +101,16 @@ def test_kube_play_runs_what_the_agent_runs(
     out, err = capsys.readouterr()
     documents = list(yaml.safe_load_all(out))
     for document in documents:
-        check_pod(document)
-    assert err.splitlines()[0].startswith("note: agent convert: the Pods are named")
+        check_document(document)
+    assert err.splitlines()[0].startswith("note: agent convert: a Service for each container")
     played = tmp_path / "pods.yaml"
     played.write_text(out)
     pods += [f"{namespace}-web", f"{namespace}-env"]
-    assert [d["metadata"]["name"] for d in documents] == pods
+    assert [(d["kind"], d["metadata"]["name"]) for d in documents] == [
+        ("Service", "web"),
+        ("Pod", pods[0]),
+        ("Pod", pods[1]),
+    ]
 
     run_cli(podman_engine, "kube", "play", str(played))
     # kube play names a pod's container <pod>-<container>
