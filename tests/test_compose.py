@@ -1156,3 +1156,60 @@ def test_odd_values_are_notes_or_errors(tmp_path: Path, field: str) -> None:
         except ComposeError:
             continue
         Manifest.from_dict(converted.manifest, "converted")
+
+
+TWO_TIER = """\
+services:
+  web:
+    image: {image}
+    command: sh -c 'echo web > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'
+    ports: ["127.0.0.1:{port}:8080"]
+    environment:
+      DB_URL: http://db:8080/
+    depends_on: [db]
+    links: ["db:database"]
+  db:
+    image: {image}
+    command: sh -c 'echo db-says-hi > /tmp/index.html; exec httpd -f -p 8080 -h /tmp'
+"""
+
+
+def test_a_converted_two_tier_app_reaches_its_db_by_service_name(
+    docker_engine: Engine, namespace: str, tmp_path: Path
+) -> None:
+    """A Compose app whose web names its db by service name, converted and applied by the
+    agent on dockerd: web reaches db by ``db`` and by the link's alias, on the namespace's
+    network, as under ``docker-compose up``; from the host only web's 127.0.0.1 port."""
+    image = engines.build_busybox_image(docker_engine, BUSYBOX_TAG)
+    port = engines.free_port()
+    (tmp_path / "docker-compose.yml").write_text(TWO_TIER.format(image=image, port=port))
+    env = docker_engine.environ()
+    converted = _agent(
+        docker_engine, namespace, tmp_path, env, "convert", "--from", "compose",
+        "docker-compose.yml", cwd=tmp_path,
+    )  # fmt: skip
+    assert converted.returncode == 0, converted.stderr
+    manifest = tmp_path / "containers.yaml"
+    manifest.write_text(converted.stdout)
+    try:
+        applied = _agent(docker_engine, namespace, tmp_path, env, "apply", str(manifest))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert f"+ network {namespace}-net: made" in applied.stdout
+        status, body = engines.http_get(port)
+        assert (status, body) == (200, b"web\n")
+        (web,) = [
+            c
+            for c in json.loads(
+                engines.run_cli(
+                    docker_engine, "inspect", *engines.list_namespace(docker_engine, namespace)
+                ).stdout
+            )
+            if c["Config"]["Labels"]["io.container-agent.name"] == "web"
+        ]
+        for url in ("http://db:8080/", "http://database:8080/", "$DB_URL"):
+            done = engines.run_cli(
+                docker_engine, "exec", web["Id"], "sh", "-c", f'wget -qO- "{url}"'
+            )
+            assert done.stdout == "db-says-hi\n", url
+    finally:
+        engines.remove_namespace(docker_engine, namespace)
