@@ -64,6 +64,7 @@ from benchmarks.converge import (  # noqa: E402
     log,
     vm_hwm,
 )
+from tests.engines import Engine  # noqa: E402
 
 IDLE_RELOAD = 0.5
 IDLE_WINDOW = 6.0
@@ -138,6 +139,17 @@ def _state_of(subject: AgentSubject) -> Callable[[str], tuple[bool, str]]:
     return lambda container: converge.state(converge.inspect(subject.engine, container))
 
 
+API_TIMEOUT = 120.0  # under the storm of this row, an engine answers a call late
+
+
+def _call(engine: Engine, what: str, container: str) -> None:
+    """``POST /containers/ID/<what>`` through the engine's API, waiting up to API_TIMEOUT
+    (Podman's compat API answers a kill only once it has seen the container stop)."""
+    status, data = converge.api(engine, "POST", f"/containers/{container}/{what}", API_TIMEOUT)
+    if status not in (200, 204, 304):
+        raise BenchError(f"{engine.kind}: {what} {container}: {status} {data}")
+
+
 def _kill_all(subject: AgentSubject, ids: Sequence[str]) -> list[converge.Kill]:
     """Kill every container through the API at the same moment, each from a thread."""
     barrier = threading.Barrier(len(ids))
@@ -145,7 +157,10 @@ def _kill_all(subject: AgentSubject, ids: Sequence[str]) -> list[converge.Kill]:
     class AtOnce(converge.Kill):
         def run(self) -> None:
             barrier.wait()
-            super().run()
+            try:
+                _call(self.engine, "kill?signal=KILL", self.container)
+            except BenchError as exc:
+                self.error = exc
 
     killers: list[converge.Kill] = [AtOnce(subject.engine, c) for c in ids]
     for killer in killers:
@@ -165,7 +180,7 @@ def _dying(subject: AgentSubject) -> tuple[float, float]:
         killers = _kill_all(subject, ids)
         seen = _all_running_again(subject, before, DYING_TIMEOUT)
         for killer in killers:
-            killer.finish(60.0)
+            killer.finish(API_TIMEOUT)
         rss = vm_hwm(agent.pid)
         if rss is None:
             raise BenchError(f"{subject.label}: agent run exited:\n{agent.tail()}")
@@ -181,14 +196,9 @@ def _engine_restart_floor(floor: FloorSubject) -> float:
 
     def kill_and_start(container: str) -> None:
         barrier.wait()
-        # Podman's compat API answers a kill only once it has seen the container stop.
-        status, data = converge.api(
-            floor.engine, "POST", f"/containers/{container}/kill?signal=KILL", timeout=120
-        )
-        if status not in (200, 204):
-            raise BenchError(f"{floor.engine.kind}: kill {container}: {status} {data}")
-        converge.wait_stopped(floor.engine, container, 120)
-        converge.start(floor.engine, container)
+        _call(floor.engine, "kill?signal=KILL", container)
+        converge.wait_stopped(floor.engine, container, API_TIMEOUT)
+        _call(floor.engine, "start", container)
 
     with ThreadPoolExecutor(max_workers=len(ids)) as pool:
         done = [pool.submit(kill_and_start, container) for container in ids]
