@@ -14,6 +14,7 @@ import attrs
 from agent.conflicts import settle
 from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest import Container, Manifest
+from agent.metadata import is_metadata
 from agent.parse import MAX_BYTES, parse_document
 from agent.urls import UrlOptions, display_url, is_url
 
@@ -23,6 +24,7 @@ __all__ = [
     "expand_sources",
     "is_manifest_file",
     "load_file",
+    "load_metadata",
     "load_sources",
     "load_url",
     "manifest_of",
@@ -71,7 +73,7 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     errors: list[ManifestError] = []
     for source in sources:
-        if source == STDIN or is_url(source):
+        if source == STDIN or is_url(source) or is_metadata(source):
             found = [source]
         elif os.path.isdir(source):
             found = sorted(
@@ -94,7 +96,8 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
         else:
             found = [source]
         for path in found:
-            key = path if path == STDIN or is_url(path) else os.path.realpath(path)
+            remote = path == STDIN or is_url(path) or is_metadata(path)
+            key = path if remote else os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
                 files.append(path)
@@ -108,6 +111,8 @@ def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
     once, as ``urls`` says: :func:`load_url`)."""
     if is_url(path):
         return load_url(path, urls or UrlOptions())
+    if is_metadata(path):
+        return load_metadata(path, urls or UrlOptions())
     source = "<stdin>" if path == STDIN else path
     try:
         if path == STDIN:
@@ -128,6 +133,15 @@ def load_url(url: str, options: UrlOptions) -> Manifest:
     body = UrlSource(url, options).fetch(conditional=False)
     assert body is not None  # an unconditional request is never answered "not modified"
     return manifest_of(body, display_url(url), json_only=url_is_json(url))
+
+
+def load_metadata(source: str, options: UrlOptions) -> Manifest:
+    """Fetch a ``gce-metadata:`` attribute once and validate it, as :func:`load_url` does."""
+    from agent.metadata_source import MetadataSource  # urllib3 loads only for a fetch
+
+    body = MetadataSource(source, options).fetch(conditional=False)
+    assert body is not None  # an unconditional request is never answered "unchanged"
+    return manifest_of(body, source)
 
 
 def url_is_json(url: str) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import attrs
 
+from agent.backoff import Backoff
 from agent.conflicts import settle
 from agent.errors import ManifestError
 from agent.hostpaths import allowed_manifest
@@ -22,13 +23,20 @@ from agent.load import (
     url_is_json,
 )
 from agent.manifest import Manifest
-from agent.url_poller import UrlPoller
+from agent.metadata import is_metadata
+from agent.url_poller import Fetcher, UrlPoller
 from agent.url_source import UrlSource
 from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = ["SourceSet", "SourceStatus"]
 
 log = logging.getLogger("agent.sources")
+
+METADATA_INTERVAL = 1.0
+"""Seconds between two requests to the metadata server while it answers: each one is a long
+poll that the server holds until the value changes, so this only spaces them."""
+METADATA_BACKOFF = Backoff(1.0, 300.0)
+"""While the metadata server fails: 1 s, doubling up to 5 minutes."""
 
 _Signature = tuple[int, int, int]
 
@@ -78,7 +86,9 @@ class SourceSet:
     ``url_interval`` seconds: on threads of their own once :meth:`start` is called (each
     change calls ``wake``), else at each refresh. It is kept like a file (last-known-good,
     logged once per distinct error), except that it is never gone: a URL that cannot be
-    fetched keeps its content in force, however long that lasts.
+    fetched keeps its content in force, however long that lasts. A ``gce-metadata:``
+    source is kept as a URL is; once started, its poller long-polls the metadata server
+    (:mod:`agent.metadata_source`).
     """
 
     def __init__(
@@ -137,7 +147,7 @@ class SourceSet:
 
     def _read(self, path: str, force: bool) -> None:
         entry = self._entries.setdefault(path, _Entry())
-        if is_url(path):
+        if is_url(path) or is_metadata(path):
             self._read_url(path, entry, force)
             return
         if path == STDIN:
@@ -166,12 +176,11 @@ class SourceSet:
         poller = self._pollers.get(url)
         if poller is None:
             try:
-                source = UrlSource(url, self.urls)
-            except ManifestError as exc:  # plain http without allow_http
+                poller = self._pollers[url] = self._poller(url)
+            except ManifestError as exc:  # plain http without allow_http, a bad attribute
                 if entry.error is None:
                     self._invalid(entry, "URL refused", str(exc))
                 return
-            poller = self._pollers[url] = UrlPoller(source, self.url_interval, self._wake)
             if self._wake is not None:
                 poller.start()
         if self._wake is None:
@@ -196,6 +205,16 @@ class SourceSet:
                 self._invalid(entry, "invalid manifest", str(exc))
             else:
                 self._valid(name, entry, manifest)
+
+    def _poller(self, source: str) -> UrlPoller:
+        """The poller of a URL, or of a metadata attribute (long-polled once started)."""
+        if not is_metadata(source):
+            fetcher: Fetcher = UrlSource(source, self.urls)
+            return UrlPoller(fetcher, self.url_interval, self._wake)
+        from agent.metadata_source import MetadataSource
+
+        fetcher = MetadataSource(source, self.urls, long_poll=self._wake is not None)
+        return UrlPoller(fetcher, METADATA_INTERVAL, self._wake, backoff=METADATA_BACKOFF)
 
     def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
         """A read that failed: logged once per distinct error; the last valid content stays."""
