@@ -36,6 +36,7 @@ from agent.render import (
     status_to_dict,
 )
 from agent.settings import Settings
+from agent.signatures import SignatureError
 from agent.spec import RunSpec, build_specs
 from agent.status import ContainerStatus, statuses
 
@@ -92,6 +93,7 @@ __all__ = [
     "RunSpec",
     "Settings",
     "SettingsError",
+    "SignatureError",
     "Start",
     "TcpCheck",
     "Volume",

@@ -24,8 +24,8 @@ from agent.load import (
 )
 from agent.manifest import Manifest
 from agent.metadata import is_metadata
-from agent.url_poller import Fetcher, UrlPoller
-from agent.url_source import UrlSource
+from agent.signatures import SignatureError
+from agent.url_poller import UrlPoller
 from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = ["SourceSet", "SourceStatus"]
@@ -194,7 +194,13 @@ class SourceSet:
             return
         entry.generation = polled.generation
         if polled.error is not None:
-            what = "invalid manifest" if isinstance(polled.error, ManifestError) else "cannot fetch"
+            what = (
+                "signature refused"
+                if isinstance(polled.error, SignatureError)
+                else "invalid manifest"
+                if isinstance(polled.error, ManifestError)
+                else "cannot fetch"
+            )
             self._invalid(entry, what, str(polled.error), counted=True)
         elif polled.body is not None:
             name = display_url(url)
@@ -208,12 +214,11 @@ class SourceSet:
 
     def _poller(self, source: str) -> UrlPoller:
         """The poller of a URL, or of a metadata attribute (long-polled once started)."""
-        if not is_metadata(source):
-            fetcher: Fetcher = UrlSource(source, self.urls)
-            return UrlPoller(fetcher, self.url_interval, self._wake)
-        from agent.metadata_source import MetadataSource
+        from agent.remote import remote_fetcher
 
-        fetcher = MetadataSource(source, self.urls, long_poll=self._wake is not None)
+        if not is_metadata(source):
+            return UrlPoller(remote_fetcher(source, self.urls), self.url_interval, self._wake)
+        fetcher = remote_fetcher(source, self.urls, long_poll=self._wake is not None)
         return UrlPoller(fetcher, METADATA_INTERVAL, self._wake, backoff=METADATA_BACKOFF)
 
     def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
