@@ -75,11 +75,11 @@ class MetadataSource:
             http, url = self._waiting, f"{self.url}?{query}"
         else:
             http, url = self._http, self.url
-        response = http._get(url, dict(_HEADERS))
+        response = http.get(url, dict(_HEADERS))
         try:
             if response.status != 200:
                 raise UrlFetchError(self.source, _problem(response.status, self.attribute))
-            body = http._body(response)
+            body = http.read_body(response)
         except BaseException:
             response.close()
             response.release_conn()

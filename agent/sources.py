@@ -44,13 +44,16 @@ _Signature = tuple[int, int, int]
 @attrs.frozen
 class SourceStatus:
     """How one manifest file stands: ``error`` is why its last read failed (None when it
-    was valid), ``errors`` how many reads failed since the agent started, and ``loaded``
-    when the content in force was read (seconds since the epoch; None: never validly)."""
+    was valid), ``errors`` how many reads failed since the agent started, ``loaded``
+    when the content in force was read (seconds since the epoch; None: never validly), and
+    ``signature_refusals`` how many bodies of a signed source were refused for their
+    signature (each distinct refusal once, as it is logged)."""
 
     path: str
     error: str | None
     errors: int
     loaded: float | None
+    signature_refusals: int = 0
 
 
 @attrs.define
@@ -66,6 +69,7 @@ class _Entry:
     loaded: float | None = None
     generation: int = 0  # of a URL: the poller's outcome last looked at
     polled_errors: int = 0  # of a URL: failed fetches counted in ``errors`` so far
+    signature_refusals: int = 0  # distinct refused signatures (each logged once)
 
 
 class SourceSet:
@@ -140,7 +144,11 @@ class SourceSet:
         """Every file in use, by path: whether its last read was valid, and since when."""
         return tuple(
             SourceStatus(
-                display_url(path), entry.error or entry.conflict, entry.errors, entry.loaded
+                display_url(path),
+                entry.error or entry.conflict,
+                entry.errors,
+                entry.loaded,
+                entry.signature_refusals,
             )
             for path, entry in sorted(self._entries.items())
         )
@@ -193,6 +201,8 @@ class SourceSet:
         if polled.generation == entry.generation and not force:
             return
         entry.generation = polled.generation
+        if isinstance(polled.error, SignatureError):
+            entry.signature_refusals += 1
         if polled.error is not None:
             what = (
                 "signature refused"

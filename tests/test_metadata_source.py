@@ -156,8 +156,19 @@ def test_failures_keep_the_last_content(
     assert expected.get(failure, "cannot connect") in logged[0]
 
 
-def test_failing_metadata_server_backs_off() -> None:
+def test_failing_metadata_server_backs_off(metadata: MetadataServer) -> None:
     assert [METADATA_BACKOFF.delay(n) for n in (1, 2, 3, 9, 20)] == [1, 2, 4, 256, 300]
+    metadata.status = 500
+    sources = SourceSet(["gce-metadata:"], urls=UrlOptions(read_timeout=1.0))
+    sources.start(lambda: None)
+    try:
+        sources.refresh()
+        time.sleep(3.5)  # tries at about 0 s, 1 s and 3 s (each wait jittered by 10%)
+        assert names(sources) == []
+    finally:
+        sources.close()
+    assert 2 <= len(metadata.requests) <= 4
+    assert "HTTP 500" in str(sources.status()[0].error)
 
 
 def test_validate_and_plan_fetch_once(

@@ -134,6 +134,7 @@ def test_a_refused_signature_keeps_the_content_in_force(
         assert [c.name for c in desired.containers] == ["web"] and desired.complete
     (status,) = sources.status()
     assert status.error is not None and message in status.error and status.errors >= 3
+    assert status.signature_refusals == 1
     (logged,) = refused(caplog)
     assert logged.startswith("signature refused (its last valid content stays in force)")
     assert f"{server.url('/m.yaml')}: signature: " in logged and message in logged
