@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -69,9 +71,7 @@ def test_the_header_is_sent_and_required(metadata: MetadataServer) -> None:
     assert path == f"/computeMetadata/v1/instance/attributes/{ATTRIBUTE}"
     assert headers.get("Metadata-Flavor") == "Google"
     # The fake answers 403 without the header, as GCE does:
-    import urllib.request
-
-    with pytest.raises(Exception, match="403"):
+    with pytest.raises(urllib.error.HTTPError, match="403"):
         urllib.request.urlopen(f"http://{metadata.host}{path}", timeout=5)
 
 
