@@ -318,6 +318,13 @@ class Settings:
         return os.path.join(self.state_dir, f"{self.namespace}.restarts.json")
 
     @property
+    def serials_path(self) -> str | None:
+        """The file of the serials of signed manifests accepted (written by ``agent run``)."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.serials.json")
+
+    @property
     def health_path(self) -> str | None:
         """The file of this namespace's liveness records (written by ``agent run``)."""
         if self.state_dir is None:

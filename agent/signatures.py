@@ -10,7 +10,8 @@ several may be configured at once, so that a rotated key overlaps the old one.
 Replays: the signed body must hold a line ``# serial: N`` (a YAML comment, so that it is
 part of what is signed and no part of the manifest). A body whose serial is lower than that
 of the last body accepted from the same source is refused, and so is another body with the
-same serial: an old, validly signed body served again cannot roll a host back.
+same serial: an old, validly signed body served again cannot roll a host back. The daemon
+keeps the serials in its state dir, so a restart does not forget them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from agent.errors import FieldError, ManifestError, SettingsError
 from agent.url_poller import Fetcher
@@ -110,14 +111,23 @@ def verify(body: bytes, signature: bytes, keys: Sequence[str], source: str) -> N
 class SignedFetcher:
     """A :class:`~agent.url_poller.Fetcher` whose bodies must be signed: each new body is
     returned only once its signature (fetched by ``signature``, unconditionally) verifies
-    and its serial is higher than the last accepted. A refused body raises SignatureError,
-    and the next fetch asks for the body afresh, so the refusal lasts as long as its cause."""
+    and its serial is higher than ``serial``, the last accepted (kept over restarts by
+    ``on_accept``). A refused body raises SignatureError, and the next fetch asks for the
+    body afresh, so the refusal lasts as long as its cause."""
 
-    def __init__(self, body: Fetcher, signature: Fetcher, keys: Sequence[str]) -> None:
+    def __init__(
+        self,
+        body: Fetcher,
+        signature: Fetcher,
+        keys: Sequence[str],
+        serial: int | None = None,
+        on_accept: Callable[[int], None] | None = None,
+    ) -> None:
         self.body = body
         self.signature = signature
         self.keys = tuple(keys)
-        self.serial: int | None = None
+        self.serial = serial
+        self.on_accept = on_accept
         self._accepted: bytes | None = None
         self._refused = False
 
@@ -148,4 +158,6 @@ class SignedFetcher:
                 "(a replayed older body is refused)",
             )
         self.serial, self._accepted, self._refused = serial, body, False
+        if self.on_accept is not None:
+            self.on_accept(serial)
         return body

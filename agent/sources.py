@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 
@@ -24,7 +25,8 @@ from agent.load import (
 )
 from agent.manifest import Manifest
 from agent.metadata import is_metadata
-from agent.signatures import SignatureError
+from agent.signatures import SignatureError, SignedFetcher
+from agent.state_file import read_mapping, write_mapping
 from agent.url_poller import UrlPoller
 from agent.urls import UrlOptions, display_url, is_url
 
@@ -92,7 +94,8 @@ class SourceSet:
     logged once per distinct error), except that it is never gone: a URL that cannot be
     fetched keeps its content in force, however long that lasts. A ``gce-metadata:``
     source is kept as a URL is; once started, its poller long-polls the metadata server
-    (:mod:`agent.metadata_source`).
+    (:mod:`agent.metadata_source`). The serials of signed bodies accepted are kept in
+    ``serials_path`` (None: in memory), so that a restart refuses a replay as well.
     """
 
     def __init__(
@@ -101,6 +104,7 @@ class SourceSet:
         allow_host_path: tuple[str, ...] = (),
         urls: UrlOptions | None = None,
         url_interval: float = 30.0,
+        serials_path: str | None = None,
     ) -> None:
         self.sources = sources
         self.allow_host_path = allow_host_path
@@ -109,6 +113,9 @@ class SourceSet:
         self._entries: dict[str, _Entry] = {}
         self._reported: dict[str, str] = {}
         self._pollers: dict[str, UrlPoller] = {}
+        self.serials_path = serials_path
+        self._serials = read_mapping(serials_path, "signed serials")
+        self._serials_lock = threading.Lock()
         self._wake: Callable[[], None] | None = None
         self._pass = 0
 
@@ -226,10 +233,20 @@ class SourceSet:
         """The poller of a URL, or of a metadata attribute (long-polled once started)."""
         from agent.remote import remote_fetcher
 
-        if not is_metadata(source):
-            return UrlPoller(remote_fetcher(source, self.urls), self.url_interval, self._wake)
         fetcher = remote_fetcher(source, self.urls, long_poll=self._wake is not None)
+        if isinstance(fetcher, SignedFetcher):
+            serial = self._serials.get(source)
+            fetcher.serial = serial if isinstance(serial, int) else None
+            fetcher.on_accept = lambda serial: self._keep_serial(source, serial)
+        if not is_metadata(source):
+            return UrlPoller(fetcher, self.url_interval, self._wake)
         return UrlPoller(fetcher, METADATA_INTERVAL, self._wake, backoff=METADATA_BACKOFF)
+
+    def _keep_serial(self, source: str, serial: int) -> None:
+        """Remember the serial of a signed body accepted (on a poller's thread)."""
+        with self._serials_lock:
+            self._serials[source] = serial
+            write_mapping(self.serials_path, dict(self._serials), "signed serials")
 
     def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
         """A read that failed: logged once per distinct error; the last valid content stays."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 from collections.abc import Iterator
@@ -223,3 +224,26 @@ def test_key_files_and_serials(tmp_path: Path, keys: dict[str, Key]) -> None:
     assert serial_of(b"# serial: 42\nversion: v1beta1\n") == 42
     assert serial_of(b"version: v1beta1\n") is None
     assert serial_of(b"# serial: 1\n# serial: 2\n") is None  # ambiguous
+
+
+def test_a_restart_remembers_the_serial_in_force(
+    server: UrlServer, keys: dict[str, Key], tmp_path: Path
+) -> None:
+    kept = tmp_path / "state" / "ns.serials.json"
+    old, current = manifest("web", 1), manifest("web2", 2)
+    serve(server, current, keys["old"].sign(current))
+    options = UrlOptions(
+        ca_file=str(server.ca), signature_keys=read_signature_keys([str(keys["old"].public)])
+    )
+    first = SourceSet([server.url("/m.yaml")], urls=options, serials_path=str(kept))
+    assert names(first) == ["web2"]
+    assert json.loads(kept.read_text()) == {server.url("/m.yaml"): 2}
+    restarted = SourceSet([server.url("/m.yaml")], urls=options, serials_path=str(kept))
+    serve(server, old, keys["old"].sign(old))  # the replay comes while the agent restarts
+    assert names(restarted) == []  # nothing in force, so nothing is removed either
+    assert not restarted.refresh().complete
+    assert "serial 1 is not above 2" in str(restarted.status()[0].error)
+    newer = manifest("web3", 3)
+    serve(server, newer, keys["old"].sign(newer))
+    assert names(restarted) == ["web3"]
+    assert json.loads(kept.read_text()) == {server.url("/m.yaml"): 3}
