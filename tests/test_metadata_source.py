@@ -17,6 +17,7 @@ from agent.metadata import attribute_of, metadata_host
 from agent.metadata_source import MetadataSource
 from agent.sources import METADATA_BACKOFF, SourceSet
 from agent.urls import UrlFetchError, UrlOptions
+from agent.watch import _interests
 from tests.metadata_server import MetadataServer
 
 ATTRIBUTE = "gce-container-declaration"
@@ -61,6 +62,7 @@ def test_source_names_and_the_server_address() -> None:
     assert metadata_host({"GCE_METADATA_HOST": "127.0.0.1:8080"}) == "127.0.0.1:8080"
     with pytest.raises(ManifestError, match="GCE_METADATA_HOST"):
         metadata_host({"GCE_METADATA_HOST": "http://evil/x"})
+    assert _interests("gce-metadata:") == []  # polled, not a file to watch in the cwd
 
 
 def test_the_header_is_sent_and_required(metadata: MetadataServer) -> None:
