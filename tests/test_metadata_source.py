@@ -126,10 +126,10 @@ def test_timeout_answer_is_unchanged(metadata: MetadataServer) -> None:
 def test_read_timeout_exceeds_the_long_poll(metadata: MetadataServer) -> None:
     """A server that holds the request for all of timeout_sec is not taken for a hang."""
     metadata.set(ATTRIBUTE, MANIFEST)
-    options = UrlOptions(read_timeout=0.5)
-    source = MetadataSource("gce-metadata:", options, long_poll=True, timeout_sec=1)
+    options = UrlOptions(read_timeout=1.0)
+    source = MetadataSource("gce-metadata:", options, long_poll=True, timeout_sec=2)
     source.fetch()
-    assert source.fetch() is None  # 1 s held, more than the read timeout of 0.5 s
+    assert source.fetch() is None  # 2 s held, more than the read timeout of 1 s
 
 
 @pytest.mark.parametrize("failure", ["5xx", "hang", "invalid", "refused"])
