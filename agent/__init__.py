@@ -47,6 +47,7 @@ from agent.render import (
     status_to_dict,
 )
 from agent.settings import Settings
+from agent.signatures import SignatureError
 from agent.spec import RunSpec, build_specs
 from agent.status import ContainerStatus, statuses
 
@@ -109,6 +110,7 @@ __all__ = [
     "RunSpec",
     "Settings",
     "SettingsError",
+    "SignatureError",
     "Start",
     "TcpCheck",
     "Volume",

@@ -156,6 +156,7 @@ def _common(
     _option(urls, "url_read_timeout", float)
     _option(urls, "allow_http")
     _option(urls, "allow_redirect_host", metavar="HOST")
+    _option(urls, "signature_key", metavar="FILE")
     return common
 
 

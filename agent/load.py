@@ -14,6 +14,7 @@ import attrs
 from agent.conflicts import settle
 from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest import Container, Manifest
+from agent.metadata import is_metadata
 from agent.parse import MAX_BYTES, parse_document
 from agent.urls import UrlOptions, display_url, is_url
 
@@ -23,8 +24,8 @@ __all__ = [
     "expand_sources",
     "is_manifest_file",
     "load_file",
+    "load_remote",
     "load_sources",
-    "load_url",
     "manifest_of",
     "merge",
 ]
@@ -71,7 +72,7 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
     seen: set[str] = set()
     errors: list[ManifestError] = []
     for source in sources:
-        if source == STDIN or is_url(source):
+        if source == STDIN or is_url(source) or is_metadata(source):
             found = [source]
         elif os.path.isdir(source):
             found = sorted(
@@ -94,7 +95,8 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
         else:
             found = [source]
         for path in found:
-            key = path if path == STDIN or is_url(path) else os.path.realpath(path)
+            remote = path == STDIN or is_url(path) or is_metadata(path)
+            key = path if remote else os.path.realpath(path)
             if key not in seen:
                 seen.add(key)
                 files.append(path)
@@ -105,9 +107,9 @@ def expand_sources(sources: Sequence[str]) -> list[str]:
 
 def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
     """Read and validate one manifest file, standard input for ``-``, or a URL (fetched
-    once, as ``urls`` says: :func:`load_url`)."""
-    if is_url(path):
-        return load_url(path, urls or UrlOptions())
+    once, as ``urls`` says: :func:`load_remote`)."""
+    if is_url(path) or is_metadata(path):
+        return load_remote(path, urls or UrlOptions())
     source = "<stdin>" if path == STDIN else path
     try:
         if path == STDIN:
@@ -120,19 +122,21 @@ def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
     return manifest_of(raw, source, json_only=path.endswith(".json"))
 
 
-def load_url(url: str, options: UrlOptions) -> Manifest:
-    """Fetch a URL once and validate its body. Raises UrlFetchError (a runtime failure)
-    when it cannot be fetched, ManifestError when its body is not a valid manifest."""
-    from agent.url_source import UrlSource  # urllib3 loads only for a URL source
+def load_remote(source: str, options: UrlOptions) -> Manifest:
+    """Fetch a URL or a ``gce-metadata:`` attribute once (with its signature when keys are
+    configured) and validate its body. Raises UrlFetchError (a runtime failure) when it
+    cannot be fetched, ManifestError when its body is not a valid manifest or its signature
+    is refused."""
+    from agent.remote import remote_fetcher  # urllib3 loads only for a remote source
 
-    body = UrlSource(url, options).fetch(conditional=False)
+    body = remote_fetcher(source, options).fetch(conditional=False)
     assert body is not None  # an unconditional request is never answered "not modified"
-    return manifest_of(body, display_url(url), json_only=url_is_json(url))
+    return manifest_of(body, display_url(source), json_only=url_is_json(source))
 
 
 def url_is_json(url: str) -> bool:
     """A URL whose path ends in ``.json`` is read as JSON only, as a ``.json`` file is."""
-    return urllib.parse.urlsplit(url).path.endswith(".json")
+    return is_url(url) and urllib.parse.urlsplit(url).path.endswith(".json")
 
 
 def manifest_of(raw: bytes, source: str, json_only: bool = False) -> Manifest:

@@ -197,12 +197,19 @@ class _SourcesCollector(Collector):
             "epoch (absent for a file never read validly).",
             labels=["source"],
         )
+        refusals = CounterMetricFamily(
+            f"{PREFIX}_manifest_signature_failures",
+            "Bodies of a signed source refused for their signature (missing, bad, by no "
+            "configured key, or a replay), each distinct refusal once.",
+            labels=["source"],
+        )
         for source in sources:
+            refusals.add_metric([source.path], source.signature_refusals)
             errors.add_metric([source.path], source.errors)
             success.add_metric([source.path], 1 if source.error is None else 0)
             if source.loaded is not None:
                 loaded.add_metric([source.path], source.loaded)
-        yield from (errors, success, loaded)
+        yield from (errors, success, loaded, refusals)
 
 
 class _ProbesCollector(Collector):

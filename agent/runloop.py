@@ -68,7 +68,13 @@ class RunLoop:
         urls: UrlOptions | None = None,
     ) -> None:
         urls = settings.url_options() if urls is None else urls
-        self.sources = SourceSet(sources, settings.allowances, urls, settings.url_interval)
+        self.sources = SourceSet(
+            sources,
+            settings.allowances,
+            urls,
+            settings.url_interval,
+            settings.serials_path,
+        )
         self.watcher = Watcher(sources)
         self.backend = backend
         self.settings = settings

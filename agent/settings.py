@@ -18,6 +18,7 @@ from agent.errors import SettingsError
 from agent.fields import is_rfc1035_name
 from agent.network import network_name
 from agent.planner import PlanOptions
+from agent.signatures import read_signature_keys
 from agent.urls import UrlOptions, read_token
 
 __all__ = [
@@ -146,6 +147,17 @@ def _host_names(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> N
         isinstance(host, str) and host and not any(c in host for c in "/:@ ") for host in value
     ):
         raise SettingsError(attribute.name, f"must be a list of host names, got {value!r}")
+
+
+def _tuple(value: Any) -> Any:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _paths(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, tuple) or not all(isinstance(p, str) and p for p in value):
+        raise SettingsError(attribute.name, f"must be a list of paths, got {value!r}")
 
 
 def _flag(instance: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
@@ -295,6 +307,15 @@ class Settings:
         converter=_hosts,
     )
 
+    signature_key: tuple[str, ...] = _setting(
+        (),
+        "a file of OpenSSH public keys; when given, a URL or metadata source's body is used "
+        "only when signed by one of them (ssh-keygen -Y sign -n container-agent; repeatable, "
+        "so that a rotated key overlaps)",
+        _paths,
+        converter=_tuple,
+    )
+
     def __attrs_post_init__(self) -> None:
         try:
             self.backoff  # noqa: B018 -- made once to check it
@@ -332,6 +353,13 @@ class Settings:
         return os.path.join(self.state_dir, f"{self.namespace}.restarts.json")
 
     @property
+    def serials_path(self) -> str | None:
+        """The file of the serials of signed manifests accepted (written by ``agent run``)."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.serials.json")
+
+    @property
     def health_path(self) -> str | None:
         """The file of this namespace's liveness records (written by ``agent run``)."""
         if self.state_dir is None:
@@ -339,7 +367,8 @@ class Settings:
         return os.path.join(self.state_dir, f"{self.namespace}.health.json")
 
     def url_options(self) -> UrlOptions:
-        """How URL sources are fetched; reads the token file (SettingsError if it cannot)."""
+        """How URL sources are fetched; reads the token file and the signature keys
+        (SettingsError if it cannot)."""
         token = None if self.url_token_file is None else read_token(self.url_token_file)
         return UrlOptions(
             connect_timeout=self.url_connect_timeout,
@@ -348,6 +377,7 @@ class Settings:
             allow_http=self.allow_http,
             allow_redirect_hosts=self.allow_redirect_host,
             token=token,
+            signature_keys=read_signature_keys(self.signature_key),
         )
 
     @property

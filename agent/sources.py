@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 
 import attrs
 
 from agent.allowances import Allowances, allowed_manifest
+from agent.backoff import Backoff
 from agent.conflicts import settle
 from agent.errors import ManifestError
 from agent.load import (
@@ -22,13 +24,21 @@ from agent.load import (
     url_is_json,
 )
 from agent.manifest import Manifest
+from agent.metadata import is_metadata
+from agent.signatures import SignatureError, SignedFetcher
+from agent.state_file import read_mapping, write_mapping
 from agent.url_poller import UrlPoller
-from agent.url_source import UrlSource
 from agent.urls import UrlOptions, display_url, is_url
 
 __all__ = ["SourceSet", "SourceStatus"]
 
 log = logging.getLogger("agent.sources")
+
+METADATA_INTERVAL = 1.0
+"""Seconds between two requests to the metadata server while it answers: each one is a long
+poll that the server holds until the value changes, so this only spaces them."""
+METADATA_BACKOFF = Backoff(1.0, 300.0)
+"""While the metadata server fails: 1 s, doubling up to 5 minutes."""
 
 _Signature = tuple[int, int, int]
 
@@ -36,13 +46,16 @@ _Signature = tuple[int, int, int]
 @attrs.frozen
 class SourceStatus:
     """How one manifest file stands: ``error`` is why its last read failed (None when it
-    was valid), ``errors`` how many reads failed since the agent started, and ``loaded``
-    when the content in force was read (seconds since the epoch; None: never validly)."""
+    was valid), ``errors`` how many reads failed since the agent started, ``loaded``
+    when the content in force was read (seconds since the epoch; None: never validly), and
+    ``signature_refusals`` how many bodies of a signed source were refused for their
+    signature (each distinct refusal once, as it is logged)."""
 
     path: str
     error: str | None
     errors: int
     loaded: float | None
+    signature_refusals: int = 0
 
 
 @attrs.define
@@ -58,6 +71,7 @@ class _Entry:
     loaded: float | None = None
     generation: int = 0  # of a URL: the poller's outcome last looked at
     polled_errors: int = 0  # of a URL: failed fetches counted in ``errors`` so far
+    signature_refusals: int = 0  # distinct refused signatures (each logged once)
 
 
 class SourceSet:
@@ -78,7 +92,10 @@ class SourceSet:
     ``url_interval`` seconds: on threads of their own once :meth:`start` is called (each
     change calls ``wake``), else at each refresh. It is kept like a file (last-known-good,
     logged once per distinct error), except that it is never gone: a URL that cannot be
-    fetched keeps its content in force, however long that lasts.
+    fetched keeps its content in force, however long that lasts. A ``gce-metadata:``
+    source is kept as a URL is; once started, its poller long-polls the metadata server
+    (:mod:`agent.metadata_source`). The serials of signed bodies accepted are kept in
+    ``serials_path`` (None: in memory), so that a restart refuses a replay as well.
     """
 
     def __init__(
@@ -87,6 +104,7 @@ class SourceSet:
         allowances: Allowances | None = None,
         urls: UrlOptions | None = None,
         url_interval: float = 30.0,
+        serials_path: str | None = None,
     ) -> None:
         self.sources = sources
         self.allowances = allowances or Allowances()
@@ -95,6 +113,9 @@ class SourceSet:
         self._entries: dict[str, _Entry] = {}
         self._reported: dict[str, str] = {}
         self._pollers: dict[str, UrlPoller] = {}
+        self.serials_path = serials_path
+        self._serials = read_mapping(serials_path, "signed serials")
+        self._serials_lock = threading.Lock()
         self._wake: Callable[[], None] | None = None
         self._pass = 0
 
@@ -130,14 +151,18 @@ class SourceSet:
         """Every file in use, by path: whether its last read was valid, and since when."""
         return tuple(
             SourceStatus(
-                display_url(path), entry.error or entry.conflict, entry.errors, entry.loaded
+                display_url(path),
+                entry.error or entry.conflict,
+                entry.errors,
+                entry.loaded,
+                entry.signature_refusals,
             )
             for path, entry in sorted(self._entries.items())
         )
 
     def _read(self, path: str, force: bool) -> None:
         entry = self._entries.setdefault(path, _Entry())
-        if is_url(path):
+        if is_url(path) or is_metadata(path):
             self._read_url(path, entry, force)
             return
         if path == STDIN:
@@ -166,12 +191,11 @@ class SourceSet:
         poller = self._pollers.get(url)
         if poller is None:
             try:
-                source = UrlSource(url, self.urls)
-            except ManifestError as exc:  # plain http without allow_http
+                poller = self._pollers[url] = self._poller(url)
+            except ManifestError as exc:  # plain http without allow_http, a bad attribute
                 if entry.error is None:
                     self._invalid(entry, "URL refused", str(exc))
                 return
-            poller = self._pollers[url] = UrlPoller(source, self.url_interval, self._wake)
             if self._wake is not None:
                 poller.start()
         if self._wake is None:
@@ -184,8 +208,16 @@ class SourceSet:
         if polled.generation == entry.generation and not force:
             return
         entry.generation = polled.generation
+        if isinstance(polled.error, SignatureError):
+            entry.signature_refusals += 1
         if polled.error is not None:
-            what = "invalid manifest" if isinstance(polled.error, ManifestError) else "cannot fetch"
+            what = (
+                "signature refused"
+                if isinstance(polled.error, SignatureError)
+                else "invalid manifest"
+                if isinstance(polled.error, ManifestError)
+                else "cannot fetch"
+            )
             self._invalid(entry, what, str(polled.error), counted=True)
         elif polled.body is not None:
             name = display_url(url)
@@ -196,6 +228,25 @@ class SourceSet:
                 self._invalid(entry, "invalid manifest", str(exc))
             else:
                 self._valid(name, entry, manifest)
+
+    def _poller(self, source: str) -> UrlPoller:
+        """The poller of a URL, or of a metadata attribute (long-polled once started)."""
+        from agent.remote import remote_fetcher
+
+        fetcher = remote_fetcher(source, self.urls, long_poll=self._wake is not None)
+        if isinstance(fetcher, SignedFetcher):
+            serial = self._serials.get(source)
+            fetcher.serial = serial if isinstance(serial, int) else None
+            fetcher.on_accept = lambda serial: self._keep_serial(source, serial)
+        if not is_metadata(source):
+            return UrlPoller(fetcher, self.url_interval, self._wake)
+        return UrlPoller(fetcher, METADATA_INTERVAL, self._wake, backoff=METADATA_BACKOFF)
+
+    def _keep_serial(self, source: str, serial: int) -> None:
+        """Remember the serial of a signed body accepted (on a poller's thread)."""
+        with self._serials_lock:
+            self._serials[source] = serial
+            write_mapping(self.serials_path, dict(self._serials), "signed serials")
 
     def _invalid(self, entry: _Entry, what: str, error: str, counted: bool = False) -> None:
         """A read that failed: logged once per distinct error; the last valid content stays."""

@@ -4,27 +4,45 @@ The run loop never waits for the network: it reads :meth:`UrlPoller.latest`, the
 of the last fetch, which the poller's thread replaces every ``interval`` seconds (backing
 off while fetches fail) and wakes the loop when it changes. A library caller that does
 not :meth:`~UrlPoller.start` it calls :meth:`~UrlPoller.poll_once` itself.
+
+Every wait is jittered: multiplied by a random factor in [1 - JITTER, 1 + JITTER], so that
+a thousand hosts started together spread their fetches over a fifth of the interval
+instead of hitting the server in the same second.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import attrs
 
 from agent.backoff import Backoff
 from agent.errors import ManifestError
-from agent.url_source import UrlSource
 from agent.urls import UrlFetchError
 
-__all__ = ["Polled", "UrlPoller"]
+__all__ = ["JITTER", "Fetcher", "Polled", "UrlPoller"]
 
 log = logging.getLogger("agent.sources")
 
 URL_BACKOFF_MAX = 300.0
 """While fetches fail, the interval doubles up to this many seconds (or the interval)."""
+
+JITTER = 0.1
+"""Each wait is multiplied by a random factor in [1 - JITTER, 1 + JITTER]."""
+
+
+class Fetcher(Protocol):
+    """What a poller fetches: a URL (:class:`~agent.url_source.UrlSource`) or a metadata
+    attribute (:class:`~agent.metadata_source.MetadataSource`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def fetch(self, conditional: bool = True) -> bytes | None: ...
 
 
 @attrs.frozen
@@ -43,16 +61,23 @@ class Polled:
 
 class UrlPoller:
     """Fetches one URL every ``interval`` seconds while it answers; after failures, as
-    ``Backoff(interval, max(interval, 300))`` says. ``on_change`` is called (on the
+    ``backoff`` says (by default ``Backoff(interval, max(interval, 300))``), each wait
+    jittered (:data:`JITTER`, drawn from ``rng``). ``on_change`` is called (on the
     poller's thread) whenever :meth:`latest` changes."""
 
     def __init__(
-        self, source: UrlSource, interval: float, on_change: Callable[[], None] | None = None
+        self,
+        source: Fetcher,
+        interval: float,
+        on_change: Callable[[], None] | None = None,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.source = source
         self.interval = interval
-        self.backoff = Backoff(interval, max(interval, URL_BACKOFF_MAX))
+        self.backoff = backoff or Backoff(interval, max(interval, URL_BACKOFF_MAX))
         self.on_change = on_change
+        self.rng = rng or random.Random()
         self._latest = Polled()
         self._lock = threading.Lock()
         self._event = threading.Event()
@@ -107,6 +132,11 @@ class UrlPoller:
             # A fetch in flight ends within its timeouts; the thread is a daemon anyway.
             self._thread.join(timeout=1.0)
 
+    def delay(self, failing: int) -> float:
+        """The wait before the next fetch after ``failing`` failures in a row, jittered."""
+        base = self.backoff.delay(failing) if failing else self.interval
+        return base * self.rng.uniform(1 - JITTER, 1 + JITTER)
+
     def _run(self) -> None:
         failing = 0
         conditional = True
@@ -117,7 +147,7 @@ class UrlPoller:
                 log.exception("%s: polling failed unexpectedly", self.source.name)
             latest = self.latest()
             failing = failing + 1 if latest.error is not None else 0
-            self._event.wait(self.backoff.delay(failing) if failing else self.interval)
+            self._event.wait(self.delay(failing))
             self._event.clear()
             conditional = not self._force
             self._force = False

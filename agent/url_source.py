@@ -78,7 +78,7 @@ class UrlSource:
             if response.status != 200:
                 reason = f" {response.reason}" if response.reason else ""
                 raise UrlFetchError(self.url, f"HTTP {response.status}{reason}")
-            body = self._body(response)
+            body = self.read_body(response)
         except BaseException:
             _discard(response)
             raise
@@ -95,7 +95,7 @@ class UrlSource:
             sent = dict(headers)
             if self.options.token is not None and _origin(url) == origin:
                 sent["Authorization"] = f"Bearer {self.options.token}"
-            response = self._get(url, sent)
+            response = self.get(url, sent)
             location = response.headers.get("Location")
             if response.status not in _REDIRECTS or not location:
                 return response
@@ -119,7 +119,9 @@ class UrlSource:
                 "to follow it",
             )
 
-    def _get(self, url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    def get(self, url: str, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        """One GET of ``url`` (this source's or another on the same server), with this
+        source's timeouts, no retry and no redirect; errors name this source's URL."""
         self.requests += 1
         timeout = urllib3.Timeout(
             connect=self.options.connect_timeout, read=self.options.read_timeout
@@ -137,7 +139,7 @@ class UrlSource:
         except HTTPError as exc:
             raise UrlFetchError(self.url, self._problem(exc)) from None
 
-    def _body(self, response: urllib3.BaseHTTPResponse) -> bytes:
+    def read_body(self, response: urllib3.BaseHTTPResponse) -> bytes:
         """The body, read in chunks and refused as soon as it passes the cap; the whole
         body must come within the read timeout (each read has it too)."""
         cap = MAX_BYTES // (1024 * 1024)

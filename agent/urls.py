@@ -56,6 +56,8 @@ class UrlOptions:
     allow_http: bool = False
     allow_redirect_hosts: tuple[str, ...] = ()
     token: str | None = attrs.field(default=None, repr=False)
+    signature_keys: tuple[str, ...] = ()
+    """OpenSSH public keys; when any is given, every body must be signed by one of them."""
 
 
 def read_token(path: str) -> str:

@@ -26,6 +26,7 @@ import inotify_simple
 from inotify_simple import flags
 
 from agent.load import STDIN, is_manifest_file
+from agent.metadata import is_metadata
 from agent.urls import is_url
 
 __all__ = ["Watcher"]
@@ -273,8 +274,8 @@ def _watch_nearest(
 def _interests(source: str) -> list[tuple[str, Matcher]]:
     """The directories one source needs watched, each with the test for names that
     count in it, as the filesystem stands now."""
-    if source == STDIN or is_url(source):
-        return []  # standard input does not change; a URL is polled (agent.url_poller)
+    if source == STDIN or is_url(source) or is_metadata(source):
+        return []  # standard input does not change; a URL or metadata attribute is polled
     if glob.has_magic(source):
         return _glob_interests(source)
     path = os.path.abspath(source)

@@ -27,7 +27,7 @@
 # Stop the engines with: kill "$(cat /run/ca-test/docker.pid)" "$(cat /run/ca-test/podman.pid)"
 set -euo pipefail
 
-PACKAGES=(docker.io podman catatonit runc busybox-static docker-registry apache2-utils openssl docker-compose systemd)
+PACKAGES=(docker.io podman catatonit runc busybox-static docker-registry apache2-utils openssl docker-compose systemd openssh-client)
 RUN_DIR=/run/ca-test
 DOCKER_SOCK=$RUN_DIR/docker.sock
 DOCKER_PIDFILE=$RUN_DIR/docker.pid

@@ -189,6 +189,18 @@ CASES = [
         },
         id="one manifest file valid, one that never was",
     ),
+    pytest.param(
+        [report(sources=(SourceStatus("https://h/m.yaml", "signature: bad", 4, 900.0, 2),))],
+        {
+            (
+                "container_agent_manifest_signature_failures_total",
+                ("source", "https://h/m.yaml"),
+            ): 2,
+            ("container_agent_manifest_load_errors_total", ("source", "https://h/m.yaml")): 4,
+            ("container_agent_manifest_last_load_success", ("source", "https://h/m.yaml")): 0,
+        },
+        id="a signed URL whose bodies were refused twice for their signature",
+    ),
 ]
 
 

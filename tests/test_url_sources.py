@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Iterator
@@ -399,3 +400,14 @@ def test_the_token_is_never_shown(
     token_file.write_text("two words\n")
     code, out = run_agent(["validate", server.url("/m.yaml"), *common], capsys)
     assert code == cli.EXIT_INVALID and "--url-token-file" in out and "two" not in out
+
+
+def test_polling_is_jittered_so_hosts_spread_out() -> None:
+    """A thousand hosts with the same interval: their waits spread over [27 s, 33 s]."""
+    source = UrlSource("https://127.0.0.1:1/m.yaml", UrlOptions())
+    waits = [UrlPoller(source, 30.0, rng=random.Random(seed)).delay(0) for seed in range(1000)]
+    assert all(27.0 <= w <= 33.0 for w in waits)
+    assert max(waits) - min(waits) > 5.0  # spread over most of the range, not one second
+    assert len({round(w) for w in waits}) == 7  # every second from 27 to 33 is hit
+    backed_off = UrlPoller(source, 30.0, rng=random.Random(1)).delay(3)
+    assert 108.0 <= backed_off <= 132.0 and backed_off != 120.0
