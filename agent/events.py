@@ -4,8 +4,9 @@ containers dies, is OOM-killed, stopped, killed or removed by someone else.
 Engines send an event a little before their listing shows it (dockerd 20.10
 reports a container that died as running for another 100-150 ms), so a waking
 event wakes the loop at once and again :data:`RECHECKS` later, each at most once
-however many events come meanwhile. Events are for speed only, never for
-correctness: the periodic pass stays the safety net. When the stream breaks (the
+however many events come meanwhile, and again RECHECKS after a pass during which events
+came (a long pass would otherwise have used the rechecks up while it ran). Events are
+for speed only, never for correctness: the periodic pass stays the safety net. When the stream breaks (the
 engine restarted, its socket is gone), the break is logged once, the follower
 reconnects with back-off, and every reconnect wakes a pass, since events may
 have been missed meanwhile.
@@ -100,6 +101,14 @@ class EventFollower:
             else:
                 log.debug("engine events still lost (%s); retrying in %gs", problem, delay)
             self._stopping.wait(delay)
+
+    def recheck(self) -> None:
+        """Wake the loop again at each of RECHECKS from now, unless one is pending already.
+
+        The run loop asks for this after a pass during which waking events came: that pass
+        may have listed their containers a moment before the engine showed them ended, and
+        the rechecks scheduled when they came may have fired while the pass still ran."""
+        self._recheck()
 
     def _recheck(self) -> None:
         """Wake the loop again at each of RECHECKS from now, unless one is pending already."""

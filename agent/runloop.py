@@ -119,7 +119,10 @@ class RunLoop:
         try:
             while not self.stopping:
                 started = time.monotonic()
+                events = self.follower.events
                 self.run_once()
+                if self.follower.events != events:
+                    self.follower.recheck()
                 if not self.stopping:
                     self.watcher.wait(self._delay())
                     time.sleep(max(0.0, started + DEBOUNCE - time.monotonic()))

@@ -445,12 +445,17 @@ def remove_namespace(engine: Engine, namespace: str) -> list[str]:
             raise EngineError(
                 f"{engine.kind}: containers of namespace {namespace} not removed: {left}"
             )
-    networks = list_networks(engine, namespace)
-    if networks:
+    # An engine may still be taking the removed containers' endpoints off the network for a
+    # moment ("has active endpoints"): the removal is tried again, for at most 30 s.
+    deadline = time.monotonic() + 30.0
+    while networks := list_networks(engine, namespace):
         run_cli(engine, "network", "rm", *networks, check=False)
         left = list_networks(engine, namespace)
-        if left:
+        if not left:
+            break
+        if time.monotonic() > deadline:
             raise EngineError(f"{engine.kind}: networks of namespace {namespace} left: {left}")
+        time.sleep(0.5)
     return ids
 
 

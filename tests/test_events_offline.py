@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -109,6 +110,24 @@ def test_a_burst_of_deaths_wakes_the_loop_again_once_at_each_recheck(
             assert wakes.get(timeout=5) == "wake", "at once, for each"
         assert wakes.get(timeout=5) == "wake", "the first recheck"
         assert wakes.get(timeout=5) == "wake", "the second recheck"
+        with pytest.raises(queue.Empty):
+            wakes.get(timeout=0.6)
+    finally:
+        follower.close()
+
+
+def test_a_recheck_asked_after_a_long_pass_wakes_the_loop_again_from_then(
+    wakes: queue.Queue[str],
+) -> None:
+    """Events during a long pass used their rechecks up while it ran: the run loop asks
+    for them again once the pass is done, and they come RECHECKS from then."""
+    follower = _follower(EventfulBackend(QueuedStream()), wakes, rechecks=(0.2, 0.4))
+    try:
+        asked = time.monotonic()
+        follower.recheck()
+        assert wakes.get(timeout=5) == "wake"
+        assert time.monotonic() - asked >= 0.2, "RECHECKS from the moment it is asked"
+        assert wakes.get(timeout=5) == "wake"
         with pytest.raises(queue.Empty):
             wakes.get(timeout=0.6)
     finally:
