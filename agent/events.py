@@ -6,10 +6,10 @@ reports a container that died as running for another 100-150 ms), so a waking
 event wakes the loop at once and again :data:`RECHECKS` later, each at most once
 however many events come meanwhile, and again RECHECKS after a pass during which events
 came (a long pass would otherwise have used the rechecks up while it ran). Events are
-for speed only, never for correctness: the periodic pass stays the safety net. When the stream breaks (the
-engine restarted, its socket is gone), the break is logged once, the follower
-reconnects with back-off, and every reconnect wakes a pass, since events may
-have been missed meanwhile.
+for speed only, never for correctness: the periodic pass stays the safety net. When the
+stream breaks (the engine restarted, its socket is gone), the break is logged once, the
+follower reconnects with back-off, and every reconnect wakes a pass, since events may have
+been missed meanwhile.
 """
 
 from __future__ import annotations
