@@ -27,7 +27,7 @@ from agent.spec import (
     PortBinding,
     stop_timeout_label,
 )
-from backends.timestamps import parse_rfc3339
+from backends.timestamps import event_time, parse_rfc3339
 
 __all__ = [
     "DOCKER_PS_FORMAT",
@@ -137,11 +137,9 @@ def event_from_docker(row: Mapping[str, Any]) -> ContainerEvent | None:
     if row.get("Type") != "container" or not actor.get("ID"):
         return None
     action = str(row.get("Action") or row.get("status") or "")
-    nanoseconds = row.get("timeNano")
-    when = nanoseconds / 1e9 if isinstance(nanoseconds, int) else float(row.get("time") or 0)
     labels = actor.get("Attributes") or {}
     # "exec_start: sh -c ...", "health_status: healthy": the first word is the action.
     action = action.split(":", 1)[0].strip()
     return ContainerEvent(
-        actor["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when
+        actor["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), event_time(row)
     )

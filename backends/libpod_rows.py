@@ -22,7 +22,7 @@ from agent.spec import (
     PortBinding,
     stop_timeout_label,
 )
-from backends.timestamps import parse_rfc3339
+from backends.timestamps import event_time
 
 __all__ = ["event_from_podman_cli", "observed_from_libpod"]
 
@@ -85,10 +85,12 @@ _ACTIONS = {"died": "die", "remove": "destroy"}
 
 
 def event_from_podman_cli(row: Mapping[str, Any]) -> ContainerEvent | None:
-    """A container event as ``podman events --format json`` prints it; None for others."""
+    """A container event as ``podman events --format json`` prints it; None for others.
+    Podman 4 dates it with ``Time`` only, Podman 5 with ``time`` and ``timeNano`` only."""
     if row.get("Type") != "container" or not row.get("ID"):
         return None
     action = str(row.get("Status") or "")
     labels = row.get("Attributes") or {}
-    when = parse_rfc3339(str(row.get("Time") or "")) or 0.0
-    return ContainerEvent(row["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when)
+    return ContainerEvent(
+        row["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), event_time(row)
+    )
