@@ -38,6 +38,9 @@ MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 _REDIRECTS = (301, 302, 303, 307, 308)
 _OBJECT = re.compile(r"<[^<>]* object at 0x[0-9a-fA-F]+>: ")
+# OpenSSL's words when strict verification (Python 3.13's default) meets a CA certificate
+# without the keyUsage extension.
+_NO_KEY_USAGE = re.compile(r"CA cert does not include key usage extension", re.IGNORECASE)
 
 
 class UrlSource:
@@ -181,7 +184,10 @@ class UrlSource:
         if isinstance(exc, ReadTimeoutError):
             return f"read timed out after {self.options.read_timeout:g}s"
         if isinstance(exc, SSLError):
-            return f"TLS: {_OBJECT.sub('', str(exc))}"
+            said = _OBJECT.sub("", str(exc))
+            if _NO_KEY_USAGE.search(said):
+                return f"TLS: {_no_key_usage(self.options.ca_file)} ({said})"
+            return f"TLS: {said}"
         if isinstance(exc, NewConnectionError):
             cause = exc.__cause__ or exc.__context__
             reason = getattr(cause, "strerror", None) or _OBJECT.sub("", str(exc))
@@ -189,6 +195,16 @@ class UrlSource:
         if isinstance(exc, ProtocolError):
             return f"connection broken: {_OBJECT.sub('', str(exc))}"
         return _OBJECT.sub("", str(exc)) or type(exc).__name__
+
+
+def _no_key_usage(ca_file: str | None) -> str:
+    """Why a certificate was refused whose chain has a CA without keyUsage, and where to look."""
+    where = f"--ca-file {ca_file}" if ca_file else "the system's trust store"
+    return (
+        "a CA certificate of the server's chain has no keyUsage extension, which Python 3.13 "
+        f"and later require of a CA: the CA in {where}, or an intermediate the server sends; "
+        "make it again with keyUsage = critical, keyCertSign, cRLSign"
+    )
 
 
 def _discard(response: urllib3.BaseHTTPResponse) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -25,13 +24,14 @@ from backends.credentials import RegistryAuth, docker_config_path
 from backends.docker_rows import (
     DOCKER_PS_FORMAT,
     DOCKER_TIMES_FORMAT,
+    cli_error_words,
     event_from_docker,
     network_from_row,
     observed_from_docker,
     with_run_times,
 )
 from backends.errors import BackendError, EngineUnreachable, NotFound, kind_of, pulling
-from backends.libpod_rows import event_from_podman_cli, observed_from_libpod
+from backends.libpod_rows import event_from_podman_cli, observed_from_libpod, podman_version
 from backends.streams import ProcessEvents, end_process
 
 __all__ = ["DockerCLIBackend", "create_args"]
@@ -49,7 +49,7 @@ class DockerCLIBackend(Backend):
         self.command = command
         self.host = host
         self.timeout = timeout
-        self._podman: bool | None = None
+        self._podman: tuple[int, ...] | None = None  # podman's version; () for docker
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> DockerCLIBackend:
@@ -73,8 +73,15 @@ class DockerCLIBackend(Backend):
     @property
     def is_podman(self) -> bool:
         """Whether the binary is podman, whose listing differs; asked once."""
+        return bool(self._podman_version)
+
+    @property
+    def _podman_version(self) -> tuple[int, ...]:
+        """The podman binary's version (``podman version 5.4.2``), () for docker; asked
+        once, in the environment as it is (the others' environment depends on it)."""
         if self._podman is None:
-            self._podman = self._run("--version", local=True).lower().startswith("podman")
+            said = self._run("--version", local=True, env=dict(os.environ)).strip().lower()
+            self._podman = podman_version(said) if said.startswith("podman") else ()
         return self._podman
 
     def version(self) -> str:
@@ -161,6 +168,7 @@ class DockerCLIBackend(Backend):
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                env=self._env(),
             )
         except OSError as exc:
             message = f"cannot run {argv[0]!r}: {exc.strerror}"
@@ -183,18 +191,26 @@ class DockerCLIBackend(Backend):
     def pull(self, image: str, auth: RegistryAuth | None) -> None:
         """The binary reads the Docker config file itself (podman is pointed at it)."""
         args = ["pull", "--quiet"]
+        if self._podman_version >= (5,):  # podman 5 tries 3 times more, a second apart
+            args.append("--retry=0")  # the agent's back-off retries a failed pull
         if self.is_podman and os.path.exists(docker_config_path()):
             args.append(f"--authfile={docker_config_path()}")
         with pulling():
-            self._run(*args, "--", image, env=self._env())
+            self._run(*args, "--", image)
 
     def _env(self) -> dict[str, str] | None:
-        """The environment of a call that may read registry credentials: podman 4.3 fails
-        every pull, and every ``run`` (even with ``--pull=never``), when DOCKER_CONFIG
-        names a directory without a config.json, so it is left out then."""
-        if self.is_podman and not os.path.exists(docker_config_path()):
-            return {k: v for k, v in os.environ.items() if k != "DOCKER_CONFIG"}
-        return None
+        """The environment of every call of the binary (None: the agent's own). For podman:
+        podman 4.3 fails every pull, and every ``run`` (even with ``--pull=never``), when
+        DOCKER_CONFIG names a directory without a config.json, so it is left out then; and
+        podman 5 on cgroups v1 warns of their deprecation on stderr at every call unless
+        PODMAN_IGNORE_CGROUPSV1_WARNING is set, which would land in the output of ``logs``
+        and ``exec`` (stdout and stderr in one pipe)."""
+        if not self.is_podman:
+            return None
+        env = {"PODMAN_IGNORE_CGROUPSV1_WARNING": "1", **os.environ}
+        if not os.path.exists(docker_config_path()):
+            env.pop("DOCKER_CONFIG", None)
+        return env
 
     def events(self, namespace: str) -> EventStream:
         """``docker events`` (or ``podman events``) of the namespace, one JSON object a line.
@@ -207,7 +223,7 @@ class DockerCLIBackend(Backend):
             argv, read = [*filters, "--format=json"], event_from_podman_cli
         else:
             argv, read = [*filters, "--format={{json .}}"], event_from_docker
-        return ProcessEvents(self._argv("events", *argv), read, self.address)
+        return ProcessEvents(self._argv("events", *argv), read, self.address, self._env())
 
     def create(self, spec: RunSpec) -> str:
         return self._run(*create_args(spec, self.is_podman)).strip()
@@ -224,7 +240,7 @@ class DockerCLIBackend(Backend):
         cidfile = os.path.join(scratch, "cid")
         args = ["run", "--detach", f"--cidfile={cidfile}", *create_args(spec, self.is_podman)[1:]]
         try:
-            return self._run(*args, env=self._env()).strip()
+            return self._run(*args).strip()
         except BackendError as exc:
             exc.created = _read_cid(cidfile)
             raise
@@ -255,6 +271,7 @@ class DockerCLIBackend(Backend):
                 timeout=timeout,
                 check=False,
                 start_new_session=True,
+                env=self._env(),
             )
         except subprocess.TimeoutExpired as exc:
             raise TimeoutError(f"exec took longer than {timeout:g}s") from exc
@@ -271,6 +288,7 @@ class DockerCLIBackend(Backend):
         return [*argv, *args]
 
     def _run(self, *args: str, local: bool = False, env: dict[str, str] | None = None) -> str:
+        """``BINARY ARGS``'s stdout; ``env`` in place of :meth:`_env`."""
         argv = self._argv(*args, local=local)
         try:
             done = subprocess.run(
@@ -280,7 +298,7 @@ class DockerCLIBackend(Backend):
                 timeout=self.timeout,
                 check=False,
                 start_new_session=True,
-                env=env,
+                env=self._env() if env is None else env,
             )
         except FileNotFoundError as exc:
             raise EngineUnreachable(
@@ -293,19 +311,9 @@ class DockerCLIBackend(Backend):
         except OSError as exc:  # E2BIG for an argument list too long, EACCES, ...
             raise BackendError(f"{exc.strerror}: {argv[0]}", self.address) from exc
         if done.returncode != 0:
-            message = _engine_words(done.stderr or done.stdout) or f"exit code {done.returncode}"
+            message = cli_error_words(done.stderr or done.stdout) or f"exit code {done.returncode}"
             raise kind_of(message)(message, self.address)
         return done.stdout
-
-
-_USAGE_HINT = re.compile(r"^(?:See|Run) '[^']* --help'.*$", re.MULTILINE)
-_CLI_PREFIX = re.compile(r"^(?:docker|podman): ")
-
-
-def _engine_words(output: str) -> str:
-    """The engine's own message in a CLI's error output, without the ``docker:`` prefix and
-    the ``See 'docker run --help'`` hint that ``docker run`` adds to it."""
-    return _CLI_PREFIX.sub("", _USAGE_HINT.sub("", output)).strip()
 
 
 def _read_cid(path: str) -> str | None:

@@ -5,7 +5,8 @@ The Engine API lists a container as a row of ``GET /containers/json``;
 ``docker ps`` prints the same fields with :data:`DOCKER_PS_FORMAT`. Neither has
 start or finish times: inspect's ``State`` gives them (``docker inspect`` with
 :data:`DOCKER_TIMES_FORMAT`, or the API's ``GET /containers/{id}/json``). An event
-of ``GET /events`` is what ``docker events --format '{{json .}}'`` prints.
+of ``GET /events`` is what ``docker events --format '{{json .}}'`` prints. A failed
+call of the CLI (or of podman's, which mimics it) says why on stderr, with some words around.
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ from agent.spec import (
     PortBinding,
     stop_timeout_label,
 )
-from backends.timestamps import parse_rfc3339
+from backends.timestamps import event_time, parse_rfc3339
 
 __all__ = [
     "DOCKER_PS_FORMAT",
     "DOCKER_TIMES_FORMAT",
+    "cli_error_words",
     "event_from_docker",
     "network_from_row",
     "observed_from_docker",
@@ -167,11 +169,24 @@ def event_from_docker(row: Mapping[str, Any]) -> ContainerEvent | None:
     if row.get("Type") != "container" or not actor.get("ID"):
         return None
     action = str(row.get("Action") or row.get("status") or "")
-    nanoseconds = row.get("timeNano")
-    when = nanoseconds / 1e9 if isinstance(nanoseconds, int) else float(row.get("time") or 0)
     labels = actor.get("Attributes") or {}
     # "exec_start: sh -c ...", "health_status: healthy": the first word is the action.
     action = action.split(":", 1)[0].strip()
     return ContainerEvent(
-        actor["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when
+        actor["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), event_time(row)
     )
+
+
+_USAGE_HINT = re.compile(r"^(?:See|Run) '[^']* --help'.*$", re.MULTILINE)
+_CLI_PREFIX = re.compile(r"^(?:docker|podman): ")
+# A warning line of the Go log library both CLIs use (``time="..." level=warning msg="..."``):
+# podman 5 on cgroups v1 writes one at every call, and one per retry of a failed pull.
+_WARNING_LINE = re.compile(r'^time="[^"]*" level=warn(?:ing)? msg=.*$\n?', re.MULTILINE)
+
+
+def cli_error_words(output: str) -> str:
+    """The engine's own message in a CLI's error output, without the ``docker:`` prefix and
+    the ``See 'docker run --help'`` hint that ``docker run`` adds to it, and without the
+    warnings written before it (unless there is nothing else)."""
+    words = _CLI_PREFIX.sub("", _USAGE_HINT.sub("", output)).strip()
+    return _WARNING_LINE.sub("", words).strip() or words

@@ -1,5 +1,5 @@
 """Podman's container rows as observed containers, for podman-py and the podman CLI, and
-the events ``podman events --format json`` prints.
+the events ``podman events --format json`` prints, and the version ``podman --version`` says.
 
 libpod lists a container as a row of ``GET /libpod/containers/json``, and
 ``podman ps --format json`` prints the same rows; both carry the run times, of every
@@ -9,6 +9,7 @@ container (running ones too).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,9 +23,9 @@ from agent.spec import (
     PortBinding,
     stop_timeout_label,
 )
-from backends.timestamps import parse_rfc3339
+from backends.timestamps import event_time
 
-__all__ = ["event_from_podman_cli", "observed_from_libpod"]
+__all__ = ["event_from_podman_cli", "observed_from_libpod", "podman_version"]
 
 _MAX_RANGE = 1024
 # Podman's states in Docker's words (ObservedContainer.state); the others are the same.
@@ -95,10 +96,22 @@ _ACTIONS = {"died": "die", "remove": "destroy"}
 
 
 def event_from_podman_cli(row: Mapping[str, Any]) -> ContainerEvent | None:
-    """A container event as ``podman events --format json`` prints it; None for others."""
+    """A container event as ``podman events --format json`` prints it; None for others.
+    Podman 4 dates it with ``Time`` only, Podman 5 with ``time`` and ``timeNano`` only."""
     if row.get("Type") != "container" or not row.get("ID"):
         return None
     action = str(row.get("Status") or "")
     labels = row.get("Attributes") or {}
-    when = parse_rfc3339(str(row.get("Time") or "")) or 0.0
-    return ContainerEvent(row["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), when)
+    return ContainerEvent(
+        row["ID"], labels.get(LABEL_NAME, ""), _ACTIONS.get(action, action), event_time(row)
+    )
+
+
+_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+def podman_version(said: str) -> tuple[int, ...]:
+    """``podman version 5.4.2`` -> (5, 4, 2); (0,) when no version can be read (a podman
+    still, but one that no rule of a version applies to)."""
+    match = _VERSION.search(said)
+    return tuple(int(part) for part in match.groups(default="0")) if match else (0,)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
+from typing import Any
 
-__all__ = ["parse_rfc3339"]
+__all__ = ["event_time", "parse_rfc3339"]
 
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)\Z")
 
@@ -22,3 +24,24 @@ def parse_rfc3339(text: str) -> float | None:
     zone = "+00:00" if zone == "Z" else zone
     stamp = datetime.fromisoformat(whole + zone).astimezone(timezone.utc).timestamp()
     return stamp + float(f"0.{fraction}") if fraction else stamp
+
+
+def _number(value: Any) -> int | float | None:
+    """A JSON number (not a boolean), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def event_time(row: Mapping[str, Any]) -> float:
+    """When an engine event happened, in whichever field its engine wrote it, the most
+    precise first: ``timeNano`` (Docker's API and CLI, libpod's API, Podman 5's CLI),
+    ``time`` (epoch seconds, the same ones), or ``Time`` (RFC 3339: Podman 4's CLI, which
+    has neither of the others). 0.0 when none is readable."""
+    nanoseconds = _number(row.get("timeNano"))
+    if nanoseconds:
+        return nanoseconds / 1e9
+    seconds = _number(row.get("time"))
+    if seconds:
+        return float(seconds)
+    return parse_rfc3339(str(row.get("Time") or "")) or 0.0

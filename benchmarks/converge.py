@@ -18,8 +18,10 @@ The subjects, each with its own names and ports:
   ``--stop-timeout``);
 - the parallel floor of each engine: the same N ``run -d`` (create and start, with the same
   port and env), issued directly and all at once, one thread and one CLI process each;
-- ``docker-compose up -d`` (Debian's 1.29) on dockerd, ``network_mode: bridge`` as the agent's
-  containers (compose would otherwise make a network per project);
+- Compose's ``up -d`` on dockerd, ``network_mode: bridge`` as the agent's containers (compose
+  would otherwise make a network per project): Compose v2 where it is installed (a
+  ``docker-compose`` 2.x, as Debian 13's, or the ``docker compose`` plugin), else v1 (Debian
+  12's ``docker-compose`` 1.29); the report names the one that ran and its version;
 - ``podman kube play`` of N pods of one container each (each keeps its own network namespace and
   port, published by the pod with hostPort on hostIP 127.0.0.1).
 
@@ -816,22 +818,86 @@ def _engine_name(engine: Engine) -> str:
     return "dockerd" if engine.kind == "docker" else "podman"
 
 
+@dataclass(frozen=True)
+class ComposePeer:
+    """The Compose that the compose rows run, and the words of its output that tell how an
+    ``up -d`` went (v1, the Python one, and v2, the Go one, print differently)."""
+
+    argv: tuple[str, ...]  # ("docker-compose",) or (the docker CLI, "compose")
+    version: str  # "2.26.1", "1.29.2"
+
+    @property
+    def v2(self) -> bool:
+        return not self.version.startswith("1.")
+
+    @property
+    def label(self) -> str:
+        name = "docker compose" if self.argv[1:] == ("compose",) else "docker-compose"
+        return f"{name} {self.version}"
+
+    @property
+    def no_colours(self) -> tuple[str, ...]:
+        return ("--ansi", "never") if self.v2 else ("--no-ansi",)
+
+    @property
+    def created(self) -> str:
+        return "Started" if self.v2 else "done"
+
+    @property
+    def unchanged(self) -> str:
+        return "Running" if self.v2 else "is up-to-date"
+
+    @property
+    def recreated(self) -> str:
+        return "Recreate" if self.v2 else "Recreating"
+
+
+def _compose_version(argv: Sequence[str]) -> str | None:
+    """``ARGV version --short`` ("2.26.1", "v2.29.1", "1.29.2"), or None if it does not answer."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        done = subprocess.run(
+            [*argv, "version", "--short"], capture_output=True, text=True, timeout=60, check=False
+        )
+        version = done.stdout.strip().removeprefix("v")
+        if done.returncode == 0 and re.fullmatch(r"\d+\.\d+\S*", version):
+            return version
+    return None
+
+
+def find_compose(docker_cli: str | None) -> ComposePeer | None:
+    """Compose v2 if installed (the ``docker-compose`` binary, then the ``docker compose``
+    plugin of ``docker_cli``), else v1, else None."""
+    candidates: list[tuple[str, ...]] = []
+    if shutil.which("docker-compose"):
+        candidates.append(("docker-compose",))
+    if docker_cli:
+        candidates.append((docker_cli, "compose"))
+    found = [
+        ComposePeer(argv, version)
+        for argv in candidates
+        if (version := _compose_version(argv)) is not None
+    ]
+    return next((peer for peer in found if peer.v2), found[0] if found else None)
+
+
 class ComposeSubject(Subject):
-    """docker-compose 1.29 with one service per container, on the default bridge network."""
+    """Compose (v2 or v1, see :class:`ComposePeer`) with one service per container, on the
+    default bridge network."""
 
     tool = "compose"
 
     def __init__(
-        self, compose: str, project: str, engine: Engine, image: str, ports: Sequence[int],
-        root: Path,
+        self, compose: ComposePeer, project: str, engine: Engine, image: str,
+        ports: Sequence[int], root: Path,
     ) -> None:  # fmt: skip
         super().__init__(engine, image, ports, root)
-        self.label = "docker-compose 1.29 up -d @dockerd"
+        self.label = f"{compose.label} up -d @dockerd"
         self.compose, self.project = compose, project
         self.file = root / "docker-compose.yml"
 
     def write(self) -> None:
-        lines = ['version: "2.4"', "services:"]
+        # Compose v2 needs no version and warns that it is obsolete; v1 needs one.
+        lines = [*([] if self.compose.v2 else ['version: "2.4"']), "services:"]
         for i, port in enumerate(self.ports):
             lines += [
                 f"  c{i}:",
@@ -847,27 +913,30 @@ class ComposeSubject(Subject):
         return {**os.environ, "DOCKER_HOST": self.engine.host}
 
     def argv(self, *args: str) -> list[str]:
-        return [self.compose, "--no-ansi", "-f", str(self.file), "-p", self.project, *args]
+        return [
+            *self.compose.argv, *self.compose.no_colours, "-f", str(self.file), "-p", self.project,
+            *args,
+        ]  # fmt: skip
 
     def up(self, what: str, expect: str, *extra: str) -> Run:
         run = measure(self.argv("up", "-d", *extra), self.env(), self.root)
         return checked(run, f"{self.label}: {what}", expect)
 
     def cold(self) -> Run:
-        return self.up("up -d", "done")
+        return self.up("up -d", self.compose.created)
 
     def noop(self) -> Run:
-        return self.up("up -d (no-op)", "is up-to-date")
+        return self.up("up -d (no-op)", self.compose.unchanged)
 
     def change_one(self) -> Run:
         self.gens[0] += 1
         self.write()
-        return self.up("up -d -t 0 (one changed)", "Recreating", "-t", "0")
+        return self.up("up -d -t 0 (one changed)", self.compose.recreated, "-t", "0")
 
     def change_all(self) -> Run:
         self.gens = [gen + 1 for gen in self.gens]
         self.write()
-        return self.up("up -d (all changed)", "Recreating")
+        return self.up("up -d (all changed)", self.compose.recreated)
 
     def _label(self) -> str:
         return f"com.docker.compose.project={self.project}"
@@ -997,7 +1066,7 @@ class Lab:
         self.use_engines, self.use_compose, self.use_kube = use_engines, use_compose, use_kube
         self.notes: list[str] = []
         self.image = engines.BUSYBOX_TAG
-        self.compose = "docker-compose"
+        self.compose: ComposePeer | None = None
         self._engines: dict[str, Engine] = {}
         self._images: list[tuple[Engine, str]] = []  # made here, on an engine started here
         self._cleanups: list[tuple[str, Callable[[], None]]] = []
@@ -1047,15 +1116,12 @@ class Lab:
         self._cleanups.append((what, cleanup))
 
     def _setup(self) -> None:
-        if self.use_compose and ensure_package(
-            "docker-compose", "docker-compose", "the docker-compose rows"
-        ):
-            self.notes.append("docker-compose was missing: installed Debian's with apt-get")
+        if self.use_compose:
+            self.compose = self._compose()
         if self.use_kube and ensure_package(
             "catatonit", "catatonit", "podman kube play cannot build a pod's pause image without it"
         ):
             self.notes.append("catatonit was missing: installed Debian's with apt-get")
-        self.compose = shutil.which("docker-compose") or "docker-compose"
         if not self.use_engines:
             return
         for kind in ("docker", "podman"):
@@ -1077,6 +1143,21 @@ class Lab:
             cli(podman, "pod", "rm", "-f", "-t", "0", warm)
             if podman.owned:
                 self._images += [(podman, ref) for ref in sorted(_pause_images(podman) - before)]
+
+    def _compose(self) -> ComposePeer:
+        """Compose v2 where installed, else v1 (Debian's docker-compose, installed if missing)."""
+        docker_cli = shutil.which(os.environ.get("CA_TEST_DOCKER_CLI") or "docker")
+        peer = find_compose(docker_cli)
+        if peer is None:
+            ensure_package("docker-compose", "docker-compose", "the compose rows")
+            self.notes.append("Compose was missing: installed Debian's docker-compose with apt-get")
+            peer = find_compose(docker_cli)
+            if peer is None:
+                raise BenchError("docker-compose installed, but `docker-compose version` fails")
+        which = "v2" if peer.v2 else "v1 (no Compose v2 installed)"
+        self.notes.append(f"compose peer: {peer.label}, Compose {which}")
+        log(f"compose peer: {peer.label}")
+        return peer
 
     def close(self) -> None:
         for what, cleanup in reversed(self._cleanups):
@@ -1121,8 +1202,8 @@ class Lab:
                 [podman.cli, "version", "--format", "{{.Client.Version}}"], podman.environ()
             )
         found["runc"] = first_line(["runc", "--version"]).removeprefix("runc version ")
-        if self.use_compose:
-            found["docker-compose"] = first_line([self.compose, "version", "--short"])
+        if self.compose is not None:
+            found["compose"] = self.compose.label
         for module, name in (("docker", "Docker SDK"), ("podman", "podman-py")):
             found[name] = first_line([sys.executable, "-c", f"import {module}; "
                                       f"print({module}.__version__)"])  # fmt: skip
@@ -1147,10 +1228,11 @@ def converge_subjects(lab: Lab, count: int, rows: set[int]) -> list[Subject]:
                 FloorSubject(prefix, lab.engine(kind), lab.image, lab.ports(count),
                              lab.root / prefix)
             )  # fmt: skip
-    subjects.append(
-        ComposeSubject(lab.compose, f"cab{lab.run_id}", lab.docker, lab.image, lab.ports(count),
-                       lab.root / "compose")
-    )  # fmt: skip
+    if lab.compose is not None:
+        subjects.append(
+            ComposeSubject(lab.compose, f"cab{lab.run_id}", lab.docker, lab.image,
+                           lab.ports(count), lab.root / "compose")
+        )  # fmt: skip
     if 1 in rows:
         subjects.append(
             KubeSubject(lab.name("p"), lab.podman, lab.image, lab.ports(count), lab.root / "kube")

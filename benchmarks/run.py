@@ -6,23 +6,25 @@
 Run it as root on Debian 12 with the engines of ENGINES.md installed (contrib/setup-engines.sh).
 The agent's processes run this tree's code (its directory goes first on their PYTHONPATH). The
 engines are started or reused with tests/engines.py (dockerd and the Podman service on sockets
-under /run/ca-test); docker-compose and catatonit are installed with apt-get if missing, and the
-run says so. Every container, pod and project it makes is named after a random run id and
-removed at the end; engines started here are stopped, reused ones left running. Only 127.0.0.1.
+under /run/ca-test). The compose peer is Compose v2 where it is installed (a docker-compose 2.x,
+or the docker compose plugin), else v1, and the report names it with its version; Debian's
+docker-compose and catatonit are installed with apt-get if missing, and the run says so. Every
+container, pod and project it makes is named after a random run id and removed at the end;
+engines started here are stopped, reused ones left running. Only 127.0.0.1.
 
 Rows (the targets, in brackets, are printed beside the figures, never asserted):
 
 1. Converge N containers from nothing: ``agent apply`` with each backend (docker-cli and the
    Docker SDK on dockerd, podman-py and the podman CLI on the Podman service; default
    ``--parallel``) beside the parallel floor of each engine (the same N ``run -d`` issued at
-   once, one thread and one CLI process each), ``docker-compose up -d`` and ``podman kube
-   play``; ratios to the floor of the same engine and to docker-compose [agent <= 1.15x the
-   floor, so <= 0.7x docker-compose].
+   once, one thread and one CLI process each), ``compose up -d`` and ``podman kube
+   play``; ratios to the floor of the same engine and to compose [agent <= 1.15x the
+   floor, so <= 0.7x compose].
 2. Replace N changed containers whose process ignores SIGTERM (busybox sleep as PID 1): the env
-   of every container changes, then ``agent apply`` / ``docker-compose up -d`` with the default
+   of every container changes, then ``agent apply`` / ``compose up -d`` with the default
    stop timeout (10 s); beside them the parallel floor of a replacement (``stop -t 10``, ``rm``,
    ``run -d``, all at once) [<= one stop timeout + 1.3x the row-1 floor].
-3. One changed container among N: ``agent apply`` vs ``docker-compose up -d``, both told to stop
+3. One changed container among N: ``agent apply`` vs ``compose up -d``, both told to stop
    at once (``--stop-timeout 0``, ``-t 0``), so that the figure is the tool's own work.
 4. A container killed -> running again under ``agent run --reload 60``: from the kill (SIGKILL
    through the engine's API) to the moment inspect (polled every 20 ms) shows it running with a
@@ -36,7 +38,7 @@ Rows (the targets, in brackets, are printed beside the figures, never asserted):
 6. Idle: ``agent run --reload 0.5 -vv`` over N running containers, CPU seconds per pass
    (utime+stime from /proc/PID/stat over 6 s, and with the subprocesses it reaped, divided by
    the passes counted) and peak RSS [< 20 ms, < 40 MB]; the no-op ``agent apply`` vs the no-op
-   ``docker-compose up -d`` [< 0.5x]; a cold ``agent plan`` [< 200 ms].
+   ``compose up -d`` [< 0.5x]; a cold ``agent plan`` [< 200 ms].
 7. Load, validate and plan 10,000 containers, no engine: ``benchmarks/load_plan.py --json``
    run as a subprocess; its table and its JSON are taken in.
 
@@ -593,12 +595,12 @@ def section_1(data: ConvergeFigures, count: int, repeat: int) -> Section:
     section = Section(
         1,
         f"Converge {count} containers from nothing (median of {repeat})",
-        "agent <= 1.15x the parallel floor of the same engine, so <= 0.7x docker-compose",
+        "agent <= 1.15x the parallel floor of the same engine, so <= 0.7x compose",
         [
             SUBJECT,
             Column("converge s", "seconds"),
             Column("x floor (same engine)", "x_floor", "x"),
-            Column("x docker-compose", "x_compose", "x"),
+            Column("x compose", "x_compose", "x"),
             Column("max RSS MB", "max_rss_mb", "mb"),
             Column("CLI subprocesses MB", "max_rss_subprocesses_mb", "mb"),
             Column("target", "target", "text"),
@@ -622,13 +624,12 @@ def section_1(data: ConvergeFigures, count: int, repeat: int) -> Section:
         "floor: the same containers by `run -d` (create and start, each with its 127.0.0.1 "
         "port and env vars), issued all at once, one thread and one CLI process each; "
         f"the agent runs its actions {PARALLEL} at a time (the `--parallel` default).",
-        "x docker-compose: compose runs on dockerd; for the Podman rows the ratio is across "
-        "engines.",
+        "x compose: compose runs on dockerd; for the Podman rows the ratio is across engines.",
         "max RSS: the peak resident size of the tool's own process (`VmHWM`); CLI "
         "subprocesses: the peak of it and the `docker`/`podman` processes the CLI backends "
         "run (`ru_maxrss` of `wait4`). The engines' own memory is not counted.",
         "podman kube play: N pods of one container each (plus N infra containers, which "
-        "publish the ports); docker-compose: `network_mode: bridge`, as the agent.",
+        "publish the ports); compose: `network_mode: bridge`, as the agent.",
     ]
     return section
 
@@ -644,7 +645,7 @@ def section_2(data: ConvergeFigures, count: int, repeat: int) -> Section:
             Column("target s", "target_seconds"),
             Column("x target", "x_target", "x"),
             Column("x replace floor (same engine)", "x_replace_floor", "x"),
-            Column("x docker-compose", "x_compose", "x"),
+            Column("x compose", "x_compose", "x"),
             STATUS,
         ],
     )
@@ -668,7 +669,7 @@ def section_2(data: ConvergeFigures, count: int, repeat: int) -> Section:
         entry["x_compose"] = _x(value, compose)
         section.entries.append(entry)
     section.notes = [
-        "The env of every container changes, then `agent apply` / `docker-compose up -d` with "
+        "The env of every container changes, then `agent apply` / `compose up -d` with "
         f"the default stop timeout ({STOP_TIMEOUT} s): busybox `sleep` as PID 1 ignores "
         "SIGTERM, so each stop waits it out, and only stopping them at the same time keeps "
         "the whole near one timeout.",
@@ -683,7 +684,7 @@ def section_3(data: ConvergeFigures, count: int, repeat: int) -> Section:
         3,
         f"One changed container among {count} (median of {repeat})",
         "",
-        [SUBJECT, Column("one changed s", "seconds"), Column("x docker-compose", "x_compose", "x"),
+        [SUBJECT, Column("one changed s", "seconds"), Column("x compose", "x_compose", "x"),
          STATUS],
     )  # fmt: skip
     compose = data.compose(lambda f: f.one)
@@ -695,7 +696,7 @@ def section_3(data: ConvergeFigures, count: int, repeat: int) -> Section:
             section.entries.append(entry)
     section.notes = [
         "The env of one container changes; both tools are told to stop at once "
-        "(`agent apply --stop-timeout 0`, `docker-compose up -d -t 0`), so that the figure is "
+        "(`agent apply --stop-timeout 0`, `compose up -d -t 0`), so that the figure is "
         f"the tool's own work, not the {STOP_TIMEOUT} s the process ignores SIGTERM for.",
     ]
     return section
@@ -706,7 +707,7 @@ def section_6(data: ConvergeFigures, count: int, repeat: int) -> Section:
         6,
         f"Idle and no-op, over {count} running containers (median of {repeat})",
         "idle `agent run` < 20 ms CPU a pass and < 40 MB; no-op `agent apply` < 0.5x the "
-        "no-op `docker-compose up -d`; cold `agent plan` < 200 ms",
+        "no-op `compose up -d`; cold `agent plan` < 200 ms",
         [
             SUBJECT,
             Column("idle CPU ms/pass", "idle_cpu_ms", "ms"),
@@ -751,7 +752,7 @@ def section_6(data: ConvergeFigures, count: int, repeat: int) -> Section:
         "idle max RSS: `VmHWM` of the agent at the end of the window; CLI subprocesses: the "
         "peak of it and the `docker`/`podman` processes it ran, the `events` follower "
         "included (`ru_maxrss` once it stopped).",
-        "no-op: the same `agent apply` / `docker-compose up -d` again over the converged set; "
+        "no-op: the same `agent apply` / `compose up -d` again over the converged set; "
         "plan: `agent plan` over the same. Every figure is of a fresh process: the "
         "interpreter's start and the imports are included.",
     ]

@@ -565,14 +565,33 @@ def _openssl(directory: Path, command: str, *extra: str) -> None:
         raise EngineError(f"openssl {command} -> exit {done.returncode}: {done.stderr.strip()}")
 
 
-def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
-    """A self-signed CA and a server certificate it signed for IP 127.0.0.1: (ca, cert, key)."""
+# The test CA's extensions: Python 3.13 verifies strictly (VERIFY_X509_STRICT) and refuses a
+# CA without keyUsage ("CA cert does not include key usage extension"). Without
+# ``key_usage`` the CA is made as older tools made theirs, to test that refusal.
+CA_CONFIG = """\
+[req]
+distinguished_name = dn
+x509_extensions = ca
+prompt = no
+[dn]
+CN = container-agent test CA
+[ca]
+basicConstraints = critical, CA:TRUE
+subjectKeyIdentifier = hash
+{key_usage}
+"""
+CA_KEY_USAGE = "keyUsage = critical, keyCertSign, cRLSign"
+
+
+def write_tls_files(directory: Path, ca_key_usage: bool = True) -> tuple[Path, Path, Path]:
+    """A self-signed CA and a server certificate it signed for IP 127.0.0.1: (ca, cert, key).
+    The CA has keyUsage (keyCertSign, cRLSign) unless ``ca_key_usage`` is false."""
     directory.mkdir(parents=True, exist_ok=True)
     new_key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    ca_subject = "/CN=container-agent test CA"
-    _openssl(
-        directory, f"req -x509 {new_key} -days 2 -keyout ca.key -out ca.crt", "-subj", ca_subject
+    (directory / "ca.cnf").write_text(
+        CA_CONFIG.format(key_usage=CA_KEY_USAGE if ca_key_usage else "")
     )
+    _openssl(directory, f"req -x509 -config ca.cnf {new_key} -days 2 -keyout ca.key -out ca.crt")
     _openssl(
         directory,
         f"req -new {new_key} -keyout server.key -out server.csr",
@@ -582,6 +601,7 @@ def write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
     (directory / "server.ext").write_text(
         "subjectAltName = IP:127.0.0.1\nbasicConstraints = CA:FALSE\n"
         "keyUsage = digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n"
+        "subjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n"
     )
     sign = "-CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext"
     _openssl(directory, f"x509 -req -in server.csr {sign} -out server.crt")

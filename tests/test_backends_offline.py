@@ -25,7 +25,7 @@ from agent.settings import Settings
 from agent.spec import build_specs
 from backends.base import ENTRY_POINT_GROUP, BackendOptions, EngineReader, ReadOnly
 from backends.docker_cli import DockerCLIBackend
-from backends.docker_rows import observed_from_docker, with_run_times
+from backends.docker_rows import cli_error_words, observed_from_docker, with_run_times
 from backends.errors import (
     BackendError,
     Conflict,
@@ -34,7 +34,7 @@ from backends.errors import (
     NotFound,
     kind_of,
 )
-from backends.libpod_rows import observed_from_libpod
+from backends.libpod_rows import observed_from_libpod, podman_version
 from tests.fakes import FakeBackend
 
 REPO = Path(__file__).resolve().parents[1]
@@ -278,6 +278,111 @@ def test_a_pull_slower_than_the_timeout_is_an_image_not_had_not_an_outage(tmp_pa
     slow.chmod(slow.stat().st_mode | stat.S_IXUSR)
     with pytest.raises(ImageUnavailable, match=re.escape("'pull' took longer than 0.3s")):
         DockerCLIBackend(str(slow), timeout=0.3).pull("busybox", None)
+
+
+# --- what each podman version says -------------------------------------------------------------
+
+CGROUPS_V1_WARNING = (
+    'time="2026-12-04T20:17:11Z" level=warning msg="Using cgroups-v1 which is deprecated in '
+    "favor of cgroups-v2 with Podman v5 and will be removed in a future version. Set "
+    'environment variable `PODMAN_IGNORE_CGROUPSV1_WARNING` to hide this warning."\n'
+)
+PULL_REFUSED = (
+    "Error: initializing source docker://127.0.0.1:1/x:latest: pinging container registry "
+    '127.0.0.1:1: Get "https://127.0.0.1:1/v2/": dial tcp 127.0.0.1:1: connect: connection refused'
+)
+PULL_RETRIED = (
+    'time="2026-12-04T20:17:12Z" level=warning msg="Failed, retrying in 1s ... (1/3). '
+    f'{PULL_REFUSED.removeprefix("Error: ")}"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("output", "words"),
+    [
+        pytest.param(RUN_FAILED, RUN_FAILED[8:].split("\n")[0], id="docker: prefix and hint"),
+        pytest.param(
+            f"{CGROUPS_V1_WARNING}Trying to pull 127.0.0.1:1/x:latest...\n{PULL_RETRIED}"
+            f"{PULL_RETRIED}{PULL_REFUSED}\n",
+            f"Trying to pull 127.0.0.1:1/x:latest...\n{PULL_REFUSED}",
+            id="podman 5: warnings of cgroups v1 and of retries",
+        ),
+        pytest.param(
+            f"Trying to pull 127.0.0.1:1/x:latest...\n{PULL_REFUSED}\n",
+            f"Trying to pull 127.0.0.1:1/x:latest...\n{PULL_REFUSED}",
+            id="podman 4",
+        ),
+        pytest.param(
+            CGROUPS_V1_WARNING, CGROUPS_V1_WARNING.strip(), id="nothing but a warning is kept"
+        ),
+    ],
+)
+def test_a_cli_error_reads_as_the_engines_words(output: str, words: str) -> None:
+    assert cli_error_words(output) == words
+
+
+@pytest.mark.parametrize(
+    ("said", "version"),
+    [
+        ("podman version 5.4.2", (5, 4, 2)),
+        ("podman version 4.3.1", (4, 3, 1)),
+        ("podman version 5.0.0-dev", (5, 0, 0)),
+        ("podman version 6.1", (6, 1, 0)),
+        ("podman version unknown", (0,)),
+    ],
+)
+def test_podmans_version_reads_from_what_it_says(said: str, version: tuple[int, ...]) -> None:
+    assert podman_version(said) == version
+
+
+def _podman(tmp_path: Path, version: str) -> Path:
+    """A ``podman`` of ``version`` as it behaves on cgroups v1: podman 5 warns on stderr at
+    every call unless PODMAN_IGNORE_CGROUPSV1_WARNING is set. ``pull`` fails (retrying
+    three times, as podman 5 does, without ``--retry=0``) and ``logs`` prints ``hello``;
+    every call's argv goes to calls.log."""
+    fake = tmp_path / "podman"
+    fake.write_text(
+        f"#!{sys.executable}\nimport os, sys\n"
+        "args = sys.argv[1:]\n"
+        f"five = {version.startswith('5.')!r}\n"
+        f"with open({str(tmp_path / 'calls.log')!r}, 'a') as log:\n"
+        "    log.write(' '.join(args) + '\\n')\n"
+        "if five and not os.environ.get('PODMAN_IGNORE_CGROUPSV1_WARNING'):\n"
+        f"    sys.stderr.write({CGROUPS_V1_WARNING!r}); sys.stderr.flush()\n"
+        f"if args == ['--version']:\n    print('podman version {version}'); sys.exit(0)\n"
+        "if args[0] == 'logs':\n    print('hello'); sys.exit(0)\n"
+        "if args[0] == 'container':\n    print('c0ffee'); sys.exit(0)\n"
+        "assert args[0] == 'pull', args\n"
+        "sys.stderr.write('Trying to pull 127.0.0.1:1/x:latest...\\n')\n"
+        "if five and '--retry=0' not in args:\n"
+        f"    sys.stderr.write(3 * {PULL_RETRIED!r})\n"
+        f"sys.stderr.write({PULL_REFUSED!r} + '\\n'); sys.exit(125)\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    return fake
+
+
+@pytest.mark.parametrize("version", ["5.4.2", "4.3.1"])
+def test_a_podman_pull_that_fails_says_the_engines_error_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    monkeypatch.delenv("PODMAN_IGNORE_CGROUPSV1_WARNING", raising=False)
+    backend = DockerCLIBackend(str(_podman(tmp_path, version)))
+    with pytest.raises(ImageUnavailable) as caught:
+        backend.pull("127.0.0.1:1/x:latest", None)
+    assert caught.value.message == f"Trying to pull 127.0.0.1:1/x:latest...\n{PULL_REFUSED}"
+    pulls = [line for line in (tmp_path / "calls.log").read_text().splitlines() if "pull" in line]
+    assert pulls == [
+        f"pull --quiet{' --retry=0' if version.startswith('5.') else ''} -- 127.0.0.1:1/x:latest"
+    ]
+
+
+def test_podman_5s_logs_carry_no_warning_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PODMAN_IGNORE_CGROUPSV1_WARNING", raising=False)
+    backend = DockerCLIBackend(str(_podman(tmp_path, "5.4.2")))
+    assert b"".join(backend.logs("c0ffee")) == b"hello\n"
 
 
 # --- auto over the entry points --------------------------------------------------------------

@@ -246,16 +246,51 @@ def test_a_docker_format_event_reads_as_a_container_event(
     assert event_from_docker(row) == expected
 
 
-def test_a_podman_cli_event_reads_as_a_container_event() -> None:
-    row = {
-        "ID": "c0ffee",
-        "Status": "remove",
-        "Type": "container",
-        "Time": "2026-12-01T20:03:19.5Z",
-        "Attributes": LABELS,
-    }
-    event = event_from_podman_cli(row)
-    assert event is not None
-    assert (event.id, event.name, event.action) == ("c0ffee", "web", "destroy")
-    assert event.time == pytest.approx(1796155399.5)
-    assert event_from_podman_cli({"Type": "image", "ID": "x", "Status": "pull"}) is None
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        pytest.param(
+            {
+                "ID": "c0ffee",
+                "Image": "localhost/busybox:latest",
+                "Name": "container-agent-web-5e1f0c2a",
+                "Status": "remove",
+                "Time": "2026-12-01T20:03:19.5Z",
+                "Type": "container",
+                "Attributes": LABELS,
+            },
+            ContainerEvent("c0ffee", "web", "destroy", 1796155399.5),
+            id="podman 4: Time in RFC 3339 only",
+        ),
+        pytest.param(
+            {
+                "ID": "c0ffee",
+                "Image": "localhost/busybox:latest",
+                "Name": "container-agent-web-5e1f0c2a",
+                "Status": "died",
+                "ContainerExitCode": 1,
+                "time": 1796155399,
+                "timeNano": 1796155399500000000,
+                "Type": "container",
+                "Attributes": LABELS,
+            },
+            ContainerEvent("c0ffee", "web", "die", 1796155399.5),
+            id="podman 5: time and timeNano, no Time",
+        ),
+        pytest.param(
+            {"ID": "c0ffee", "Status": "start", "Type": "container", "time": 1796155399},
+            ContainerEvent("c0ffee", "", "start", 1796155399.0),
+            id="seconds only",
+        ),
+        pytest.param(
+            {"ID": "c0ffee", "Status": "start", "Type": "container", "Time": "yesterday"},
+            ContainerEvent("c0ffee", "", "start", 0.0),
+            id="no readable time",
+        ),
+        pytest.param({"Type": "image", "ID": "x", "Status": "pull"}, None, id="an image"),
+    ],
+)
+def test_a_podman_cli_event_reads_as_a_container_event(
+    row: dict[str, object], expected: ContainerEvent | None
+) -> None:
+    assert event_from_podman_cli(row) == expected

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import random
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 
 import agent.load
 from agent import cli
@@ -188,6 +191,45 @@ def test_certificate_needs_the_ca_file(server: UrlServer) -> None:
     with pytest.raises(UrlFetchError, match=r"TLS: .*CERTIFICATE_VERIFY_FAILED"):
         UrlSource(server.url("/m.yaml"), UrlOptions()).fetch()
     assert UrlSource(server.url("/m.yaml"), options(server)).fetch() == MANIFEST
+
+
+def test_a_ca_without_key_usage_is_named_with_what_python_313_requires(tmp_path: Path) -> None:
+    """Python 3.13 verifies strictly by default (VERIFY_X509_STRICT); the same verification
+    on an older Python, given by the pool, fails the same way."""
+    server = UrlServer(tmp_path, ca_key_usage=False)
+    try:
+        server.routes["/m.yaml"] = Route(MANIFEST)
+        context = urllib3.util.create_urllib3_context()
+        context.verify_flags |= ssl.VERIFY_X509_STRICT
+        context.load_verify_locations(server.ca)
+        strict = urllib3.PoolManager(ssl_context=context, cert_reqs="CERT_REQUIRED")
+        with pytest.raises(UrlFetchError) as refused:
+            UrlSource(server.url("/m.yaml"), options(server), strict).fetch()
+    finally:
+        server.close()
+    said = str(refused.value)
+    assert f"the CA in --ca-file {server.ca}" in said
+    assert "no keyUsage extension, which Python 3.13 and later require" in said
+    assert "keyUsage = critical, keyCertSign, cRLSign" in said
+
+
+def test_the_agent_on_python_313_refuses_a_ca_without_key_usage_and_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = UrlServer(tmp_path, ca_key_usage=False)
+    try:
+        server.routes["/m.yaml"] = Route(MANIFEST)
+        code, out = run_agent(
+            ["validate", "--ca-file", str(server.ca), server.url("/m.yaml")], capsys
+        )
+    finally:
+        server.close()
+    if sys.version_info >= (3, 13):
+        assert code == cli.EXIT_FAILURE
+        assert "no keyUsage extension, which Python 3.13 and later require of a CA" in out
+        assert f"the CA in --ca-file {server.ca}" in out
+    else:  # verification is not strict by default before 3.13
+        assert code == cli.EXIT_OK, out
 
 
 def test_plain_http_needs_the_option() -> None:

@@ -38,8 +38,8 @@ class Route:
 class UrlServer:
     """``ThreadingHTTPServer`` wrapped in TLS, in a daemon thread; ``url(path)`` for a URL."""
 
-    def __init__(self, directory: Path, host: str = "127.0.0.1") -> None:
-        self.ca, cert, key = write_tls_files(directory)
+    def __init__(self, directory: Path, host: str = "127.0.0.1", ca_key_usage: bool = True) -> None:
+        self.ca, cert, key = write_tls_files(directory, ca_key_usage)
         self.routes: dict[str, Route] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         server = self
