@@ -14,7 +14,9 @@
 #      venv in /opt/venv with that release's Python. The file RELEASE/complete marks a finished build; without it (or with
 #      --rebuild) the root is made again from scratch. One run at a time per release (a lock);
 #   2. copies this checkout (without .git and .venv) to /src in the root and installs it in
-#      the venv (with the network, so new dependencies are fetched);
+#      the venv (with the network, so new dependencies are fetched), and keeps the wheels of
+#      its dependencies in /opt/wheelhouse, where pip looks inside (PIP_NO_INDEX: the tests
+#      that run contrib/install.sh need no network);
 #   3. enters new mount, pid, net, uts and ipc namespaces, mounts proc, sysfs, the host's
 #      cgroups and /dev, a tmpfs on /run and /tmp, brings loopback up, and pivot_roots into the
 #      root (a plain chroot breaks dockerd's image import and makes `runc exec` run commands
@@ -116,6 +118,11 @@ copy_checkout() {
     log "installing the checkout into /opt/venv"
     in_chroot /opt/venv/bin/pip install --quiet --disable-pip-version-check \
         '/src[docker,podman,test]' >&2
+    # The same packages as wheels in /opt/wheelhouse, which pip reads inside (PIP_NO_INDEX,
+    # PIP_FIND_LINKS): the tests that run contrib/install.sh need them without a network.
+    in_chroot bash -euo pipefail -c '/opt/venv/bin/pip freeze --exclude container-agent \
+        >/opt/wheelhouse.txt && /opt/venv/bin/pip download --quiet --disable-pip-version-check \
+        --dest /opt/wheelhouse --requirement /opt/wheelhouse.txt pip "setuptools>=61" wheel' >&2
 }
 
 # Enter new namespaces and run this script again there (from the copy in the root) as
@@ -143,6 +150,7 @@ pivot_into() { # ROOT PYTEST ARGS...
     pivot_root . .oldroot
     exec /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
         TERM="${TERM:-dumb}" PODMAN_IGNORE_CGROUPSV1_WARNING=1 \
+        PIP_NO_INDEX=1 PIP_FIND_LINKS=/opt/wheelhouse PIP_DISABLE_PIP_VERSION_CHECK=1 \
         /bin/bash /src/contrib/sandbox.sh --inside "$@"
 }
 
