@@ -60,6 +60,7 @@ from agent.schema import (
     read_env_key,
     read_host_path,
     read_image,
+    read_mount,
     string_item,
 )
 
@@ -281,16 +282,7 @@ def _name_label_env(raw: Any) -> str | None:
 
 def _mount(reader: FieldReader, raw: Any, path: str) -> VolumeMount | None:
     data = reader.mapping(raw, path, _MOUNT_FIELDS)
-    if data is None:
-        return None
-    name = reader.name(data, "name", path)
-    mount_path = reader.absolute_path(data, "mountPath", path)
-    read_only = (
-        reader.typed(data["readOnly"], bool, f"{path}.readOnly") if "readOnly" in data else False
-    )
-    if name is None or mount_path is None or read_only is None:
-        return None
-    return VolumeMount(name, mount_path, read_only)
+    return None if data is None else read_mount(reader, data, path, "mountPath")
 
 
 def _declared(

@@ -71,6 +71,7 @@ __all__ = [
     "read_env_key",
     "read_host_path",
     "read_image",
+    "read_mount",
     "string_item",
 ]
 
@@ -631,10 +632,16 @@ def _port(reader: FieldReader, raw: Any, path: str) -> Port | None:
 
 def _mount(reader: FieldReader, raw: Any, path: str) -> VolumeMount | None:
     data = reader.mapping(raw, path, _MOUNT_FIELDS, _MOUNT_ALIASES, _REFUSED_MOUNT_FIELDS)
-    if data is None:
-        return None
+    return None if data is None else read_mount(reader, data, path, "path")
+
+
+def read_mount(
+    reader: FieldReader, data: Mapping[str, Any], path: str, path_key: str
+) -> VolumeMount | None:
+    """A volume mount's ``name``, its path in the container (under ``path_key``: v1beta1's
+    ``path``, a declaration's ``mountPath``) and ``readOnly``."""
     name = reader.name(data, "name", path)
-    mount_path = reader.absolute_path(data, "path", path)
+    mount_path = reader.absolute_path(data, path_key, path)
     read_only = (
         reader.typed(data["readOnly"], bool, f"{path}.readOnly") if "readOnly" in data else False
     )
