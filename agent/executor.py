@@ -106,9 +106,16 @@ def execute(
         return _outcome(action, backend, stop_timeout, shared, allowed)
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
-        missing = _missing_images(plan, shared, pool)
-        run = _Run(plan, missing, parallel, cancelled, ledger, on_result)
-        return run.through(lambda action: pool.submit(carry_out, action))
+
+        def submit(action: _Executable) -> Future[ActionResult]:
+            return pool.submit(carry_out, action)
+
+        run = _Run(plan, parallel, cancelled, ledger, on_result)
+        # The namespace's network is made while the images are looked at: the starts wait
+        # for both, and neither waits for the other.
+        run.start_networks(submit)
+        run.missing = _missing_images(plan, shared, pool)
+        return run.through(submit)
 
 
 class _SharedImages:
@@ -143,14 +150,15 @@ class _Run:
     def __init__(
         self,
         plan: Plan,
-        missing: dict[str, str],
         parallel: int,
         cancelled: Callable[[], bool],
         ledger: RestartLedger | None,
         on_result: Callable[[ActionResult], None] | None = None,
     ) -> None:
         self.on_result = on_result
-        self.missing = missing
+        self.missing: dict[str, str] = {}
+        """The containers to start whose image is not at hand: name -> why (set before
+        :meth:`through`)."""
         self.parallel = parallel
         self.cancelled = cancelled
         self.ledger = ledger
@@ -173,6 +181,13 @@ class _Run:
             finished, _ = wait(self.in_flight, return_when=FIRST_COMPLETED)
             for future in sorted(finished, key=self.in_flight.__getitem__):
                 self.settle(future)
+
+    def start_networks(self, submit: _Submit) -> None:
+        """Start the making of the namespace's network at once (it waits for nothing)."""
+        for index, action in list(self.pending.items()):
+            if isinstance(action, CreateNetwork) and self.waits_for[index] <= self.done:
+                del self.pending[index]
+                self._submit(index, action, submit)
 
     def start_ready(self, submit: _Submit) -> None:
         """Start, in the plan's order, every pending action whose dependencies are done,
@@ -207,15 +222,18 @@ class _Run:
             ):
                 self._skip(index, action, self.no_network)
                 continue
-            log.info(
-                "%s %s (%s): %s",
-                action.verb,
-                action.name,
-                action.engine_name,
-                action.reason,
-                extra=_about(action),
-            )
-            self.in_flight[submit(action)] = index
+            self._submit(index, action, submit)
+
+    def _submit(self, index: int, action: _Executable, submit: _Submit) -> None:
+        log.info(
+            "%s %s (%s): %s",
+            action.verb,
+            action.name,
+            action.engine_name,
+            action.reason,
+            extra=_about(action),
+        )
+        self.in_flight[submit(action)] = index
 
     def settle(self, future: Future[ActionResult]) -> None:
         """Take in the result of an action that finished."""

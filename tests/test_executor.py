@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from pathlib import Path
@@ -666,6 +667,36 @@ def test_the_network_is_made_once_before_every_start_and_join(root: Path) -> Non
     assert ("connect", "id-db", NET, "db", "store") in backend.calls
     assert backend.networks[NET].namespace == NS
     assert results[0].container_id == f"net-{NET}"
+
+
+def test_the_network_is_made_while_the_images_are_fetched(root: Path) -> None:
+    """The network waits for no image: it is made while a pull is still under way, and
+    the start waits for both."""
+    web = attrs.evolve(networked(root)["web"], image_pull_policy="Always")
+    backend = FakeBackend()
+    backend.remote = {web.image: "sha256:new"}
+    pulling = backend.hold(web.image)
+    outcome: list[tuple[ActionResult, ...]] = []
+    the_plan = Plan((CreateNetwork(NET, NS, "missing"), Start(web, "missing")))
+    worker = threading.Thread(target=lambda: outcome.append(execute(the_plan, backend, parallel=4)))
+    worker.start()
+    try:
+        deadline = time.monotonic() + 5
+        while ("create_network", NET) not in backend.calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert ("create_network", NET) in backend.calls, "the network waited for the pull"
+        assert ("pull", web.image) in backend.calls and not any(
+            c[0] == "create" for c in backend.calls
+        )
+    finally:
+        pulling.set()
+        worker.join(10)
+    (results,) = outcome
+    assert all(r.ok for r in results)
+    create = next(start for call, start, _ in backend.spans if call[0] == "create")
+    assert all(
+        end <= create for call, _, end in backend.spans if call[0] in ("pull", "create_network")
+    )
 
 
 def test_the_network_is_removed_after_the_last_container(root: Path) -> None:
