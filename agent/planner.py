@@ -101,31 +101,36 @@ def plan(
         for name, leftovers in by_name.items():
             reason = "not in the manifest any more" if name else "has no name label"
             actions += [Remove(container, reason) for container in leftovers]
-    actions += _plan_network(bool(desired), kept, options, network)
+    needed = any(spec.network for spec in desired)  # not by host-network containers alone
+    actions += _plan_network(bool(desired), needed, kept, options, network)
     return Plan(tuple(sorted(actions, key=_order)))
 
 
 def _plan_network(
     wanted: bool,
+    needed: bool,
     kept: Sequence[tuple[RunSpec, ObservedContainer]],
     options: PlanOptions,
     network: ObservedNetwork | None,
 ) -> list[Action]:
-    """The namespace's network: made when a container is ``wanted`` and it is missing,
-    joined in place by the ``kept`` containers that are not on it, removed once no
-    container is wanted (whether or not the network is on: it is the namespace's)."""
+    """The namespace's network: made when a container is ``wanted`` that ``needed`` it (a
+    container on the host's network needs none) and it is missing, joined in place by the
+    ``kept`` containers meant to be on it that are not, removed once no container is wanted
+    (whether or not the network is on: it is the namespace's)."""
     if not wanted:
         if options.allow_removals and network is not None:
             return [RemoveNetwork(network, "no container of the namespace is left")]
         return []
     name = options.network
-    if name is None:
+    if name is None or not needed:
         return []
     found: list[Action] = []
     if network is None:
         reason = "missing: the namespace's containers reach each other by name on it"
         found.append(CreateNetwork(name, options.namespace, reason))
     for spec, container in kept:
+        if not spec.network:
+            continue  # on the host's network
         if container.networks is None or name in container.networks:
             continue  # a listing that does not tell is taken at its word: nothing to join
         if container.state == "removing":

@@ -559,6 +559,19 @@ def listing_without_networks(world: World) -> None:
         world.change(container.engine_name, networks=None)
 
 
+def host_network_only(world: World) -> None:
+    """Every container on the host's network (a konlet declaration's): none needs the
+    namespace's network, and none is on an engine network to leave."""
+    on_networks("host")(world)
+    world.desired = [attrs.evolve(spec, host_network=True, network=None) for spec in world.desired]
+    world.network = None
+
+
+def host_network_beside_others(world: World) -> None:
+    on_networks("host", names=["web"])(world)
+    world.want(attrs.evolve(SPECS["web"], host_network=True, network=None))
+
+
 JOINED = "not on network ns-net: joins it in place as"
 MADE = "missing: the namespace's containers reach each other by name on it"
 NETWORK_CASES: dict[str, tuple[Mutation, Expected]] = {
@@ -629,6 +642,11 @@ NETWORK_CASES: dict[str, tuple[Mutation, Expected]] = {
     ),
     "nothing desired but removals not allowed -> nothing, the network stays": (
         nothing_desired_but_removals_not_allowed,
+        [],
+    ),
+    "only host-network containers -> no network made, nothing joins": (host_network_only, []),
+    "a host-network container beside others -> it alone does not join": (
+        host_network_beside_others,
         [],
     ),
     "the network off, containers off it -> nothing joins": (network_off, []),
