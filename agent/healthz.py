@@ -3,7 +3,9 @@
 The daemon is healthy while its last pass went well and ended recently. It is not
 once the engine does not answer (at once: nothing can be converged meanwhile),
 once :data:`FAILURES` passes in a row have failed otherwise, or when no pass has
-ended well for longer than its window (a loop that hangs). The reason is one line.
+ended well for longer than its window (a loop that hangs). The reason is one line; a
+healthy one also names the sources whose last body was refused for its signature (the
+last good content stays in force: the daemon still does its job, on old content).
 """
 
 from __future__ import annotations
@@ -78,7 +80,11 @@ class ServiceHealth:
         age = now - last_ok
         if age > self.window:
             return False, f"no pass succeeded for {age:.0f}s (since {_when(last_ok)})"
-        return True, f"ok: last good pass ended {max(age, 0.0):.1f}s ago"
+        unsigned = [source.path for source in last.sources if source.unsigned]
+        refused = f"; signature refused, last good content in force: {', '.join(unsigned)}"
+        return True, f"ok: last good pass ended {max(age, 0.0):.1f}s ago" + (
+            refused if unsigned else ""
+        )
 
 
 def _when(stamp: float) -> str:

@@ -49,13 +49,15 @@ class SourceStatus:
     was valid), ``errors`` how many reads failed since the agent started, ``loaded``
     when the content in force was read (seconds since the epoch; None: never validly), and
     ``signature_refusals`` how many bodies of a signed source were refused for their
-    signature (each distinct refusal once, as it is logged)."""
+    signature (each distinct refusal once, as it is logged), ``unsigned`` whether the last
+    body fetched was refused for its signature (the last good content stays in force)."""
 
     path: str
     error: str | None
     errors: int
     loaded: float | None
     signature_refusals: int = 0
+    unsigned: bool = False
 
 
 @attrs.define
@@ -72,6 +74,7 @@ class _Entry:
     generation: int = 0  # of a URL: the poller's outcome last looked at
     polled_errors: int = 0  # of a URL: failed fetches counted in ``errors`` so far
     signature_refusals: int = 0  # distinct refused signatures (each logged once)
+    unsigned: bool = False  # the last body fetched was refused for its signature
 
 
 class SourceSet:
@@ -156,6 +159,7 @@ class SourceSet:
                 entry.errors,
                 entry.loaded,
                 entry.signature_refusals,
+                entry.unsigned,
             )
             for path, entry in sorted(self._entries.items())
         )
@@ -208,7 +212,8 @@ class SourceSet:
         if polled.generation == entry.generation and not force:
             return
         entry.generation = polled.generation
-        if isinstance(polled.error, SignatureError):
+        entry.unsigned = isinstance(polled.error, SignatureError)
+        if entry.unsigned:
             entry.signature_refusals += 1
         if polled.error is not None:
             what = (

@@ -300,6 +300,25 @@ def test_health(
     assert (ok, why.split(" (since")[0]) == (healthy, reason)
 
 
+def test_health_names_a_source_whose_signature_was_refused() -> None:
+    """A refused signature keeps the last good content: the daemon stays healthy (200), and
+    its line says which source runs on old content."""
+    now = [T0]
+    health = ServiceHealth(window=60, clock=lambda: now[0])
+    signed = "https://config.example/web.yaml"
+    refused = SourceStatus(signed, "signature refused", 1, T0 - 60, 1, True)
+    health(report("ok", started=T0, sources=(refused, SourceStatus("a.yaml", None, 0, T0))))
+    now[0] = T0 + 1
+    assert health.check() == (
+        True,
+        "ok: last good pass ended 0.5s ago; signature refused, last good content in force: "
+        + signed,
+    )
+    health(report("ok", started=T0 + 2, sources=(SourceStatus(signed, None, 1, T0 + 2, 1),)))
+    now[0] = T0 + 3
+    assert health.check() == (True, "ok: last good pass ended 0.5s ago")
+
+
 def test_the_health_window_is_three_reloads_and_at_least_a_minute() -> None:
     assert ServiceHealth.for_reload(30).window == 90
     assert ServiceHealth.for_reload(2).window == 60

@@ -92,7 +92,7 @@ def test_a_good_signature_is_accepted(server: UrlServer, keys: dict[str, Key]) -
     serve(server, body, keys["old"].sign(body))
     sources = signed_set(server, keys["old"])
     assert names(sources) == ["web"]
-    assert sources.status()[0].error is None
+    assert sources.status()[0].error is None and not sources.status()[0].unsigned
     assert server.requests[-1][0] == "/m.yaml.sig"
 
 
@@ -135,7 +135,7 @@ def test_a_refused_signature_keeps_the_content_in_force(
         assert [c.name for c in desired.containers] == ["web"] and desired.complete
     (status,) = sources.status()
     assert status.error is not None and message in status.error and status.errors >= 3
-    assert status.signature_refusals == 1
+    assert status.signature_refusals == 1 and status.unsigned
     (logged,) = refused(caplog)
     assert logged.startswith("signature refused (its last valid content stays in force)")
     assert f"{server.url('/m.yaml')}: signature: " in logged and message in logged
