@@ -247,11 +247,11 @@ def test_privileged_runs_only_when_allowed(ws: Workspace) -> None:
     ws.cli("rm", "-f", created)
 
     done = ws.agent("apply", "--allow-privileged")
-    if ws.target.engine.kind == "docker" and not _every_capability():
-        # dockerd gives a privileged container every capability, and runc cannot apply one
-        # that the engine's own bounding set lacks (this sandbox has no CAP_SYS_RESOURCE):
-        # the engine's error is reported, and the container that did not start removed.
-        assert done.returncode == 1, done.stderr
+    if done.returncode == 1 and ws.target.engine.kind == "docker" and not _every_capability():
+        # dockerd 20.10 gives a privileged container every capability, and its runc cannot
+        # apply one that the engine's own bounding set lacks (this sandbox has no
+        # CAP_SYS_RESOURCE); Docker 26 keeps to the bounding set and starts it. Where it
+        # fails, the engine's error is reported and the container that did not start removed.
         assert "unable to apply caps" in done.stderr
         assert ws.containers() == []
         return
