@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from agent.actions import Remove, Restart, Start
+from agent.actions import Remove, RemoveNetwork, Restart, Start
 from agent.executor import ActionResult
 from agent.load import load_sources
 from agent.reconcile import converge
@@ -262,7 +262,8 @@ def test_the_grace_period_of_a_container_is_used_when_it_is_removed(ws: Workspac
     began = time.monotonic()
     plan, results = apply(ws, stop_timeout=30)
     elapsed = time.monotonic() - began
-    assert [type(a) for a in plan.actions] == [Remove]
+    # The namespace's network goes with its last container.
+    assert [type(a) for a in plan.actions] == [Remove, RemoveNetwork]
     assert all(r.ok for r in results), results
     assert ws.containers() == []
     assert elapsed < 10, f"the removal took {elapsed:.1f}s, as if --stop-timeout 30 applied"
