@@ -132,9 +132,14 @@ def test_kube_play_runs_what_the_agent_runs(
     settings = Settings(namespace=namespace, volumes_root=str(root))
     try:
         _, results = converge(load_sources([str(source)]), backend, settings, time.time())
-        assert [r.ok for r in results] == [True, True]
+        # the namespace's network, then the two containers
+        assert [(r.action.verb, r.ok) for r in results] == [
+            ("create-network", True),
+            ("start", True),
+            ("start", True),
+        ]
         assert engines.http_get(port, "/index.html") == (200, PAGE.encode())
-        by_name = {r.action.name: r.container_id for r in results}
+        by_name = {r.action.name: r.container_id for r in results if r.action.verb == "start"}
         agent_web = _inspect(podman_engine, str(by_name["web"]))
         assert (str(root / "www"), "/www", True) in _mounts(agent_web)
         agent_env = _env(podman_engine, str(by_name["env"]))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.actions import Remove, Start
+from agent.actions import CreateNetwork, Remove, RemoveNetwork, Start
 from agent.executor import ActionResult
 from agent.render import plan_to_dict, render_text
 from tests import engines
@@ -42,8 +42,13 @@ def container(name: str, image: str, policy: str | None = None) -> str:
 
 
 def errors(results: tuple[ActionResult, ...]) -> dict[str, str | None]:
-    """Each action's container name and its error (None when it went well)."""
-    return {result.action.name: result.error for result in results}
+    """Each container action's error by the container's name (the namespace's network's own
+    actions, made or removed beside them, are left out)."""
+    return {
+        result.action.name: result.error
+        for result in results
+        if not isinstance(result.action, (CreateNetwork, RemoveNetwork))
+    }
 
 
 def pulls(caplog: pytest.LogCaptureFixture) -> list[str]:
