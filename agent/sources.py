@@ -290,7 +290,7 @@ class SourceSet:
         in_force = {p: e.in_force for p, e in entries.items() if e.in_force is not None}
         arrivals: dict[int, dict[str, Manifest]] = {}
         for path, entry in entries.items():
-            if entry.manifest is not None and entry.manifest != entry.in_force:
+            if entry.manifest is not None and entry.manifest is not entry.in_force:
                 arrivals.setdefault(entry.arrived, {})[path] = entry.manifest
         settled = settle(in_force, [arrivals[n] for n in sorted(arrivals)])
         for path, entry in entries.items():
