@@ -9,7 +9,29 @@ __version__ = "0.1.0"
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from agent.actions import (
+from agent.daemon.settings import Settings
+from agent.errors import (
+    AgentError,
+    FieldError,
+    ImageNotPresent,
+    ManifestError,
+    MultiSourceError,
+    SettingsError,
+    VolumeError,
+)
+from agent.manifest.models import Container, EnvVar, Manifest, Port, Volume, VolumeMount
+from agent.manifest.probes import ExecCheck, HttpCheck, Probe, TcpCheck
+from agent.output.render import (
+    apply_to_dict,
+    plan_to_dict,
+    render_json,
+    render_results,
+    render_status,
+    render_text,
+    status_to_dict,
+)
+from agent.output.status import ContainerStatus, statuses
+from agent.planning.actions import (
     Action,
     CreateNetwork,
     Join,
@@ -20,54 +42,32 @@ from agent.actions import (
     Start,
     Wait,
 )
-from agent.backoff import CRASH_LOOP, Backoff
-from agent.errors import (
-    AgentError,
-    FieldError,
-    ImageNotPresent,
-    ManifestError,
-    MultiSourceError,
-    SettingsError,
-    VolumeError,
-)
-from agent.health import Health
-from agent.load import DesiredSet, load_file, load_sources, merge
-from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
-from agent.network import NetworkConflict, ObservedNetwork, network_name
-from agent.observed import ObservedContainer
-from agent.planner import PlanOptions, plan
-from agent.probes import ExecCheck, HttpCheck, Probe, TcpCheck
-from agent.render import (
-    apply_to_dict,
-    plan_to_dict,
-    render_json,
-    render_results,
-    render_status,
-    render_text,
-    status_to_dict,
-)
-from agent.settings import Settings
-from agent.signatures import SignatureError
-from agent.spec import RunSpec, build_specs
-from agent.status import ContainerStatus, statuses
+from agent.planning.backoff import CRASH_LOOP, Backoff
+from agent.planning.health import Health
+from agent.planning.network import NetworkConflict, ObservedNetwork, network_name
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.spec import RunSpec, build_specs
+from agent.sources.load import DesiredSet, load_file, load_sources, merge
+from agent.sources.signatures import SignatureError
 
 if TYPE_CHECKING:
-    from agent.compose import from_compose
-    from agent.executor import ActionResult, execute
-    from agent.kube import to_kubernetes
-    from agent.reconcile import converge, observe_network, plan_against, plan_for
+    from agent.convert.compose import from_compose
+    from agent.convert.kube import to_kubernetes
+    from agent.daemon.reconcile import converge, observe_network, plan_against, plan_for
+    from agent.engine.executor import ActionResult, execute
 
 # The parts that call a backend load on first use: importing the pure core (or a
 # backend, which imports agent.errors) never imports the backends package.
 _ON_FIRST_USE = {
-    "ActionResult": "agent.executor",
-    "execute": "agent.executor",
-    "converge": "agent.reconcile",
-    "plan_for": "agent.reconcile",
-    "plan_against": "agent.reconcile",
-    "observe_network": "agent.reconcile",
-    "from_compose": "agent.compose",
-    "to_kubernetes": "agent.kube",
+    "ActionResult": "agent.engine.executor",
+    "execute": "agent.engine.executor",
+    "converge": "agent.daemon.reconcile",
+    "plan_for": "agent.daemon.reconcile",
+    "plan_against": "agent.daemon.reconcile",
+    "observe_network": "agent.daemon.reconcile",
+    "from_compose": "agent.convert.compose",
+    "to_kubernetes": "agent.convert.kube",
 }
 
 

@@ -20,16 +20,12 @@ from typing import NoReturn
 import attrs
 
 from agent import __version__
-from agent.actions import Remove
-from agent.allowances import check_desired
+from agent.daemon.reconcile import converge, plan_against, plan_for
+from agent.daemon.settings import Settings, default_state_dir, help_of
+from agent.engine.logs import parse_since, parse_tail, write_logs
 from agent.errors import AgentError, ManifestError, SettingsError
-from agent.health_file import HealthFile
-from agent.load import DesiredSet, load_sources
-from agent.lock import namespace_lock
-from agent.logs import parse_since, parse_tail, write_logs
-from agent.progress import ApplyProgress
-from agent.reconcile import converge, plan_against, plan_for
-from agent.render import (
+from agent.output.progress import ApplyProgress
+from agent.output.render import (
     apply_summary,
     apply_to_dict,
     render_json,
@@ -38,9 +34,13 @@ from agent.render import (
     status_to_dict,
     to_json,
 )
-from agent.restarts import RestartLedger
-from agent.settings import Settings, default_state_dir, help_of
-from agent.status import statuses
+from agent.output.status import statuses
+from agent.planning.actions import Remove
+from agent.sources.allowances import check_desired
+from agent.sources.load import DesiredSet, load_sources
+from agent.state.health_file import HealthFile
+from agent.state.lock import namespace_lock
+from agent.state.restarts import RestartLedger
 from backends.base import Backend, BackendOptions, load_backend
 from backends.errors import BackendError
 
@@ -515,8 +515,8 @@ def _confirmed(count: int, namespace: str) -> bool:
 def _cmd_run(args: argparse.Namespace) -> int:
     # The daemon's own modules (the loop, its watchers and prober, systemd readiness) load
     # only for agent run: plan, apply and status start faster without them.
-    from agent.notify import Notifier
-    from agent.runloop import RunLoop
+    from agent.daemon.notify import Notifier
+    from agent.daemon.runloop import RunLoop
 
     notifier = Notifier.from_environment()  # before any engine CLI runs
     backend = _backend(args)
@@ -528,8 +528,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             # Only a daemon that serves metrics pays for importing prometheus-client.
             from prometheus_client import disable_created_metrics
 
-            from agent.healthz import ServiceHealth
-            from agent.metrics import Metrics, MetricsServer, application
+            from agent.daemon.healthz import ServiceHealth
+            from agent.daemon.metrics import Metrics, MetricsServer, application
 
             disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created noise
             metrics = Metrics(backend.name)
@@ -567,7 +567,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         return _from_compose(args)
     if args.to in ("v1beta1", "declaration"):
         return _to_manifest(args)
-    from agent.kube import documents, to_kubernetes  # the converters load only for convert
+    from agent.convert.kube import documents, to_kubernetes  # the converters load only for convert
 
     desired = load_sources(args.manifests, args.urls)
     settings: Settings = args.settings
@@ -581,7 +581,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 def _to_manifest(args: argparse.Namespace) -> int:
     """Manifests (v1beta1 or declarations) as v1beta1 manifests or as declarations, one YAML
     document each."""
-    from agent.declaration_convert import ConversionError, dump, to_declaration, to_v1beta1
+    from agent.convert.declaration_convert import ConversionError, dump, to_declaration, to_v1beta1
 
     desired = load_sources(args.manifests, args.urls)
     documents: list[dict[str, object]] = []
@@ -607,7 +607,7 @@ def _from_compose(args: argparse.Namespace) -> int:
     if len(args.manifests) != 1:
         print("agent convert --from compose: give exactly one compose file", file=sys.stderr)
         return EXIT_INVALID
-    from agent.compose import ComposeError, from_compose, render
+    from agent.convert.compose import ComposeError, from_compose, render
 
     path = args.manifests[0]
     try:

@@ -57,7 +57,7 @@ class MultiSourceError(ManifestError):
 
 class SettingsError(AgentError):
     """A setting of the agent that cannot be used; ``setting`` is its name in
-    :class:`~agent.settings.Settings` (the command line's option, with dashes)."""
+    :class:`~agent.daemon.settings.Settings` (the command line's option, with dashes)."""
 
     def __init__(self, setting: str, problem: str) -> None:
         self.setting = setting

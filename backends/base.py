@@ -19,9 +19,9 @@ from typing import ClassVar
 
 import attrs
 
-from agent.network import ObservedNetwork
-from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import RunSpec
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ContainerEvent, ObservedContainer
+from agent.planning.spec import RunSpec
 from backends.credentials import RegistryAuth
 from backends.errors import (
     BackendError,  # re-exported: third-party backends raise it

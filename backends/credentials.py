@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from agent.reference import DOCKER_HUB, registry_of
+from agent.manifest.reference import DOCKER_HUB, registry_of
 
 __all__ = ["RegistryAuth", "docker_config_path", "lookup"]
 

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import attrs
 
-from agent.network import ObservedNetwork
-from agent.observed import ObservedContainer
-from agent.spec import LABEL_NAMESPACE, RunSpec
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth, docker_config_path
 from backends.docker_rows import (

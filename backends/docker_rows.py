@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
-from agent.network import ObservedNetwork
-from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import (
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ContainerEvent, ObservedContainer
+from agent.planning.spec import (
     LABEL_HASH,
     LABEL_IMAGE_ID,
     LABEL_NAME,

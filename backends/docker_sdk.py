@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from agent.network import ObservedNetwork
-from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import LABEL_NAMESPACE, RunSpec
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ContainerEvent, ObservedContainer
+from agent.planning.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
 from backends.deadline import within

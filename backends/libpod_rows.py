@@ -13,8 +13,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from agent.observed import ContainerEvent, ObservedContainer
-from agent.spec import (
+from agent.planning.observed import ContainerEvent, ObservedContainer
+from agent.planning.spec import (
     LABEL_HASH,
     LABEL_IMAGE_ID,
     LABEL_NAME,

@@ -24,9 +24,9 @@ from urllib.parse import quote
 
 import attrs
 
-from agent.network import ObservedNetwork
-from agent.observed import ObservedContainer
-from agent.spec import LABEL_NAMESPACE, RunSpec
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import LABEL_NAMESPACE, RunSpec
 from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
 from backends.deadline import within

@@ -1,5 +1,5 @@
-"""Event streams: rows read one by one from a streamed HTTP response or from a CLI's output,
-each turned into a :class:`~agent.observed.ContainerEvent`, and closable from any thread."""
+"""Event streams: rows read one by one from a streamed HTTP response or a CLI's output,
+each turned into a :class:`~agent.planning.observed.ContainerEvent`; closable from any thread."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from agent.observed import ContainerEvent
+from agent.planning.observed import ContainerEvent
 from backends.base import EventStream
 from backends.errors import BackendError, EngineUnreachable, kind_of
 

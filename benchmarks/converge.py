@@ -74,8 +74,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from agent.settings import Settings  # noqa: E402
-from agent.spec import LABEL_NAME, LABEL_NAMESPACE  # noqa: E402
+from agent.daemon.settings import Settings  # noqa: E402
+from agent.planning.spec import LABEL_NAME, LABEL_NAMESPACE  # noqa: E402
 from tests import engines  # noqa: E402
 from tests.engines import Engine  # noqa: E402
 
@@ -83,7 +83,7 @@ MB = 1024 * 1024
 CONTAINER_PORT = 8080
 COMMAND_TIMEOUT = 600.0
 AGENT = [sys.executable, "-m", "agent"]
-ACTION_VERBS = ("start", "restart", "remove")  # how agent.executor logs an action
+ACTION_VERBS = ("start", "restart", "remove")  # how agent.engine.executor logs an action
 BENCH_LABEL = "io.container-agent.benchmark"  # on the containers the agent does not make
 STOP_TIMEOUT = Settings().stop_timeout  # the defaults of `agent`
 PARALLEL = Settings().parallel
@@ -683,7 +683,7 @@ class AgentSubject(Subject):
 
     @staticmethod
     def applied(started: int, removed: int) -> str:
-        """How ``agent apply`` sums up a clean apply (agent.render.render_results)."""
+        """How ``agent apply`` sums up a clean apply (agent.output.render.render_results)."""
         return f"Apply complete: {started} started, 0 restarted, {removed} removed, 0 failed."
 
     def cold(self) -> Run:

@@ -5,14 +5,14 @@
 Writes the same N containers (10,000 by default) as YAML files and as JSON files into a
 temporary directory: each container has an image, a command, two env vars, a port on
 127.0.0.1 with a host port of its own and a volume mount. They are split into files of M
-containers (1,000 by default): a file holds at most 250,000 values (agent.parse.MAX_VALUES)
+containers (1,000 by default): a file holds at most 250,000 values (agent.manifest.parse.MAX_VALUES)
 and such a container is 38 of them, so that 10,000 cannot be one file. Then it times, in
 this process:
 
-- ``agent.load.load_sources([directory])``: read, parse with the limits of agent/parse.py,
+- ``agent.sources.load.load_sources([directory])``: read, parse with the limits of agent/parse.py,
   validate with agent/schema.py and merge, from the YAML files and from the JSON files;
-- ``agent.spec.build_specs`` of the loaded containers;
-- ``agent.planner.plan`` against an empty engine (N starts) and against N matching running
+- ``agent.planning.spec.build_specs`` of the loaded containers;
+- ``agent.planning.planner.plan`` against an empty engine (N starts) and against N matching running
   containers (no change);
 
 and, as subprocesses, ``agent validate`` of each directory end to end (interpreter start
@@ -48,11 +48,11 @@ if str(REPO) not in sys.path:
 
 import yaml  # noqa: E402
 
-from agent.load import load_sources  # noqa: E402
-from agent.observed import ObservedContainer  # noqa: E402
-from agent.parse import MAX_VALUES  # noqa: E402
-from agent.planner import PlanOptions, plan  # noqa: E402
-from agent.spec import RunSpec, build_specs  # noqa: E402
+from agent.manifest.parse import MAX_VALUES  # noqa: E402
+from agent.planning.observed import ObservedContainer  # noqa: E402
+from agent.planning.planner import PlanOptions, plan  # noqa: E402
+from agent.planning.spec import RunSpec, build_specs  # noqa: E402
+from agent.sources.load import load_sources  # noqa: E402
 
 _T = TypeVar("_T")
 MB = 1024 * 1024
@@ -86,7 +86,10 @@ def container(i: int) -> dict[str, Any]:
 
 
 def values(data: Any) -> int:
-    """How many values agent.parse counts in ``data``: every scalar, list, mapping and key."""
+    """How many values agent.manifest.parse counts in ``data``.
+
+    Every scalar, list, mapping and key.
+    """
     if isinstance(data, dict):
         return 1 + sum(1 + values(item) for item in data.values())
     if isinstance(data, list):

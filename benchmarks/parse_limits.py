@@ -1,4 +1,4 @@
-"""How long agent.parse.parse_document takes, and how much memory, to read or refuse
+"""How long agent.manifest.parse.parse_document takes, and how much memory, to read or refuse
 hostile and large inputs.
 
 Each case runs in a fresh child process: the input is built there, the peak
@@ -143,7 +143,7 @@ def measure(name: str, module: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=sorted(CASES), help="run this case only, in-process")
-    parser.add_argument("--module", default="agent.parse", help="module of parse_document")
+    parser.add_argument("--module", default="agent.manifest.parse", help="module of parse_document")
     args = parser.parse_args()
     if args.case:
         print(json.dumps(measure(args.case, args.module)))

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.actions import Plan
-from agent.executor import ActionResult
-from agent.load import load_sources
-from agent.reconcile import converge, plan_for
-from agent.settings import Settings
+from agent.daemon.reconcile import converge, plan_for
+from agent.daemon.settings import Settings
+from agent.engine.executor import ActionResult
+from agent.planning.actions import Plan
+from agent.sources.load import load_sources
 from backends.base import Backend, BackendOptions, load_backend
 from tests.engines import Engine, run_cli
 

@@ -6,9 +6,9 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 
-from agent.network import ObservedNetwork
-from agent.observed import ObservedContainer
-from agent.spec import RunSpec
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import RunSpec
 from backends.base import Backend, BackendOptions
 from backends.credentials import RegistryAuth
 from backends.errors import BackendError, NotFound

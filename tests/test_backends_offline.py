@@ -18,11 +18,11 @@ from mypy import api as mypy_api
 
 import backends.auto
 import backends.sockets
-from agent.load import DesiredSet
-from agent.manifest import Container, Manifest
-from agent.reconcile import plan_for
-from agent.settings import Settings
-from agent.spec import build_specs
+from agent.daemon.reconcile import plan_for
+from agent.daemon.settings import Settings
+from agent.manifest.models import Container, Manifest
+from agent.planning.spec import build_specs
+from agent.sources.load import DesiredSet
 from backends.base import ENTRY_POINT_GROUP, BackendOptions, EngineReader, ReadOnly
 from backends.docker_cli import DockerCLIBackend
 from backends.docker_rows import cli_error_words, observed_from_docker, with_run_times

@@ -19,7 +19,7 @@ import pytest
 
 import agent
 from agent import cli
-from agent.settings import default_state_dir
+from agent.daemon.settings import default_state_dir
 
 GOOD = "version: v1beta1\ncontainers:\n  - name: web\n    image: nginx:1.25\n"
 OTHER = "version: v1beta1\ncontainers:\n  - name: api\n    image: shop/api:2\n"
@@ -315,11 +315,11 @@ DAEMON_ONLY = (
     "urllib3",  # URL sources
     "prometheus_client",  # agent run --metrics-addr
     "pythonjsonlogger",  # --log-format json
-    "agent.compose",  # agent convert
-    "agent.kube",
-    "agent.runloop",  # agent run
-    "agent.notify",
-    "agent.url_source",
+    "agent.convert.compose",  # agent convert
+    "agent.convert.kube",
+    "agent.daemon.runloop",  # agent run
+    "agent.daemon.notify",
+    "agent.sources.url_source",
     "docker",  # the SDK backends, when chosen
     "podman",
 )
@@ -339,4 +339,4 @@ def test_validate_loads_nothing_that_only_other_commands_need() -> None:
     assert rc == "0"
     loaded = set(modules.split())
     assert {m for m in loaded if m.split(".")[0] in DAEMON_ONLY or m in DAEMON_ONLY} == set()
-    assert "agent.load" in loaded and "yaml" in loaded
+    assert "agent.sources.load" in loaded and "yaml" in loaded

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.compose import ComposeError, Converted, convert_file, from_compose, render
-from agent.manifest import Manifest
-from agent.parse import parse_document
+from agent.convert.compose import ComposeError, Converted, convert_file, from_compose, render
+from agent.manifest.models import Manifest
+from agent.manifest.parse import parse_document
 from tests import engines
 from tests.engines import BUSYBOX_TAG, Engine
 

@@ -19,11 +19,11 @@ import attrs
 import pytest
 import yaml
 
-from agent.conflicts import settle
-from agent.load import DesiredSet
-from agent.manifest import Manifest
-from agent.schema import parse_manifest
-from agent.sources import SourceSet
+from agent.manifest.models import Manifest
+from agent.manifest.schema import parse_manifest
+from agent.sources.conflicts import settle
+from agent.sources.load import DesiredSet
+from agent.sources.source_set import SourceSet
 
 
 def text(*containers: str, port: int | None = None) -> str:
@@ -208,7 +208,7 @@ def test_the_change_that_makes_a_conflict_is_refused(
 
 
 def test_the_log_names_the_edited_file_and_the_other(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="agent.sources")
+    caplog.set_level(logging.INFO, logger="agent.sources.source_set")
     _write(Path("conf/b.yaml"), X_DB)
     _write(Path("conf/c.yaml"), Y_AUTH_LOG)
     sources = SourceSet(["conf"])

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 import requests
 
-from agent.actions import CreateNetwork, Remove, RemoveNetwork, Restart, Start
-from agent.load import load_sources
-from agent.network import network_name
-from agent.reconcile import converge, plan_for
-from agent.render import render_text
-from agent.spec import build_specs
+from agent.daemon.reconcile import converge, plan_for
+from agent.output.render import render_text
+from agent.planning.actions import CreateNetwork, Remove, RemoveNetwork, Restart, Start
+from agent.planning.network import network_name
+from agent.planning.spec import build_specs
+from agent.sources.load import load_sources
 from backends.base import BackendOptions, load_backend
 from backends.errors import Conflict, EngineUnreachable, ImageUnavailable, NotFound
 from tests.contract import AGENT, TARGETS, Target, Workspace, wait_for
@@ -518,7 +518,7 @@ def test_a_plan_after_an_edit_names_each_changed_field_and_no_env_value(ws: Work
     ws.write(manifest(body.format(port=port, token=secret)))
     done = ws.agent("apply")
     assert done.returncode == 0, done.stderr
-    record = ws.container("web")["Config"]["Labels"]["io.container-agent.record"]
+    record = ws.container("web")["Config"]["Labels"]["io.container-agent.planning.record"]
     assert secret not in record and "hello" not in record
     assert json.loads(record)["command"] == ["sleep", "600"], "the record survives the engine"
 

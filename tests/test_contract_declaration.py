@@ -12,13 +12,13 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.actions import Plan, Remove, Restart, Start
-from agent.allowances import Allowances, check_desired
-from agent.executor import ActionResult
-from agent.load import load_sources
-from agent.reconcile import converge, plan_for
-from agent.settings import Settings
-from agent.spec import build_specs
+from agent.daemon.reconcile import converge, plan_for
+from agent.daemon.settings import Settings
+from agent.engine.executor import ActionResult
+from agent.planning.actions import Plan, Remove, Restart, Start
+from agent.planning.spec import build_specs
+from agent.sources.allowances import Allowances, check_desired
+from agent.sources.load import load_sources
 from tests.contract import Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, EngineError
 from tests.test_contract import manifest

@@ -17,7 +17,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from agent.observed import ObservedContainer
+from agent.planning.observed import ObservedContainer
 from backends.errors import NotFound
 from tests.contract import AGENT, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG

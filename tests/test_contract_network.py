@@ -12,11 +12,11 @@ from pathlib import Path
 
 import attrs
 
-from agent.actions import Action, CreateNetwork, Join, Start
-from agent.load import load_sources
-from agent.network import network_name
-from agent.reconcile import converge
-from agent.settings import Settings
+from agent.daemon.reconcile import converge
+from agent.daemon.settings import Settings
+from agent.planning.actions import Action, CreateNetwork, Join, Start
+from agent.planning.network import network_name
+from agent.sources.load import load_sources
 from tests.contract import Workspace
 from tests.engines import Engine, list_networks, remove_namespace
 

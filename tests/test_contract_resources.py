@@ -9,12 +9,12 @@ from typing import Any
 
 import attrs
 
-from agent.actions import Remove, RemoveNetwork, Restart, Start
-from agent.executor import ActionResult
-from agent.load import load_sources
-from agent.reconcile import converge
-from agent.record import Change
-from agent.settings import Settings
+from agent.daemon.reconcile import converge
+from agent.daemon.settings import Settings
+from agent.engine.executor import ActionResult
+from agent.planning.actions import Remove, RemoveNetwork, Restart, Start
+from agent.planning.record import Change
+from agent.sources.load import load_sources
 from tests.contract import Workspace, wait_for
 from tests.test_contract import manifest
 

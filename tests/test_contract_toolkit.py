@@ -15,7 +15,7 @@ import subprocess
 import time
 from typing import Any
 
-from agent.network import network_name
+from agent.planning.network import network_name
 from tests.contract import Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, free_port, http_get
 from tests.json_docs import problems

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.actions import Wait
 from agent.cli import _parser, main
+from agent.planning.actions import Wait
 from tests.contract import Target, Workspace, wait_for
 from tests.engines import Engine
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.manifest import Manifest
-from agent.parse import parse_document
+from agent.manifest.models import Manifest
+from agent.manifest.parse import parse_document
 
 COMPOSE = """\
 services:

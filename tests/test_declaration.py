@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from agent import cli
-from agent.load import load_file
-from agent.manifest import DECLARATION, KONLET_LOGS, EmptyDir, HostDir
-from agent.spec import build_specs
+from agent.manifest.models import DECLARATION, KONLET_LOGS, EmptyDir, HostDir
+from agent.planning.spec import build_specs
+from agent.sources.load import load_file
 
 SIMPLE = """
     spec:

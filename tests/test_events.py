@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from agent.observed import ContainerEvent
+from agent.planning.observed import ContainerEvent
 from backends.base import EventStream
 from tests.contract import AGENT, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG

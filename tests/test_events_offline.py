@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.backoff import Backoff
-from agent.events import EventFollower
-from agent.observed import ContainerEvent
+from agent.engine.events import EventFollower
+from agent.planning.backoff import Backoff
+from agent.planning.observed import ContainerEvent
 from backends.base import EventStream
 from backends.docker_rows import event_from_docker
 from backends.errors import EngineUnreachable, Unsupported
@@ -150,7 +150,7 @@ def test_what_ends_or_removes_a_container_wakes_the_loop(
 def test_a_broken_stream_is_logged_once_and_a_reconnect_wakes_a_pass(
     wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agent.events")
+    caplog.set_level(logging.INFO, logger="agent.engine.events")
     first = QueuedStream(error=EngineUnreachable("socket closed", "fake://memory"))
     second = QueuedStream()
     backend = EventfulBackend(
@@ -175,7 +175,7 @@ def test_a_broken_stream_is_logged_once_and_a_reconnect_wakes_a_pass(
 def test_a_backend_without_events_is_said_once_and_not_asked_again(
     wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agent.events")
+    caplog.set_level(logging.INFO, logger="agent.engine.events")
     backend = EventfulBackend(Unsupported("the fake backend follows no events"))
     follower = _follower(backend, wakes)
     follower._thread.join(timeout=5)

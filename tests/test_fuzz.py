@@ -12,7 +12,7 @@ A valid manifest reads the same from its JSON and its YAML.
 
 A second property throws token soup (anchors, tags, flow and block syntax,
 numbers and dates) at the YAML reader. A third one holds the one pass of
-agent.parse, which builds a document from the parser's events, to what PyYAML's
+agent.manifest.parse, which builds a document from the parser's events, to what PyYAML's
 composer and constructor build from the same text, on token soup and on data
 that yaml.dump writes in each of its styles.
 
@@ -33,14 +33,14 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from agent import parse as parsing
-from agent.actions import Start
 from agent.errors import ManifestError
-from agent.manifest import Manifest
-from agent.parse import parse_document
-from agent.planner import PlanOptions, plan
-from agent.render import render_json, render_text
-from agent.spec import build_specs
+from agent.manifest import parse as parsing
+from agent.manifest.models import Manifest
+from agent.manifest.parse import parse_document
+from agent.output.render import render_json, render_text
+from agent.planning.actions import Start
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.spec import build_specs
 from backends.docker_cli import create_args
 from tests.test_parse import same
 
@@ -311,7 +311,7 @@ def test_yaml_token_soup_is_read_or_refused(text: str) -> None:
         check_plans(manifest)
 
 
-# --- the one pass of agent.parse builds what PyYAML composes and constructs -------------------
+# --- the one pass of agent.manifest.parse builds what PyYAML composes and constructs ---------
 
 MORE_TOKENS = [
     *("0b101", "017", "+12", "-0", "1.5e+3", ".5", "190:20:30.15", "null", "Null", "NULL"),

@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from agent.errors import ManifestError
-from agent.manifest import Manifest
-from agent.parse import MAX_BYTES, MAX_VALUES, parse_document
-from agent.spec import RunSpec, build_specs
+from agent.manifest.models import Manifest
+from agent.manifest.parse import MAX_BYTES, MAX_VALUES, parse_document
+from agent.planning.spec import RunSpec, build_specs
 from backends.docker_cli import DockerCLIBackend, create_args
 
 SOURCE = "hostile.yaml"

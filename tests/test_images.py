@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.engine.images import Images
 from agent.errors import ImageNotPresent
-from agent.images import Images
-from agent.reference import registry_of
+from agent.manifest.reference import registry_of
 from backends.base import BackendError
 from backends.credentials import RegistryAuth, lookup
 from tests.fakes import FakeBackend

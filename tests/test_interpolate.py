@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.interpolate import InterpolationError, Interpolator, Missing, parse_env_file
+from agent.convert.interpolate import InterpolationError, Interpolator, Missing, parse_env_file
 
 VARIABLES = {"SET": "value", "EMPTY": "", "OTHER": "x"}
 

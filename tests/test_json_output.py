@@ -4,15 +4,15 @@ contract suite)."""
 
 from __future__ import annotations
 
-from agent.actions import CreateNetwork, Join, Plan, Remove, Start, Wait
-from agent.executor import ActionResult
-from agent.manifest import Container, EnvVar, Port
-from agent.observed import ObservedContainer
-from agent.planner import PlanOptions, plan
-from agent.record import encode
-from agent.render import apply_to_dict, plan_to_dict, status_to_dict
-from agent.spec import build_specs
-from agent.status import statuses
+from agent.engine.executor import ActionResult
+from agent.manifest.models import Container, EnvVar, Port
+from agent.output.render import apply_to_dict, plan_to_dict, status_to_dict
+from agent.output.status import statuses
+from agent.planning.actions import CreateNetwork, Join, Plan, Remove, Start, Wait
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.record import encode
+from agent.planning.spec import build_specs
 from tests.json_docs import problems
 
 NS = "ns"

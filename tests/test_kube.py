@@ -14,8 +14,8 @@ import yaml
 from kubernetes import client as k8s
 
 from agent import cli
-from agent.kube import Conversion, documents, to_kubernetes
-from agent.manifest import Manifest
+from agent.convert.kube import Conversion, documents, to_kubernetes
+from agent.manifest.models import Manifest
 
 PART_OF = "app.kubernetes.io/part-of"
 INSTANCE = "app.kubernetes.io/instance"

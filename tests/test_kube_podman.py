@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from agent import cli
-from agent.load import load_sources
-from agent.reconcile import converge
-from agent.settings import Settings
+from agent.daemon.reconcile import converge
+from agent.daemon.settings import Settings
+from agent.sources.load import load_sources
 from backends.base import BackendOptions, load_backend
 from tests import engines
 from tests.engines import Engine, run_cli

@@ -1,5 +1,5 @@
-"""Manifest sources on disk: agent.load (files, directories, globs, stdin, merging) and
-agent.sources.SourceSet (what a running agent keeps in force when files change).
+"""Manifest sources on disk: agent.sources.load (files, directories, globs, stdin, merging) and
+agent.sources.source_set.SourceSet (what a running agent keeps in force when files change).
 
 Every test works in its own temporary directory, made the current one, so that
 the file names in messages read as ``conf/web.yaml``.
@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from agent.errors import MultiSourceError
-from agent.load import DesiredSet, expand_sources, load_sources
-from agent.manifest import Manifest
-from agent.sources import SourceSet
+from agent.manifest.models import Manifest
+from agent.sources.load import DesiredSet, expand_sources, load_sources
+from agent.sources.source_set import SourceSet
 
 _mtimes = itertools.count(1)
 
@@ -267,7 +267,7 @@ def test_invalid_stdin_is_named_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="agent.sources")
+    caplog.set_level(logging.INFO, logger="agent.sources.source_set")
     return caplog
 
 
@@ -335,7 +335,7 @@ def test_an_unchanged_file_is_not_read_again(monkeypatch: pytest.MonkeyPatch) ->
         reads.append(path)
         raise AssertionError(f"{path} read again")
 
-    monkeypatch.setattr("agent.sources.load_file", counting_load_file)
+    monkeypatch.setattr("agent.sources.source_set.load_file", counting_load_file)
     assert images(sources.refresh()) == ["nginx:1.25"]
     assert reads == []
 

@@ -12,8 +12,8 @@ from datetime import datetime
 import pytest
 
 from agent import cli
-from agent.logs import UnknownContainer, choose, parse_since, parse_tail, write_logs
-from agent.observed import ObservedContainer
+from agent.engine.logs import UnknownContainer, choose, parse_since, parse_tail, write_logs
+from agent.planning.observed import ObservedContainer
 from backends.base import Backend
 from tests.fakes import FakeBackend
 

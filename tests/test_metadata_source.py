@@ -12,12 +12,12 @@ import pytest
 
 from agent import cli
 from agent.errors import ManifestError
-from agent.load import load_file
-from agent.metadata import attribute_of, metadata_host
-from agent.metadata_source import MetadataSource
-from agent.sources import METADATA_BACKOFF, SourceSet
-from agent.urls import UrlFetchError, UrlOptions
-from agent.watch import _interests
+from agent.sources.load import load_file
+from agent.sources.metadata import attribute_of, metadata_host
+from agent.sources.metadata_source import MetadataSource
+from agent.sources.source_set import METADATA_BACKOFF, SourceSet
+from agent.sources.urls import UrlFetchError, UrlOptions
+from agent.sources.watch import _interests
 from tests.metadata_server import MetadataServer
 
 ATTRIBUTE = "gce-container-declaration"

@@ -19,19 +19,19 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent import cli
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
 from agent.cli import _setup_logging, main
-from agent.executor import ActionResult, execute
-from agent.healthz import ServiceHealth
-from agent.manifest import Container, EnvVar
-from agent.metrics import Metrics, MetricsError, MetricsServer, application
-from agent.notify import Notifier
-from agent.observed import ObservedContainer
-from agent.report import Outcome, PassReport, states_after
-from agent.runloop import RunLoop
-from agent.settings import Settings, listen_address
-from agent.sources import SourceStatus
-from agent.spec import RunSpec, build_specs
+from agent.daemon.healthz import ServiceHealth
+from agent.daemon.metrics import Metrics, MetricsError, MetricsServer, application
+from agent.daemon.notify import Notifier
+from agent.daemon.report import Outcome, PassReport, states_after
+from agent.daemon.runloop import RunLoop
+from agent.daemon.settings import Settings, listen_address
+from agent.engine.executor import ActionResult, execute
+from agent.manifest.models import Container, EnvVar
+from agent.planning.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import RunSpec, build_specs
+from agent.sources.source_set import SourceStatus
 from backends.errors import BackendError, EngineUnreachable
 from tests.fakes import FakeBackend
 

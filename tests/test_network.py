@@ -6,12 +6,12 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from agent.load import DesiredSet
-from agent.manifest import Container, Manifest
-from agent.network import NetworkConflict, ObservedNetwork, network_name
-from agent.observed import ObservedContainer
-from agent.reconcile import plan_for
-from agent.settings import Settings
+from agent.daemon.reconcile import plan_for
+from agent.daemon.settings import Settings
+from agent.manifest.models import Container, Manifest
+from agent.planning.network import NetworkConflict, ObservedNetwork, network_name
+from agent.planning.observed import ObservedContainer
+from agent.sources.load import DesiredSet
 from tests.fakes import FakeBackend
 
 NS = "ns"

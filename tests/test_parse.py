@@ -1,4 +1,4 @@
-"""agent.parse.parse_document as two tables of sentences: what it reads, what it refuses.
+"""agent.manifest.parse.parse_document as two tables of sentences: what it reads, what it refuses.
 
 A refused document raises one ManifestError naming the file, with one message
 and no field path; the message is stated in full. The limits are tested at
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from agent import parse as parsing
 from agent.errors import FieldError, ManifestError
-from agent.parse import MAX_BYTES, MAX_DEPTH, MAX_VALUES, parse_document
+from agent.manifest import parse as parsing
+from agent.manifest.parse import MAX_BYTES, MAX_DEPTH, MAX_VALUES, parse_document
 
 SOURCE = "shop.yaml"
 

@@ -18,16 +18,16 @@ from typing import Any
 import attrs
 import pytest
 
-import agent.planner
-from agent.actions import Action, Join, Remove, Restart
-from agent.backoff import Backoff
-from agent.health import Health
-from agent.manifest import Container, EnvVar, Port, VolumeMount
-from agent.network import ObservedNetwork
-from agent.observed import ObservedContainer
-from agent.planner import PlanOptions, plan
-from agent.probes import HttpCheck, Probe
-from agent.spec import RunSpec, build_specs
+import agent.planning.planner
+from agent.manifest.models import Container, EnvVar, Port, VolumeMount
+from agent.manifest.probes import HttpCheck, Probe
+from agent.planning.actions import Action, Join, Remove, Restart
+from agent.planning.backoff import Backoff
+from agent.planning.health import Health
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.spec import RunSpec, build_specs
 
 NS = "ns"
 ROOT = "/export"
@@ -758,28 +758,28 @@ def _imports(module: str) -> set[str]:
 
 
 def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> None:
-    assert _imports("agent.planner") == {
+    assert _imports("agent.planning.planner") == {
         "__future__",
         "math",
         "collections.abc",
         "attrs",
-        "agent.actions",
-        "agent.backoff",
-        "agent.health",
-        "agent.network",
-        "agent.observed",
-        "agent.record",
-        "agent.reference",
-        "agent.spec",
+        "agent.planning.actions",
+        "agent.planning.backoff",
+        "agent.planning.health",
+        "agent.planning.network",
+        "agent.planning.observed",
+        "agent.planning.record",
+        "agent.manifest.reference",
+        "agent.planning.spec",
     }
-    source = inspect.getsource(agent.planner)
+    source = inspect.getsource(agent.planning.planner)
     for forbidden in ("import backends", "time.", "datetime", "os.environ", "open(", "logging"):
         assert forbidden not in source
 
 
 def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None:
     seen: set[str] = set()
-    todo = ["agent.planner"]
+    todo = ["agent.planning.planner"]
     while todo:
         module = todo.pop()
         seen.add(module)
@@ -788,25 +788,25 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
     roots = {name.split(".")[0] for name in closure}
     assert not roots & {"backends", "time", "datetime", "os", "logging", "subprocess", "random"}
     assert seen == {
-        "agent.planner",
-        "agent.actions",
-        "agent.backoff",
-        "agent.reference",
-        "agent.record",
-        "agent.observed",
-        "agent.spec",
-        "agent.manifest",
-        "agent.schema",
-        "agent.fields",
-        "agent.resources",
-        "agent.quantity",
-        "agent.ports",
+        "agent.planning.planner",
+        "agent.planning.actions",
+        "agent.planning.backoff",
+        "agent.manifest.reference",
+        "agent.planning.record",
+        "agent.planning.observed",
+        "agent.planning.spec",
+        "agent.manifest.models",
+        "agent.manifest.schema",
+        "agent.manifest.fields",
+        "agent.manifest.resources",
+        "agent.manifest.quantity",
+        "agent.manifest.ports",
         "agent.errors",
-        "agent.health",
-        "agent.probes",
-        "agent.probe_schema",
-        "agent.declaration",
-        "agent.network",
+        "agent.planning.health",
+        "agent.manifest.probes",
+        "agent.manifest.probe_schema",
+        "agent.manifest.declaration",
+        "agent.planning.network",
     }
 
 

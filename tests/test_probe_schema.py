@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from agent.errors import ManifestError
-from agent.manifest import Manifest
-from agent.probes import ExecCheck, HttpCheck, Probe, TcpCheck
+from agent.manifest.models import Manifest
+from agent.manifest.probes import ExecCheck, HttpCheck, Probe, TcpCheck
 
 PORTS = [
     {"containerPort": 8080, "hostPort": 18080, "hostIp": "127.0.0.1", "name": "http"},
@@ -105,7 +105,7 @@ def test_a_probe_cannot_restart_a_container_that_must_never_restart() -> None:
 
 
 def test_a_probe_is_not_part_of_the_hash() -> None:
-    from agent.spec import build_specs
+    from agent.planning.spec import build_specs
 
     with_probe = Manifest.from_dict(
         {

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.checks import run_check
-from agent.health_file import HealthFile
-from agent.prober import Prober, Target
-from agent.probes import ExecCheck, HttpCheck, Probe, TcpCheck
-from agent.spec import PortBinding
+from agent.daemon.checks import run_check
+from agent.daemon.prober import Prober, Target
+from agent.manifest.probes import ExecCheck, HttpCheck, Probe, TcpCheck
+from agent.planning.spec import PortBinding
+from agent.state.health_file import HealthFile
 from tests.contract import wait_for
 
 EXEC = ExecCheck(("check",))

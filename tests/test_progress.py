@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import io
 
-from agent.actions import Plan, Remove, Start, Wait
-from agent.executor import ActionResult
-from agent.manifest import Container
-from agent.observed import ObservedContainer
-from agent.progress import ApplyProgress
-from agent.render import apply_summary
-from agent.spec import build_specs
+from agent.engine.executor import ActionResult
+from agent.manifest.models import Container
+from agent.output.progress import ApplyProgress
+from agent.output.render import apply_summary
+from agent.planning.actions import Plan, Remove, Start, Wait
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import build_specs
 
 web, api = build_specs([Container("web", "web:1"), Container("api", "api:1")], "ns", "/x")
 old = ObservedContainer("id-old", "ns-old-1", "ns", "old", "0" * 64, "running")

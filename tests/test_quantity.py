@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from agent.quantity import (
+from agent.manifest.quantity import (
     QuantityError,
     cpu_millis,
     format_cpu,

@@ -9,13 +9,13 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.actions import Remove, Start
-from agent.manifest import Container, EnvVar, Port, VolumeMount
-from agent.observed import ObservedContainer
-from agent.planner import PlanOptions, plan
-from agent.record import FORMAT, changes, decode, encode
-from agent.render import plan_to_dict, render_text
-from agent.spec import LABEL_RECORD, RunSpec, build_specs
+from agent.manifest.models import Container, EnvVar, Port, VolumeMount
+from agent.output.render import plan_to_dict, render_text
+from agent.planning.actions import Remove, Start
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.record import FORMAT, changes, decode, encode
+from agent.planning.spec import LABEL_RECORD, RunSpec, build_specs
 
 NS = "ns"
 SALT = "0123456789abcdef"

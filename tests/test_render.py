@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-from agent.actions import CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
-from agent.network import ObservedNetwork
-from agent.observed import ObservedContainer
-from agent.render import JSON_FORMAT_VERSION, plan_to_dict, render_json, render_text, summary
-from agent.spec import RunSpec
+from agent.output.render import JSON_FORMAT_VERSION, plan_to_dict, render_json, render_text, summary
+from agent.planning.actions import CreateNetwork, Join, Plan, Remove, RemoveNetwork, Restart, Start
+from agent.planning.network import ObservedNetwork
+from agent.planning.observed import ObservedContainer
+from agent.planning.spec import RunSpec
 
 WEB = RunSpec(namespace="ns", name="web", image="nginx:1.27", hash="1" * 8 + "a" * 56)
 DB = ObservedContainer(

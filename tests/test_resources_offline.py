@@ -12,20 +12,20 @@ from typing import Any
 import attrs
 import pytest
 
-from agent import record
-from agent.actions import Plan, Remove
-from agent.allowances import Allowances, allowed_manifest
 from agent.cli import main
+from agent.daemon.settings import Settings
+from agent.engine.executor import execute
 from agent.errors import ManifestError
-from agent.executor import execute
-from agent.hostpaths import real_host_path
-from agent.load import load_file
-from agent.manifest import Container, EmptyDir, EnvVar, HostDir, Manifest, Port, VolumeMount
-from agent.observed import ObservedContainer
-from agent.record import Change
-from agent.settings import Settings
-from agent.sources import SourceSet
-from agent.spec import LABEL_STOP_TIMEOUT, Mount, RunSpec, build_specs
+from agent.manifest.hostpaths import real_host_path
+from agent.manifest.models import Container, EmptyDir, EnvVar, HostDir, Manifest, Port, VolumeMount
+from agent.planning import record
+from agent.planning.actions import Plan, Remove
+from agent.planning.observed import ObservedContainer
+from agent.planning.record import Change
+from agent.planning.spec import LABEL_STOP_TIMEOUT, Mount, RunSpec, build_specs
+from agent.sources.allowances import Allowances, allowed_manifest
+from agent.sources.load import load_file
+from agent.sources.source_set import SourceSet
 from backends.docker_cli import create_args
 from backends.docker_rows import observed_from_docker
 from backends.libpod_rows import observed_from_libpod

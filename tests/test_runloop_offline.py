@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.runloop import RunLoop
-from agent.settings import Settings
+from agent.daemon.runloop import RunLoop
+from agent.daemon.settings import Settings
 from backends.errors import BackendError, EngineUnreachable
 from tests.fakes import FakeBackend
 

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from agent.actions import Action, Plan, Remove, Restart, Start, Wait
-from agent.manifest import Container, Port
-from agent.observed import ObservedContainer
-from agent.schedule import dependencies
-from agent.spec import PortBinding, build_specs
+from agent.manifest.models import Container, Port
+from agent.planning.actions import Action, Plan, Remove, Restart, Start, Wait
+from agent.planning.observed import ObservedContainer
+from agent.planning.schedule import dependencies
+from agent.planning.spec import PortBinding, build_specs
 
 NS = "ns"
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from agent.conflicts import settle
 from agent.errors import ManifestError, MultiSourceError
-from agent.load import merge
-from agent.manifest import Container, EnvVar, Manifest, Port, Volume, VolumeMount
-from agent.ports import HostClaims, port_conflict
-from agent.schema import MAX_ERRORS, parse_manifest
+from agent.manifest.models import Container, EnvVar, Manifest, Port, Volume, VolumeMount
+from agent.manifest.ports import HostClaims, port_conflict
+from agent.manifest.schema import MAX_ERRORS, parse_manifest
+from agent.sources.conflicts import settle
+from agent.sources.load import merge
 
 SOURCE = "shop.yaml"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
@@ -948,7 +948,7 @@ def test_refused(changes: tuple[Change, ...], expected: str | tuple[str, ...]) -
     assert errors_of(manifest_with(*changes)) == [f"{SOURCE}: {line}" for line in lines]
 
 
-# --- across files: BASE as shop.yaml, then other.yaml, merged (agent.load.merge) ----------
+# --- across files: BASE as shop.yaml, then other.yaml, merged (agent.sources.load.merge) ----------
 
 OTHER = "other.yaml"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from agent.manifest import Container, EmptyDir, HostDir, Manifest, Volume, VolumeMount
-from agent.schema import parse_manifest
+from agent.manifest.models import Container, EmptyDir, HostDir, Manifest, Volume, VolumeMount
+from agent.manifest.schema import parse_manifest
 from tests.test_schema import (
     SOURCE,
     Change,

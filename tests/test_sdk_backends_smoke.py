@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from agent.spec import Mount, PortBinding, RunSpec
+from agent.planning.spec import Mount, PortBinding, RunSpec
 from backends.base import Backend, BackendError
 from backends.credentials import RegistryAuth
 from backends.docker_sdk import DockerSDKBackend

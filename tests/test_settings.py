@@ -11,11 +11,11 @@ import attrs
 import pytest
 
 from agent import cli
-from agent.backoff import CRASH_LOOP, Backoff, BackoffError
+from agent.daemon.settings import Settings
+from agent.engine.images import PULL_BACKOFF
 from agent.errors import SettingsError
-from agent.images import PULL_BACKOFF
-from agent.planner import PlanOptions
-from agent.settings import Settings
+from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
+from agent.planning.planner import PlanOptions
 
 REFUSED = [
     pytest.param(

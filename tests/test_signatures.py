@@ -12,9 +12,9 @@ import pytest
 
 from agent import cli
 from agent.errors import SettingsError
-from agent.signatures import read_signature_keys, serial_of
-from agent.sources import SourceSet
-from agent.urls import UrlOptions
+from agent.sources.signatures import read_signature_keys, serial_of
+from agent.sources.source_set import SourceSet
+from agent.sources.urls import UrlOptions
 from tests.metadata_server import MetadataServer
 from tests.url_server import Route, UrlServer
 

@@ -12,10 +12,10 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.manifest import Container, EnvVar, Manifest, Port, VolumeMount
-from agent.parse import parse_document
-from agent.ports import Binding, HostClaims, describe_binding, port_conflict
-from agent.spec import (
+from agent.manifest.models import Container, EnvVar, Manifest, Port, VolumeMount
+from agent.manifest.parse import parse_document
+from agent.manifest.ports import Binding, HostClaims, describe_binding, port_conflict
+from agent.planning.spec import (
     LABEL_HASH,
     LABEL_NAME,
     LABEL_NAMESPACE,
@@ -141,8 +141,8 @@ def test_golden_hash() -> None:
 
 def test_golden_hash_in_another_process() -> None:
     script = (
-        "from agent.manifest import Container\n"
-        "from agent.spec import build_specs\n"
+        "from agent.manifest.models import Container\n"
+        "from agent.planning.spec import build_specs\n"
         "c = Container('web', 'busybox:1.36', command=('sleep', '3600'))\n"
         "print(build_specs([c], 'ns', '/export')[0].hash)\n"
     )

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.lock import NamespaceLocked, namespace_lock
-from agent.restarts import RestartLedger
+from agent.state.lock import NamespaceLocked, namespace_lock
+from agent.state.restarts import RestartLedger
 from backends.timestamps import parse_rfc3339
 
 

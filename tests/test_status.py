@@ -13,13 +13,13 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.health import Health
-from agent.manifest import Container, Port
-from agent.observed import ObservedContainer
-from agent.planner import PlanOptions, plan
-from agent.render import render_status, status_to_dict
-from agent.spec import PortBinding, RunSpec, build_specs
-from agent.status import ContainerStatus, statuses
+from agent.manifest.models import Container, Port
+from agent.output.render import render_status, status_to_dict
+from agent.output.status import ContainerStatus, statuses
+from agent.planning.health import Health
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import PlanOptions, plan
+from agent.planning.spec import PortBinding, RunSpec, build_specs
 
 NS = "ns"
 NOW = 1_000_000.0

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 import urllib3
 
-import agent.load
+import agent.sources.load
 from agent import cli
 from agent.errors import ManifestError
-from agent.parse import MAX_BYTES
-from agent.sources import SourceSet
-from agent.url_poller import UrlPoller
-from agent.url_source import UrlSource
-from agent.urls import UrlFetchError, UrlOptions, is_url
+from agent.manifest.parse import MAX_BYTES
+from agent.sources.source_set import SourceSet
+from agent.sources.url_poller import UrlPoller
+from agent.sources.url_source import UrlSource
+from agent.sources.urls import UrlFetchError, UrlOptions, is_url
 from tests.url_server import Route, UrlServer
 
 TOKEN = "s3cr3t-t0ken-value"
@@ -340,13 +340,13 @@ def test_a_url_edited_to_claim_a_files_name_is_refused(
 
 def test_a_304_is_not_parsed_again(server: UrlServer, monkeypatch: pytest.MonkeyPatch) -> None:
     parsed: list[str] = []
-    real = agent.load.manifest_of
+    real = agent.sources.load.manifest_of
 
     def counting(raw: bytes, source: str, json_only: bool = False) -> Any:
         parsed.append(source)
         return real(raw, source, json_only)
 
-    monkeypatch.setattr("agent.sources.manifest_of", counting)
+    monkeypatch.setattr("agent.sources.source_set.manifest_of", counting)
     server.routes["/m.yaml"] = Route(MANIFEST, etag='"v1"')
     sources = SourceSet([server.url("/m.yaml")], urls=options(server))
     for _ in range(3):

@@ -1,4 +1,4 @@
-"""agent.watch.Watcher on real inotify: which changes wake ``wait``, settling, waking, cleanup.
+"""agent.sources.watch.Watcher on real inotify: which changes wake ``wait``, settling, cleanup.
 
 Every test works in its own temporary directory, made the current one, holding
 ``conf/web.yaml``; sources are given as the agent is given them, relative.
@@ -23,7 +23,7 @@ from pathlib import Path
 import inotify_simple
 import pytest
 
-from agent.watch import Watcher
+from agent.sources.watch import Watcher
 
 MANIFEST = "version: v1beta1\ncontainers: []\n"
 REPO = Path(__file__).resolve().parents[1]
@@ -289,7 +289,7 @@ def test_close_releases_every_fd(conf: Path) -> None:
 NO_INOTIFY = textwrap.dedent(
     """
     import json, logging, os, resource, sys, time
-    from agent.watch import Watcher
+    from agent.sources.watch import Watcher
 
     def is_open(fd):
         try:

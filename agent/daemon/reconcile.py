@@ -1,0 +1,161 @@
+"""One pass of the agent: observe the engine, plan, and (unless dry) execute."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+
+from agent.daemon.settings import Settings
+from agent.engine.executor import ActionResult, execute
+from agent.engine.images import Images
+from agent.planning.actions import Plan, Remove
+from agent.planning.health import Health
+from agent.planning.network import ObservedNetwork, all_attached, owned
+from agent.planning.observed import ObservedContainer
+from agent.planning.planner import plan
+from agent.planning.spec import build_specs
+from agent.sources.allowances import check_desired
+from agent.sources.load import DesiredSet
+from agent.state.health_file import HealthFile
+from agent.state.restarts import RestartLedger
+from backends.base import Backend, EngineReader
+from backends.errors import BackendError
+
+log = logging.getLogger("agent.daemon.reconcile")
+
+__all__ = ["converge", "observe_network", "plan_against", "plan_for"]
+
+
+def plan_for(
+    desired: DesiredSet,
+    engine: EngineReader,
+    settings: Settings,
+    now: float,
+    images: Mapping[str, str] | None = None,
+    restarts: Mapping[str, int] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
+    health: Mapping[str, Health] | None = None,
+) -> Plan:
+    """List the namespace's containers and plan against them: a dry run.
+
+    ``engine`` is only read (a :class:`~backends.base.EngineReader`, such as
+    ``backend.reader()``), and nothing is pulled. ``images`` gives the ids that
+    ``imagePullPolicy: Always`` images name now, after a pull (see :func:`converge`);
+    ``restarts`` the restart counts of the crash-loop back-off (by default, the ones
+    kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
+    ``on_observed`` sees the listing the plan is made from. ``health`` is what the
+    liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
+    The namespace's network is looked up as :func:`observe_network` says.
+    """
+    if restarts is None:
+        restarts = RestartLedger(settings.restarts_path).counts()
+    observed = engine.list(settings.namespace)
+    if on_observed is not None:
+        on_observed(observed)
+    if health is None:
+        health = HealthFile(settings.health_path).read()
+    network = observe_network(engine, settings, observed, bool(desired.containers))
+    return plan_against(desired, observed, settings, now, images, restarts, health, network)
+
+
+def observe_network(
+    engine: EngineReader,
+    settings: Settings,
+    observed: Sequence[ObservedContainer],
+    wanted: bool,
+) -> ObservedNetwork | None:
+    """The namespace's network, when the engine has it; None when it has none.
+
+    No engine call when the listing shows every container of the namespace on it (the
+    pass of a converged namespace), nor when it is off and containers are ``wanted``
+    (it is left alone then). A network of its name that is not the namespace's own
+    raises :class:`~agent.planning.network.NetworkConflict` when containers are wanted on it;
+    with none wanted (``agent down``) it is only left alone.
+    """
+    name = settings.network_name
+    if settings.network is not None and all_attached(observed, name):
+        return ObservedNetwork(name, namespace=settings.namespace)
+    if settings.network is None and wanted:
+        return None
+    found = engine.network(name)
+    if not wanted and found is not None and found.namespace != settings.namespace:
+        return None
+    return owned(found, settings.namespace)
+
+
+def plan_against(
+    desired: DesiredSet,
+    observed: Sequence[ObservedContainer],
+    settings: Settings,
+    now: float,
+    images: Mapping[str, str] | None = None,
+    restarts: Mapping[str, int] | None = None,
+    health: Mapping[str, Health] | None = None,
+    network: ObservedNetwork | None = None,
+) -> Plan:
+    """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
+    namespace's network (:func:`observe_network`) in hand.
+
+    What the settings do not allow (a hostDir outside ``settings.allow_host_path``, a
+    privileged container, host networking: :mod:`agent.sources.allowances`) raises a
+    ManifestError of its file.
+    """
+    desired = check_desired(desired, settings.allowances)
+    specs = build_specs(
+        desired.containers, settings.namespace, settings.volumes_root, settings.network
+    )
+    options = settings.plan_options(allow_removals=desired.complete)
+    return plan(specs, observed, now, options, images, restarts, health, network)
+
+
+def converge(
+    desired: DesiredSet,
+    backend: Backend,
+    settings: Settings,
+    now: float,
+    pull: bool = True,
+    cancelled: Callable[[], bool] = lambda: False,
+    ledger: RestartLedger | None = None,
+    on_result: Callable[[ActionResult], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+    on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
+    health: Mapping[str, Health] | None = None,
+) -> tuple[Plan, tuple[ActionResult, ...]]:
+    """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
+    ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
+    done, ``on_result`` each result as it comes (see :func:`~agent.engine.executor.execute`),
+    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found."""
+    images = Images(backend)
+    ledger = ledger or RestartLedger(settings.restarts_path)
+    current = _pull_always(desired, images) if pull else {}
+    the_plan = plan_for(
+        desired, backend, settings, now, current, ledger.counts(), on_observed, health
+    )
+    if on_plan is not None:
+        on_plan(the_plan)
+    results = execute(
+        the_plan,
+        backend,
+        settings.stop_timeout,
+        cancelled,
+        images,
+        ledger,
+        settings.parallel,
+        on_result,
+        settings.allow_host_path,
+    )
+    ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
+    return the_plan, results
+
+
+def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:
+    """Pull the images of ``imagePullPolicy: Always`` containers, so that a new push under
+    the same tag is planned as a change. A failed pull is logged; the pass goes on."""
+    current: dict[str, str] = {}
+    always = {c.image for c in desired.containers if c.image_pull_policy == "Always"}
+    for image in sorted(always):
+        try:
+            current[image] = images.pull(image)
+        except BackendError as exc:
+            log.error("%s", exc.message)
+    return current
