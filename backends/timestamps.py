@@ -9,6 +9,7 @@ from agent.manifest import gotime
 
 __all__ = ["event_time", "parse_rfc3339"]
 
+
 def parse_rfc3339(text: str) -> float | None:
     """``2026-11-27T18:50:01.123456789Z`` (nanoseconds, as Go writes it) -> epoch seconds
     (:func:`agent.manifest.gotime.parse_rfc3339`).

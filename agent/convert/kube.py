@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from agent.convert.notes import Note
 from agent.manifest.models import (
     DECLARATION,
     Container,
@@ -62,20 +63,6 @@ MANAGED_BY = "container-agent"
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
 _PORT_NAME = re.compile(r"(?!.*--)[a-z0-9](?:[-a-z0-9]{0,13}[a-z0-9])?\Z")
 _LETTER = re.compile(r"[a-z]")
-
-
-@attrs.frozen
-class Note:
-    """Something of ``source`` at ``field`` that the Pods do not say, or say otherwise."""
-
-    source: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.field}: {self.message}" if self.field else (
-            f"{self.source}: {self.message}"
-        )  # fmt: skip
 
 
 @attrs.frozen

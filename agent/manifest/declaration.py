@@ -44,6 +44,7 @@ from agent.manifest.fields import (
     quote,
 )
 from agent.manifest.models import (
+    ALWAYS,
     DECLARATION,
     KONLET_LOGS,
     RESTART_POLICIES,
@@ -122,7 +123,7 @@ def _declaration(reader: FieldReader, data: Any, source: str) -> Manifest | None
     spec = reader.mapping(top["spec"], "spec", _SPEC_FIELDS)
     if spec is None:
         return None
-    restart = reader.choice(spec, "restartPolicy", "spec", RESTART_POLICIES, "Always")
+    restart = reader.choice(spec, "restartPolicy", "spec", RESTART_POLICIES, ALWAYS)
     volumes = _volumes(reader, spec)
     items = reader.items(spec, "containers", "spec")
     if len(items) != 1:

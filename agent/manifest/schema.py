@@ -44,7 +44,11 @@ from agent.manifest.fields import (
     text_problem,
 )
 from agent.manifest.models import (
+    ALWAYS,
+    IF_NOT_PRESENT,
     IMAGE_PULL_POLICIES,
+    NEVER,
+    ON_FAILURE,
     RESTART_POLICIES,
     SUPPORTED_VERSIONS,
     Container,
@@ -135,7 +139,7 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
             "must be a UUID such as 8c3b6d52-4bb3-4f38-9d6c-2a3e0c9d1f00, "
             f"got {quote(manifest_uuid)}",
         )
-    restart_policy = _restart_policy(reader, top, "", "Always")
+    restart_policy = _restart_policy(reader, top, "", ALWAYS)
     volumes = _volumes(reader, top)
     declared = {volume.name: volume.source for volume in volumes}
     containers = _containers(reader, top, declared, restart_policy)
@@ -298,12 +302,12 @@ def _check_host_ports(reader: FieldReader, containers: Sequence[tuple[str, Conta
 
 
 _MANIFEST_FIELDS = frozenset({"version", "id", "uuid", "containers", "volumes", "restartPolicy"})
-_RESTART_POLICY_WORDS = {"always": "Always", "onFailure": "OnFailure", "never": "Never"}
+_RESTART_POLICY_WORDS = {"always": ALWAYS, "onFailure": ON_FAILURE, "never": NEVER}
 _RESTART_POLICY_KEYS = frozenset(_RESTART_POLICY_WORDS)
 _PULL_POLICY_ALIASES = {
-    "PullAlways": "Always",
-    "PullNever": "Never",
-    "PullIfNotPresent": "IfNotPresent",
+    "PullAlways": ALWAYS,
+    "PullNever": NEVER,
+    "PullIfNotPresent": IF_NOT_PRESENT,
 }
 _VOLUME_FIELDS = frozenset({"name", "source"})
 _SOURCE_FIELDS = frozenset({"emptyDir", "hostDir"})
@@ -405,7 +409,7 @@ def _container(
         if "livenessProbe" in data
         else None
     )
-    if probe is not None and restart == "Never":
+    if probe is not None and restart == NEVER:
         reader.error(
             f"{path}.livenessProbe",
             "cannot be used with restartPolicy Never: a container that fails its liveness "
@@ -508,20 +512,16 @@ def _pull_policy(reader: FieldReader, data: Mapping[str, Any], path: str) -> str
     value = data.get("imagePullPolicy")
     if isinstance(value, str) and value in _PULL_POLICY_ALIASES:
         return _PULL_POLICY_ALIASES[value]
-    return reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, "IfNotPresent")
+    return reader.choice(data, "imagePullPolicy", path, IMAGE_PULL_POLICIES, IF_NOT_PRESENT)
 
 
 def _grace_period(reader: FieldReader, data: Mapping[str, Any], path: str) -> int | None:
     """``terminationGracePeriodSeconds``: whole seconds, 0 (killed at once) or more."""
     if "terminationGracePeriodSeconds" not in data:
         return None
-    where = f"{path}.terminationGracePeriodSeconds"
-    seconds = reader.typed(data["terminationGracePeriodSeconds"], int, where)
-    if seconds is not None and not 0 <= seconds <= MAX_GRACE_PERIOD:
-        shown = seconds if seconds.bit_length() <= 64 else "a very large integer"
-        reader.error(where, f"must be between 0 and {MAX_GRACE_PERIOD} (a day), got {shown}")
-        return None
-    return seconds
+    return reader.whole(
+        data, "terminationGracePeriodSeconds", path, 0, MAX_GRACE_PERIOD, hint=" (a day)"
+    )
 
 
 def _container_fields(reader: FieldReader, data: Mapping[str, Any], path: str) -> _Fields:

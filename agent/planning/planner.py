@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
+from agent.manifest.models import ALWAYS, NEVER, ON_FAILURE
 from agent.manifest.reference import normalized
 from agent.planning.actions import (
     Action,
@@ -92,7 +93,7 @@ def plan(
     kept: list[tuple[RunSpec, ObservedContainer]] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
+        new_image = images.get(spec.image, "") if spec.image_pull_policy == ALWAYS else ""
         planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
@@ -208,7 +209,7 @@ def _after_exit(
         return Restart(container, "created but never started")
     code = container.exit_code
     exited = f"exited {code}" if code is not None else f"{container.state}"
-    if policy == "Never" or (policy == "OnFailure" and code == 0):
+    if policy == NEVER or (policy == ON_FAILURE and code == 0):
         return None
     ran = (container.finished_at or 0.0) - (container.started_at or 0.0)
     if container.started_at and container.finished_at and ran >= backoff.reset:

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from agent.manifest.models import Container, EmptyDir, HostDir, LogLimits
+from agent.manifest.models import ALWAYS, IF_NOT_PRESENT, Container, EmptyDir, HostDir, LogLimits
 from agent.manifest.probes import Probe
 
 __all__ = [
@@ -89,8 +89,8 @@ class RunSpec:
     env: tuple[tuple[str, str], ...] = ()
     ports: tuple[PortBinding, ...] = ()
     mounts: tuple[Mount, ...] = ()
-    image_pull_policy: str = "IfNotPresent"
-    restart_policy: str = "Always"
+    image_pull_policy: str = IF_NOT_PRESENT
+    restart_policy: str = ALWAYS
     image_id: str | None = None
     """The id the image had when the container was created: not part of the hash."""
     record: str | None = None
