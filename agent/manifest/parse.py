@@ -137,9 +137,10 @@ def decode_text(raw: bytes, source: str, kind: str = "YAML or JSON") -> str:
     if b"\x00" in raw:
         _fail(source, f"file is binary (contains NUL bytes), not {kind}")
     try:
-        return raw.decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _fail(source, f"file is not valid UTF-8 (byte {exc.start})")
+        _fail(source, f"file is not valid UTF-8 (byte {exc.start})")
+    return text
 
 
 def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
