@@ -21,9 +21,9 @@ from agent.convert.compose_volumes import ComposeVolumes
 from agent.convert.interpolate import InterpolationError, parse_env_file
 from agent.convert.notes import NoteTaker
 from agent.errors import ManifestError
+from agent.manifest.container_schema import MAX_GRACE_PERIOD
 from agent.manifest.models import ALWAYS, IF_NOT_PRESENT, NEVER, ON_FAILURE
 from agent.manifest.parse import decode_text, read_bounded
-from agent.manifest.schema import MAX_GRACE_PERIOD
 
 __all__ = ["TOP_LEVEL_UNMAPPED", "ServiceReader", "read_env_file"]
 

@@ -34,6 +34,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import FieldError, ManifestError
+from agent.manifest.container_schema import (
+    check_program,
+    read_env_key,
+    read_image,
+    string_item,
+)
 from agent.manifest.fields import (
     MAX_ERRORS,
     FieldReader,
@@ -56,14 +62,7 @@ from agent.manifest.models import (
     VolumeMount,
     VolumeSource,
 )
-from agent.manifest.schema import (
-    check_program,
-    read_env_key,
-    read_host_path,
-    read_image,
-    read_mount,
-    string_item,
-)
+from agent.manifest.volume_schema import read_host_path, read_mount
 
 __all__ = ["is_declaration", "parse_declaration"]
 
