@@ -139,13 +139,8 @@ def _check_host_ports(reader: FieldReader, containers: Sequence[tuple[str, Conta
     again is reported at the port, naming the first container that claimed it."""
     claims: HostClaims[str] = HostClaims()  # by container name, as Publisher(name) would be
     for path, container in containers:
-        name = container.name
-        for i, port in enumerate(container.ports):
-            owner = claims.first_conflict(port, other_than=name)
-            if owner is not None:
-                reader.error(f"{path}.ports[{i}]", also_published(port, Publisher(owner)))
-        for port in container.ports:
-            claims.add(port, name)
+        for i, owner in claims.claim(container.ports, container.name):
+            reader.error(f"{path}.ports[{i}]", also_published(container.ports[i], Publisher(owner)))
 
 
 _RESTART_POLICY_WORDS = {"always": ALWAYS, "onFailure": ON_FAILURE, "never": NEVER}
@@ -409,9 +404,8 @@ def _check_published_once(reader: FieldReader, path: str, ports: Mapping[int, Po
         return  # a port conflicts only with an earlier one
     claims: HostClaims[int] = HostClaims()
     for i, port in ports.items():
-        if claims.first_conflict(port) is not None:
+        if claims.claim([port], i):
             reader.error(f"{path}.ports[{i}]", published_twice(port))
-        claims.add(port, i)
 
 
 def string_item(reader: FieldReader, value: Any, path: str) -> str | None:
