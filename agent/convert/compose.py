@@ -54,7 +54,6 @@ __all__ = [
     "MAX_PORT_RANGE",
     "ComposeError",
     "Converted",
-    "Note",
     "convert_file",
     "from_compose",
     "render",
