@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.manifest.models import ALWAYS, NEVER, ON_FAILURE
 from agent.manifest.reference import normalized
 from agent.planning.actions import (
     Action,
@@ -93,7 +92,7 @@ def plan(
     kept: list[tuple[RunSpec, ObservedContainer]] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        new_image = images.get(spec.image, "") if spec.image_pull_policy == ALWAYS else ""
+        new_image = images.get(spec.image, "") if spec.pulls_always else ""
         planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
@@ -175,7 +174,7 @@ def _plan_container(
             Start(spec, f"replaces dead {keeper.engine_name}"),
         ]
     count = restarts.get(keeper.id, 0)
-    after = _after_exit(keeper, spec.restart_policy, now, backoff, count)
+    after = _after_exit(keeper, spec, now, backoff, count)
     if after is None and keeper.running and _unhealthy(spec, health.get(keeper.id)):
         after = _after_unhealthy(keeper, health[keeper.id], now, backoff, count)
     return [*actions, after] if after is not None else actions
@@ -199,7 +198,7 @@ def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
 
 
 def _after_exit(
-    container: ObservedContainer, policy: str, now: float, backoff: Backoff, count: int
+    container: ObservedContainer, spec: RunSpec, now: float, backoff: Backoff, count: int
 ) -> Restart | Wait | None:
     """What to do with a container that is not running, restarted ``count`` times in its
     crash loop so far: restart it, wait, or leave it."""
@@ -209,7 +208,7 @@ def _after_exit(
         return Restart(container, "created but never started")
     code = container.exit_code
     exited = f"exited {code}" if code is not None else f"{container.state}"
-    if policy == NEVER or (policy == ON_FAILURE and code == 0):
+    if not spec.restarts_after(code):
         return None
     ran = (container.finished_at or 0.0) - (container.started_at or 0.0)
     if container.started_at and container.finished_at and ran >= backoff.reset:

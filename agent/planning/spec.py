@@ -15,7 +15,16 @@ from typing import Any
 
 import attrs
 
-from agent.manifest.models import ALWAYS, IF_NOT_PRESENT, Container, EmptyDir, HostDir, LogLimits
+from agent.manifest.models import (
+    ALWAYS,
+    IF_NOT_PRESENT,
+    NEVER,
+    ON_FAILURE,
+    Container,
+    EmptyDir,
+    HostDir,
+    LogLimits,
+)
 from agent.manifest.probes import Probe
 
 __all__ = [
@@ -121,6 +130,17 @@ class RunSpec:
     def network_aliases(self) -> tuple[str, ...]:
         """The names it answers to on the namespace's network: its name, then its aliases."""
         return (self.name, *self.aliases)
+
+    @property
+    def pulls_always(self) -> bool:
+        """Whether its image is pulled again before every start (``imagePullPolicy: Always``)."""
+        return self.image_pull_policy == ALWAYS
+
+    def restarts_after(self, exit_code: int | None) -> bool:
+        """Whether its restart policy restarts it after it exited with ``exit_code``: not
+        under Never, nor under OnFailure after a clean exit (0)."""
+        policy = self.restart_policy
+        return not (policy == NEVER or (policy == ON_FAILURE and exit_code == 0))
 
     @property
     def nano_cpus(self) -> int | None:
