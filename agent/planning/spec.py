@@ -251,29 +251,14 @@ def _build(container: Container, namespace: str, volumes_root: str, network: str
             effective[key] = value
     return RunSpec(
         namespace=namespace,
-        name=container.name,
-        image=container.image,
         hash=spec_hash(effective),
-        command=container.command,
-        working_dir=container.working_dir,
         env=env,
         ports=ports,
         mounts=mounts,
-        image_pull_policy=container.image_pull_policy,
-        restart_policy=container.restart_policy,
-        liveness_probe=container.liveness_probe,
-        memory=container.memory,
-        cpu=container.cpu,
         stop_timeout=container.termination_grace_period,
-        entrypoint=container.entrypoint,
-        privileged=container.privileged,
-        host_network=container.host_network,
-        stdin=container.stdin,
-        tty=container.tty,
-        log_limits=container.log_limits,
-        aliases=container.aliases,
         # A container on the host's network has no network of the engine to join.
         network=None if container.host_network else network,
+        **{name: getattr(container, name) for name in _AS_GIVEN},
     )
 
 
@@ -298,6 +283,13 @@ def _mount_dict(mount: Mount) -> dict[str, Any]:
         found["kind"] = mount.kind
     return found
 
+
+# The fields a RunSpec takes from its Container as they are, by their common name.
+_AS_GIVEN = tuple(
+    field.name
+    for field in attrs.fields(RunSpec)
+    if field.name in attrs.fields_dict(Container) and field.name not in ("env", "ports")
+)
 
 # Their fields by name: what attrs.asdict gives for these flat classes, without its walk.
 _FIELDS = {cls: tuple(field.name for field in attrs.fields(cls)) for cls in (PortBinding,)}
