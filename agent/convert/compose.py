@@ -4,7 +4,8 @@ maps onto ``v1beta1``, and a note for everything else.
 :func:`from_compose` reads the file (with :func:`agent.manifest.parse.parse_document`, so with
 the same limits as a manifest) and the ``.env`` file next to it, interpolates
 variables as Compose does (:mod:`agent.convert.interpolate`), and converts each service into
-a container. What it cannot carry over is a :class:`Note`, ``service: field: why``;
+a container. What it cannot carry over is a :class:`~agent.convert.notes.Note`,
+``service: field: why``;
 a service whose conversion would change what runs (``build`` without ``image``,
 ``extends``, ``profiles``, a command that cannot be split, a name that cannot be an
 RFC 1035 label) is not converted at all, its note says so, and it is listed in
