@@ -1,5 +1,6 @@
 """Two sources that claim one container name or host port: the change that made the conflict
-is refused, and everything else stays as it was (agent/conflicts.py, agent/sources.py).
+is refused, and everything else stays as it was (agent/sources/conflicts.py and
+source_set.py).
 
 Each case of the table is a story of passes of a running agent over a directory of two
 files, X and Y. Every story runs twice: with X named ``b.yaml`` and Y ``c.yaml``, and the
