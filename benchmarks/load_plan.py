@@ -10,7 +10,8 @@ and such a container is 38 of them, so that 10,000 cannot be one file. Then it t
 this process:
 
 - ``agent.sources.load.load_sources([directory])``: read, parse with the limits of
-  agent/manifest/parse.py, validate with agent/manifest/schema.py and merge, from the YAML files and from the JSON files;
+  agent/manifest/parse.py, validate with agent/manifest/schema.py and merge, from the YAML
+  files and from the JSON files;
 - ``agent.planning.spec.build_specs`` of the loaded containers;
 - ``agent.planning.planner.plan`` against an empty engine (N starts) and against N matching running
   containers (no change);
