@@ -209,7 +209,7 @@ def test_the_change_that_makes_a_conflict_is_refused(
 
 
 def test_the_log_names_the_edited_file_and_the_other(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="agent.sources.source_set")
+    caplog.set_level(logging.INFO, logger="agent.sources")
     _write(Path("conf/b.yaml"), X_DB)
     _write(Path("conf/c.yaml"), Y_AUTH_LOG)
     sources = SourceSet(["conf"])
