@@ -1,6 +1,7 @@
 """The documents a newcomer reads: every relative link of the README and of docs/ leads to a
-file that exists and, when it names a heading, to that heading; and the README keeps the two
-commands it promises."""
+file that exists and, when it names a heading, to that heading; the README keeps the two
+commands it promises; and the layout in docs/architecture.md names every module (a
+sub-package's ``__init__.py`` by its folder)."""
 
 from __future__ import annotations
 
@@ -100,3 +101,16 @@ def test_the_readme_keeps_its_two_commands() -> None:
     lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
     assert "    bash contrib/quickstart.sh" in lines
     assert "    bash contrib/test.sh" in lines
+
+
+def test_the_layout_names_every_module() -> None:
+    layout = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    modules = sorted([*(ROOT / "agent").rglob("*.py"), *(ROOT / "backends").rglob("*.py")])
+    missing = []
+    for path in modules:
+        names = {f"`{path.relative_to(ROOT)}`"}
+        if path.name == "__init__.py":
+            names.add(f"`{path.parent.relative_to(ROOT)}/`")
+        if not any(name in layout for name in names):
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == []
