@@ -22,7 +22,7 @@ from agent.state.restarts import RestartLedger
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
-log = logging.getLogger("agent.daemon.reconcile")
+log = logging.getLogger("agent.reconcile")
 
 __all__ = ["converge", "observe_network", "plan_against", "plan_for"]
 

@@ -24,7 +24,7 @@ from backends.errors import BackendError, ImageUnavailable
 
 __all__ = ["PULL_ATTEMPTS", "PULL_BACKOFF", "Images"]
 
-log = logging.getLogger("agent.engine.images")
+log = logging.getLogger("agent.images")
 
 PULL_ATTEMPTS = 3
 PULL_BACKOFF = Backoff(initial=1.0, max=60.0)

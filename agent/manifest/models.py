@@ -145,7 +145,7 @@ class Container:
     cpu: int | None = None
     """The CPU limit in thousandths of a core (``resources.limits.cpu``, or the 2014 ``cpu``)."""
     memory_request: int | None = None
-    """``resources.requests.memory``: checked, and not applied (see the README)."""
+    """``resources.requests.memory``: checked, and not applied (see docs/manifest.md)."""
     cpu_request: int | None = None
     """``resources.requests.cpu`` in millicores: checked, and not applied."""
     termination_grace_period: int | None = None

@@ -56,7 +56,7 @@ _MANIFEST_FIELDS = frozenset({"version", "id", "uuid", "containers", "volumes", 
 
 
 # Well-known fields of 2014 manifests and of Pods that the agent does not run, on purpose;
-# each is refused with its reason rather than as unknown (see the README).
+# each is refused with its reason rather than as unknown (see docs/manifest.md).
 _REFUSED_MANIFEST_FIELDS = {
     "dnsPolicy": "containers use the engine's DNS settings",
     "hostNetwork": "it is a container's field here (containers[].hostNetwork, allowed with "

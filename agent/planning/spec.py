@@ -47,7 +47,7 @@ LABEL_NAMESPACE = "io.container-agent.namespace"
 LABEL_NAME = "io.container-agent.name"
 LABEL_HASH = "io.container-agent.hash"
 LABEL_IMAGE_ID = "io.container-agent.image-id"
-LABEL_RECORD = "io.container-agent.planning.record"
+LABEL_RECORD = "io.container-agent.record"
 LABEL_STOP_TIMEOUT = "io.container-agent.stop-timeout"
 """The container's terminationGracePeriodSeconds, for its stop once no manifest has it."""
 

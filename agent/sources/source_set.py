@@ -32,7 +32,7 @@ from agent.state.json_file import read_mapping, write_mapping
 
 __all__ = ["SourceSet", "SourceStatus"]
 
-log = logging.getLogger("agent.sources.source_set")
+log = logging.getLogger("agent.sources")
 
 METADATA_INTERVAL = 1.0
 """Seconds between two requests to the metadata server while it answers: each one is a long
