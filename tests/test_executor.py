@@ -682,7 +682,8 @@ def test_the_network_is_made_while_the_images_are_fetched(root: Path) -> None:
     worker.start()
     try:
         deadline = time.monotonic() + 5
-        while ("create_network", NET) not in backend.calls and time.monotonic() < deadline:
+        wanted = {("create_network", NET), ("pull", web.image)}
+        while not wanted <= set(backend.calls) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert ("create_network", NET) in backend.calls, "the network waited for the pull"
         assert ("pull", web.image) in backend.calls and not any(
