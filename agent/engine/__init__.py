@@ -1,6 +1,9 @@
 """The code that talks to a backend to change or read containers: the
-``executor`` carries out a plan, ``images`` pulls, ``events`` follows the engine's
-event stream, ``logs`` reads a container's logs.
+``executor`` carries out a plan (the only code that changes a container or a network),
+``images`` pulls, ``events`` follows the engine's event stream, ``logs`` reads a
+container's logs. Besides these, a pass (:mod:`agent.daemon.reconcile`) and ``agent
+status`` list through a read-only :class:`~backends.base.EngineReader`, and the prober
+runs exec checks.
 """
 
 from __future__ import annotations
