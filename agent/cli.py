@@ -10,39 +10,27 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import logging.handlers
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import attrs
 
 from agent import __version__
-from agent.daemon.reconcile import converge, plan_against, plan_for
 from agent.daemon.settings import Settings, default_state_dir, help_of
-from agent.engine.logs import parse_since, parse_tail, write_logs
+from agent.engine.logs import parse_since, parse_tail
 from agent.errors import AgentError, ManifestError, SettingsError
-from agent.output.progress import ApplyProgress
-from agent.output.render import (
-    apply_summary,
-    apply_to_dict,
-    render_json,
-    render_status,
-    render_text,
-    status_to_dict,
-    to_json,
-)
-from agent.output.status import statuses
-from agent.planning.actions import Remove
 from agent.sources.allowances import check_desired
-from agent.sources.load import DesiredSet, load_sources
-from agent.state.health_file import HealthFile
-from agent.state.lock import namespace_lock
-from agent.state.restarts import RestartLedger
-from backends.base import Backend, BackendOptions, load_backend
+from agent.sources.load import load_sources
 from backends.errors import BackendError
+
+if TYPE_CHECKING:
+    from backends.base import Backend
+
+# Each command imports what it runs, in its function: `agent validate` loads no engine
+# code and no renderer, `agent plan` no executor, and only `agent run` the daemon.
 
 __all__ = ["EXIT_CHANGES", "EXIT_FAILURE", "EXIT_INVALID", "EXIT_OK", "EXIT_PARTIAL", "main"]
 
@@ -383,11 +371,13 @@ def _setup_logging(
         handlers[0].setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     fallback = None
     if syslog or facility is not None:
+        from logging.handlers import SysLogHandler
+
         address: str | tuple[str, int] = SYSLOG_SOCKET
         if not os.path.exists(SYSLOG_SOCKET):
             address = fallback = ("localhost", 514)
-        code = logging.handlers.SysLogHandler.facility_names[facility or "daemon"]
-        handler = logging.handlers.SysLogHandler(address=address, facility=code)
+        code = SysLogHandler.facility_names[facility or "daemon"]
+        handler = SysLogHandler(address=address, facility=code)
         handler.setFormatter(logging.Formatter("container-agent[%(process)d]: %(message)s"))
         handlers.append(handler)
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=handlers, force=True)
@@ -406,6 +396,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _backend(args: argparse.Namespace) -> Backend:
+    from backends.base import BackendOptions, load_backend
+
     options = BackendOptions(host=args.host, docker_cmd=args.docker_cmd)
     return load_backend(args.backend, options)
 
@@ -417,6 +409,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import plan_for
+    from agent.output.render import render_json, render_text
+
     desired = load_sources(args.manifests, args.urls)
     the_plan = plan_for(desired, _backend(args).reader(), args.settings, time.time())
     sys.stdout.write(render_json(the_plan) if args.output == "json" else render_text(the_plan))
@@ -424,6 +419,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import converge
+    from agent.output.progress import ApplyProgress
+    from agent.output.render import apply_summary, apply_to_dict, to_json
+    from agent.state.lock import namespace_lock
+
     desired = load_sources(args.manifests, args.urls)
     began = time.monotonic()
     with namespace_lock(args.state_dir, args.namespace):
@@ -447,6 +447,12 @@ def _cmd_apply(args: argparse.Namespace) -> int:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import plan_against
+    from agent.output.render import render_status, status_to_dict, to_json
+    from agent.output.status import statuses
+    from agent.state.health_file import HealthFile
+    from agent.state.restarts import RestartLedger
+
     settings: Settings = args.settings
     desired = load_sources(args.manifests, args.urls) if args.manifests else None
     reader = _backend(args).reader()
@@ -473,6 +479,13 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_down(args: argparse.Namespace) -> int:
     """Remove the namespace's containers, after showing the plan and a confirmation."""
+    from agent.daemon.reconcile import converge, plan_for
+    from agent.output.progress import ApplyProgress
+    from agent.output.render import apply_summary, render_text
+    from agent.planning.actions import Remove
+    from agent.sources.load import DesiredSet
+    from agent.state.lock import namespace_lock
+
     settings: Settings = args.settings
     backend = _backend(args)
     with namespace_lock(args.state_dir, args.namespace):
@@ -517,6 +530,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # only for agent run: plan, apply and status start faster without them.
     from agent.daemon.notify import Notifier
     from agent.daemon.runloop import RunLoop
+    from agent.state.lock import namespace_lock
 
     notifier = Notifier.from_environment()  # before any engine CLI runs
     backend = _backend(args)
@@ -549,6 +563,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_logs(args: argparse.Namespace) -> int:
     """Read only, so no namespace lock; Ctrl-C (or SIGTERM) ends a ``--follow`` with 0."""
+    from agent.engine.logs import write_logs
+
     reader = _backend(args).reader()
     options = {"follow": args.follow, "tail": args.tail, "since": args.since}
     try:
