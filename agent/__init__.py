@@ -10,8 +10,8 @@ actions), :mod:`agent.sources` (loading, URLs, signatures, watching),
 settings, probes, metrics) and :mod:`agent.convert` (Compose in, Kubernetes and
 konlet's declaration out); :mod:`agent.errors` lists every error.
 
-Each name loads its module on first use (PEP 562), so that ``import agent`` costs
-next to nothing and a command imports only what it runs.
+Each name but the errors loads its module on first use (PEP 562), so that ``import
+agent`` loads :mod:`agent.errors` alone and a command imports only what it runs.
 """
 
 __version__ = "0.1.0"
