@@ -1,4 +1,38 @@
-"""The project's own errors: what a user sees instead of a traceback."""
+"""The project's own errors: what a user sees instead of a traceback.
+
+Every error the library raises to its caller is an :class:`AgentError`, so that one
+``except AgentError`` catches them all; the general ones live here, the others in the
+part that raises them, each exported by its sub-package (``from agent.sources import
+SignatureError``). The whole tree:
+
+- ``AgentError``
+  - ``ManifestError``: a manifest source that cannot be used, with every problem found
+    in it (each a :class:`FieldError`, which is a record, not an exception)
+    - ``MultiSourceError``: problems in several sources
+    - ``SignatureError`` (:mod:`agent.sources`): a signed source refused
+  - ``SettingsError``: a setting that cannot be used, named by its option
+  - ``VolumeError``: a volume's host directory that cannot be used
+  - ``ImageNotPresent``: an image that is absent and may not be pulled
+  - ``QuantityError`` (:mod:`agent.manifest`): not a Kubernetes quantity, or not a limit;
+    a ValueError too
+  - ``BackoffError`` (:mod:`agent.planning`): a back-off that cannot work; a ValueError too
+  - ``NetworkConflict`` (:mod:`agent.planning`): the namespace's network name taken by
+    a network the agent did not make
+  - ``NamespaceLocked`` (:mod:`agent.state`): another agent holds the namespace
+  - ``UrlFetchError`` (:mod:`agent.sources`): a URL source that could not be fetched
+  - ``UnknownContainer`` (:mod:`agent.engine`): no container of that name (``agent logs``)
+  - ``MetricsError`` (:mod:`agent.daemon`): the metrics address cannot be listened on
+  - ``ComposeError``, ``InterpolationError``, ``ConversionError`` (:mod:`agent.convert`):
+    a Compose file that cannot be imported, its variables, a manifest that cannot be
+    converted
+  - ``BackendError`` (:mod:`backends`, also ``agent.BackendError``): an engine call that
+    failed, with the kinds a caller acts on: ``EngineUnreachable``, ``NotFound``,
+    ``ImageUnavailable``, ``Unsupported``, ``Conflict``
+
+``BackendError`` lives with the backends, below which nothing of the agent is imported
+but this module: a third-party backend raises it without importing the agent's layers.
+This module imports nothing of the agent.
+"""
 
 from __future__ import annotations
 

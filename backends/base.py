@@ -14,7 +14,6 @@ from __future__ import annotations
 import abc
 import builtins
 from collections.abc import Iterator, Mapping, Sequence
-from importlib.metadata import entry_points
 from typing import ClassVar
 
 import attrs
@@ -235,11 +234,15 @@ class ReadOnly(EngineReader):
 
 def available_backends() -> list[str]:
     """The names of the registered backends (none of them is imported)."""
+    from importlib.metadata import entry_points  # a command that runs no engine pays nothing
+
     return sorted({entry.name for entry in entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def load_backend(name: str, options: BackendOptions) -> Backend:
     """The backend registered as ``name``, built from ``options``."""
+    from importlib.metadata import entry_points
+
     for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
         backend_class: type[Backend] = entry.load()
         return backend_class.from_options(options)

@@ -389,3 +389,38 @@ def test_a_source_that_is_no_command_word_runs(
 ) -> None:
     assert cli.main(argv) == cli.EXIT_OK
     assert [(args.command, args.manifests) for args in runs] == [("run", argv)]
+
+
+ENGINE_CODE = (
+    "backends.base",  # the contract, and the entry points' look-up (importlib.metadata)
+    "importlib.metadata",
+    "agent.daemon.reconcile",  # a pass
+    "agent.planning.planner",
+    "agent.engine.executor",
+    "agent.output",  # the renderers
+    "logging.handlers",  # --syslog
+)
+
+
+def test_validate_loads_no_engine_code_and_no_renderer() -> None:
+    """``agent validate`` touches no engine: it loads neither the backends' contract nor a
+    pass, the planner, the executor or the renderers."""
+    code = (
+        "import sys\nfrom agent import cli\nrc = cli.main(['validate', 'conf/good.yaml'])\n"
+        "print(rc, ' '.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rc, modules = done.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert rc == "0"
+    loaded = set(modules.split())
+    assert {m for m in loaded if m in ENGINE_CODE or m.rpartition(".")[0] in ENGINE_CODE} == set()
+
+
+def test_a_dry_run_loads_no_executor() -> None:
+    """``agent plan`` (a pass's module, as it imports it) loads neither the executor nor the
+    pulls: only ``converge`` needs them."""
+    code = "import sys, agent.daemon.reconcile\nprint(' '.join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert {"agent.engine.executor", "agent.engine.images"} & set(done.stdout.split()) == set()

@@ -10,29 +10,18 @@ import logging
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from agent.cli.exits import EXIT_CHANGES, EXIT_FAILURE, EXIT_INVALID, EXIT_OK
-from agent.daemon.reconcile import converge, plan_against, plan_for
 from agent.daemon.settings import Settings
-from agent.engine.logs import write_logs
-from agent.output.progress import ApplyProgress
-from agent.output.render import (
-    apply_summary,
-    apply_to_dict,
-    render_json,
-    render_status,
-    render_text,
-    status_to_dict,
-    to_json,
-)
-from agent.output.status import statuses
-from agent.planning.actions import Remove
 from agent.sources.allowances import check_desired
-from agent.sources.load import DesiredSet, load_sources
-from agent.state.health_file import HealthFile
-from agent.state.lock import namespace_lock
-from agent.state.restarts import RestartLedger
-from backends.base import Backend, BackendOptions, load_backend
+from agent.sources.load import load_sources
+
+if TYPE_CHECKING:
+    from backends.base import Backend
+
+# Each command imports what it runs, in its function: `agent validate` loads no engine
+# code and no renderer, `agent plan` no executor, and only `agent run` the daemon.
 
 __all__ = [
     "backend_of",
@@ -49,6 +38,8 @@ log = logging.getLogger("agent")
 
 
 def backend_of(args: argparse.Namespace) -> Backend:
+    from backends.base import BackendOptions, load_backend
+
     options = BackendOptions(host=args.host, docker_cmd=args.docker_cmd)
     return load_backend(args.backend, options)
 
@@ -60,6 +51,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import plan_for
+    from agent.output.render import render_json, render_text
+
     desired = load_sources(args.manifests, args.urls)
     the_plan = plan_for(desired, backend_of(args).reader(), args.settings, time.time())
     sys.stdout.write(render_json(the_plan) if args.output == "json" else render_text(the_plan))
@@ -67,6 +61,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import converge
+    from agent.output.progress import ApplyProgress
+    from agent.output.render import apply_summary, apply_to_dict, to_json
+    from agent.state.lock import namespace_lock
+
     desired = load_sources(args.manifests, args.urls)
     began = time.monotonic()
     with namespace_lock(args.state_dir, args.namespace):
@@ -90,6 +89,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from agent.daemon.reconcile import plan_against
+    from agent.output.render import render_status, status_to_dict, to_json
+    from agent.output.status import statuses
+    from agent.state.health_file import HealthFile
+    from agent.state.restarts import RestartLedger
+
     settings: Settings = args.settings
     desired = load_sources(args.manifests, args.urls) if args.manifests else None
     reader = backend_of(args).reader()
@@ -116,6 +121,13 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     """Remove the namespace's containers, after showing the plan and a confirmation."""
+    from agent.daemon.reconcile import converge, plan_for
+    from agent.output.progress import ApplyProgress
+    from agent.output.render import apply_summary, render_text
+    from agent.planning.actions import Remove
+    from agent.sources.load import DesiredSet
+    from agent.state.lock import namespace_lock
+
     settings: Settings = args.settings
     backend = backend_of(args)
     with namespace_lock(args.state_dir, args.namespace):
@@ -160,6 +172,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # only for agent run: plan, apply and status start faster without them.
     from agent.daemon.notify import Notifier
     from agent.daemon.runloop import RunLoop
+    from agent.state.lock import namespace_lock
 
     notifier = Notifier.from_environment()  # before any engine CLI runs
     backend = backend_of(args)
@@ -192,6 +205,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """Read only, so no namespace lock; Ctrl-C (or SIGTERM) ends a ``--follow`` with 0."""
+    from agent.engine.logs import write_logs
+
     reader = backend_of(args).reader()
     options = {"follow": args.follow, "tail": args.tail, "since": args.since}
     try:

@@ -4,7 +4,6 @@ when asked."""
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 
@@ -45,8 +44,10 @@ def setup_logging(
         address: str | tuple[str, int] = SYSLOG_SOCKET
         if not os.path.exists(SYSLOG_SOCKET):
             address = fallback = ("localhost", 514)
-        code = logging.handlers.SysLogHandler.facility_names[facility or "daemon"]
-        handler = logging.handlers.SysLogHandler(address=address, facility=code)
+        from logging.handlers import SysLogHandler  # only when --syslog asks for it
+
+        code = SysLogHandler.facility_names[facility or "daemon"]
+        handler = SysLogHandler(address=address, facility=code)
         handler.setFormatter(logging.Formatter("container-agent[%(process)d]: %(message)s"))
         handlers.append(handler)
     logging.basicConfig(level=max(level, logging.DEBUG), handlers=handlers, force=True)

@@ -5,3 +5,50 @@ service with ``compose_services``, ``compose_ports``, ``compose_volumes`` and
 (``kube``), konlet's declaration out (``declaration_convert``). What a conversion cannot
 carry over is a ``notes.Note``. Imports :mod:`agent.manifest` only.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.convert.compose import ComposeError, Converted, from_compose
+    from agent.convert.declaration_convert import ConversionError, to_declaration, to_v1beta1
+    from agent.convert.interpolate import InterpolationError
+    from agent.convert.kube import Conversion, to_kubernetes
+    from agent.convert.notes import Note
+
+__all__ = [
+    "ComposeError",
+    "Conversion",
+    "ConversionError",
+    "Converted",
+    "InterpolationError",
+    "Note",
+    "from_compose",
+    "to_declaration",
+    "to_kubernetes",
+    "to_v1beta1",
+]
+
+_HOMES = {
+    "ComposeError": "compose",
+    "Converted": "compose",
+    "Note": "notes",
+    "from_compose": "compose",
+    "InterpolationError": "interpolate",
+    "Conversion": "kube",
+    "to_kubernetes": "kube",
+    "ConversionError": "declaration_convert",
+    "to_declaration": "declaration_convert",
+    "to_v1beta1": "declaration_convert",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

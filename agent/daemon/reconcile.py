@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from agent.daemon.settings import Settings
-from agent.engine.executor import ActionResult, execute
-from agent.engine.images import Images
 from agent.manifest.models import ALWAYS
 from agent.planning.actions import Plan, Remove
 from agent.planning.health import Health
@@ -21,6 +20,10 @@ from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
+
+if TYPE_CHECKING:
+    from agent.engine.executor import ActionResult
+    from agent.engine.images import Images
 
 log = logging.getLogger("agent.reconcile")
 
@@ -126,6 +129,9 @@ def converge(
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
     done, ``on_result`` each result as it comes (see :func:`~agent.engine.executor.execute`),
     ``on_observed`` the engine's listing; ``health`` is what the liveness probes found."""
+    from agent.engine.executor import execute  # a dry run (plan_for) loads none of it
+    from agent.engine.images import Images
+
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}

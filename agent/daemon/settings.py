@@ -8,18 +8,18 @@ checks as ``agent`` does.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from agent.errors import SettingsError
 from agent.manifest.fields import MAX_PORT, is_rfc1035_name
 from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
-from agent.planning.network import network_name
-from agent.planning.planner import PlanOptions
 from agent.sources.allowances import Allowances
-from agent.sources.signatures import read_signature_keys
 from agent.sources.urls import UrlOptions, read_token
+
+if TYPE_CHECKING:
+    from agent.planning.planner import PlanOptions
 
 __all__ = [
     "MAX_NAMESPACE_LENGTH",
@@ -333,11 +333,16 @@ class Settings:
         return Backoff(self.backoff_initial, self.backoff_max, self.backoff_reset)
 
     def plan_options(self, allow_removals: bool = True) -> PlanOptions:
+        """The planner's options these settings give."""
+        from agent.planning.planner import PlanOptions  # the planner loads only to plan
+
         return PlanOptions(self.namespace, allow_removals, self.backoff, self.network)
 
     @property
     def network_name(self) -> str:
         """The name of the namespace's network (``<namespace>-net``), on or off."""
+        from agent.planning.network import network_name  # the planning layer loads only to plan
+
         return network_name(self.namespace)
 
     @property
@@ -370,6 +375,11 @@ class Settings:
         """How URL sources are fetched; reads the token file and the signature keys
         (SettingsError if it cannot)."""
         token = None if self.url_token_file is None else read_token(self.url_token_file)
+        keys: tuple[str, ...] = ()
+        if self.signature_key:  # ssh-keygen's module loads only when there are keys to check
+            from agent.sources.signatures import read_signature_keys
+
+            keys = read_signature_keys(self.signature_key)
         return UrlOptions(
             connect_timeout=self.url_connect_timeout,
             read_timeout=self.url_read_timeout,
@@ -377,7 +387,7 @@ class Settings:
             allow_http=self.allow_http,
             allow_redirect_hosts=self.allow_redirect_host,
             token=token,
-            signature_keys=read_signature_keys(self.signature_key),
+            signature_keys=keys,
         )
 
     @property

@@ -1,4 +1,11 @@
-"""The executor: the only code that calls a backend.
+"""The executor: the only code that changes containers or networks through a backend.
+
+Other code calls a backend only to read or to pull: a pass lists the namespace through
+an :class:`~backends.base.EngineReader`, which has no method that changes anything
+(:mod:`agent.daemon.reconcile`, ``agent status``); :mod:`agent.engine.images` pulls
+(for the executor, and ``imagePullPolicy: Always`` images before a plan);
+:mod:`agent.engine.events` follows the engine's events, :mod:`agent.engine.logs` reads a
+container's logs, and the prober runs exec checks inside the namespace's containers.
 
 It carries out a plan's actions, one failure never stopping the others, and
 returns one result per action, in the plan's order. Each action is logged with

@@ -15,12 +15,14 @@ import re
 import signal
 from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from agent.errors import AgentError
 from agent.manifest.gotime import parse_duration, parse_rfc3339
-from agent.planning.observed import ObservedContainer
-from backends.base import EngineReader
+
+if TYPE_CHECKING:
+    from agent.planning.observed import ObservedContainer
+    from backends.base import EngineReader
 
 __all__ = ["UnknownContainer", "choose", "parse_since", "parse_tail", "write_logs"]
 

@@ -6,3 +6,97 @@ bytes become a validated :class:`~agent.manifest.models.Manifest` here (``parse`
 ``resources``, ``quantity``, ``ports``, ``reference``, ``hostpaths``; konlet's container
 declaration in ``declaration``). ``gotime`` reads Go's durations and timestamps.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.manifest.declaration import is_declaration, parse_declaration
+    from agent.manifest.models import (
+        DECLARATION,
+        IMAGE_PULL_POLICIES,
+        RESTART_POLICIES,
+        SUPPORTED_VERSIONS,
+        Container,
+        EmptyDir,
+        EnvVar,
+        HostDir,
+        LogLimits,
+        Manifest,
+        Port,
+        Volume,
+        VolumeMount,
+        VolumeSource,
+    )
+    from agent.manifest.parse import MAX_BYTES, parse_document
+    from agent.manifest.probes import Check, ExecCheck, HttpCheck, Probe, TcpCheck
+    from agent.manifest.quantity import QuantityError, cpu_millis, memory_bytes
+
+__all__ = [
+    "DECLARATION",
+    "IMAGE_PULL_POLICIES",
+    "MAX_BYTES",
+    "RESTART_POLICIES",
+    "SUPPORTED_VERSIONS",
+    "Check",
+    "Container",
+    "EmptyDir",
+    "EnvVar",
+    "ExecCheck",
+    "HostDir",
+    "HttpCheck",
+    "LogLimits",
+    "Manifest",
+    "Port",
+    "Probe",
+    "QuantityError",
+    "TcpCheck",
+    "Volume",
+    "VolumeMount",
+    "VolumeSource",
+    "cpu_millis",
+    "is_declaration",
+    "memory_bytes",
+    "parse_declaration",
+    "parse_document",
+]
+
+_HOMES = {
+    "DECLARATION": "models",
+    "IMAGE_PULL_POLICIES": "models",
+    "RESTART_POLICIES": "models",
+    "SUPPORTED_VERSIONS": "models",
+    "Container": "models",
+    "EmptyDir": "models",
+    "EnvVar": "models",
+    "HostDir": "models",
+    "LogLimits": "models",
+    "Manifest": "models",
+    "Port": "models",
+    "Volume": "models",
+    "VolumeMount": "models",
+    "VolumeSource": "models",
+    "Check": "probes",
+    "ExecCheck": "probes",
+    "HttpCheck": "probes",
+    "Probe": "probes",
+    "TcpCheck": "probes",
+    "MAX_BYTES": "parse",
+    "parse_document": "parse",
+    "is_declaration": "declaration",
+    "parse_declaration": "declaration",
+    "QuantityError": "quantity",
+    "cpu_millis": "quantity",
+    "memory_bytes": "quantity",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

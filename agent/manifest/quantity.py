@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from agent.errors import AgentError
+
 __all__ = [
     "MAX_CPU_MILLIS",
     "MAX_MEMORY",
@@ -47,9 +49,9 @@ _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 
 
-class QuantityError(ValueError):
+class QuantityError(AgentError, ValueError):
     """A value that is no quantity, or not one that a limit can be: ``problem`` says why,
-    ``value`` is the value as a message shows it."""
+    ``value`` is the value as a message shows it. A ValueError too, as ``float()`` raises."""
 
     def __init__(self, problem: str, value: object) -> None:
         self.problem = problem

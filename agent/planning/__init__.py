@@ -5,3 +5,118 @@ turns manifests into run specs, ``observed`` models what the engine reports, and
 ``planner`` diffs the two into the frozen ``actions``, ordered by ``schedule``.
 Imports :mod:`agent.manifest` only.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agent.planning.actions import (
+        Action,
+        ContainerAction,
+        CreateNetwork,
+        Join,
+        NetworkAction,
+        Plan,
+        Remove,
+        RemoveNetwork,
+        Restart,
+        Start,
+        Wait,
+    )
+    from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
+    from agent.planning.health import Health, Outcome
+    from agent.planning.network import NetworkConflict, ObservedNetwork, network_name
+    from agent.planning.observed import ContainerEvent, ObservedContainer
+    from agent.planning.planner import PlanOptions, plan
+    from agent.planning.record import Change
+    from agent.planning.spec import (
+        LABEL_HASH,
+        LABEL_NAME,
+        LABEL_NAMESPACE,
+        Mount,
+        PortBinding,
+        RunSpec,
+        build_specs,
+        engine_name,
+    )
+
+__all__ = [
+    "CRASH_LOOP",
+    "LABEL_HASH",
+    "LABEL_NAME",
+    "LABEL_NAMESPACE",
+    "Action",
+    "Backoff",
+    "BackoffError",
+    "Change",
+    "ContainerAction",
+    "ContainerEvent",
+    "CreateNetwork",
+    "Health",
+    "Join",
+    "Mount",
+    "NetworkAction",
+    "NetworkConflict",
+    "ObservedContainer",
+    "ObservedNetwork",
+    "Outcome",
+    "Plan",
+    "PlanOptions",
+    "PortBinding",
+    "Remove",
+    "RemoveNetwork",
+    "Restart",
+    "RunSpec",
+    "Start",
+    "Wait",
+    "build_specs",
+    "engine_name",
+    "network_name",
+    "plan",
+]
+
+_HOMES = {
+    "PlanOptions": "planner",
+    "plan": "planner",
+    "Action": "actions",
+    "ContainerAction": "actions",
+    "CreateNetwork": "actions",
+    "Join": "actions",
+    "NetworkAction": "actions",
+    "Plan": "actions",
+    "Remove": "actions",
+    "RemoveNetwork": "actions",
+    "Restart": "actions",
+    "Start": "actions",
+    "Wait": "actions",
+    "LABEL_HASH": "spec",
+    "LABEL_NAME": "spec",
+    "LABEL_NAMESPACE": "spec",
+    "Mount": "spec",
+    "PortBinding": "spec",
+    "RunSpec": "spec",
+    "build_specs": "spec",
+    "engine_name": "spec",
+    "ContainerEvent": "observed",
+    "ObservedContainer": "observed",
+    "NetworkConflict": "network",
+    "ObservedNetwork": "network",
+    "network_name": "network",
+    "Health": "health",
+    "Outcome": "health",
+    "CRASH_LOOP": "backoff",
+    "Backoff": "backoff",
+    "BackoffError": "backoff",
+    "Change": "record",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

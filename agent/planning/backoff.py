@@ -11,11 +11,14 @@ import math
 
 import attrs
 
+from agent.errors import AgentError
+
 __all__ = ["CRASH_LOOP", "Backoff", "BackoffError"]
 
 
-class BackoffError(ValueError):
-    """A back-off that cannot work; ``field`` names the number that is wrong."""
+class BackoffError(AgentError, ValueError):
+    """A back-off that cannot work; ``field`` names the number that is wrong. A ValueError
+    too, as attrs validators raise."""
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
