@@ -1,16 +1,48 @@
-"""Session fixtures for real engines; the logic lives in tests/engines.py."""
+"""Session fixtures for real engines; the logic lives in tests/engines.py.
+
+A test that needs a real engine carries the ``engine`` mark. It is given by what the test
+asks for: every test whose fixtures include an engine, a contract target or the registry
+(:data:`ENGINE_FIXTURES`) is marked at collection, and a file that reaches engines in
+another way says ``pytestmark = pytest.mark.engine``. So ``pytest -m "not engine"`` runs
+the offline suite: no root, no engine, a few seconds. In that run an engine fixture that
+is reached anyway skips with the reason; in a full run (CI, ``contrib/test.sh``) an
+engine that cannot start fails the test, never skips it.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from tests import engines
 from tests.contract import TARGETS, Target, Workspace
 from tests.engines import Engine, EngineKind, Registry
+
+ENGINE_FIXTURES = frozenset({"docker_engine", "podman_engine", "engine", "target", "registry"})
+"""Fixtures that start or hand out a real engine (or the registry beside them)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if ENGINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.engine)
+
+
+def _offline(config: pytest.Config) -> bool:
+    """Whether this run left the engine tests out (``-m "not engine"``)."""
+    return "not engine" in (config.getoption("markexpr") or "")
+
+
+def _unavailable(config: pytest.Config, what: str, exc: BaseException) -> NoReturn:
+    message = f"{what} unavailable (see contrib/setup-engines.sh): {exc}"
+    if _offline(config):
+        pytest.skip(f"needs a real engine, and this run is offline: {message}")
+    raise pytest.fail.Exception(message, pytrace=False) from None
 
 
 @pytest.fixture(scope="session")
@@ -25,25 +57,32 @@ def started_engines() -> list[Engine]:
     return []
 
 
-def _engine(kind: EngineKind, root: Path, started: list[Engine]) -> Iterator[Engine]:
+def _engine(
+    kind: EngineKind, root: Path, started: list[Engine], config: pytest.Config
+) -> Iterator[Engine]:
+    if _offline(config):
+        pytest.skip(f"needs the {kind} engine, and this run is offline (-m 'not engine')")
     try:
         engine = engines.start_engine(kind, root)
     except (engines.EngineError, OSError) as exc:
-        message = f"{kind} engine unavailable (see contrib/setup-engines.sh): {exc}"
-        raise pytest.fail.Exception(message, pytrace=False) from None
+        _unavailable(config, f"{kind} engine", exc)
     started.append(engine)
     yield engine
     engines.stop(engine)
 
 
 @pytest.fixture(scope="session")
-def docker_engine(engines_root: Path, started_engines: list[Engine]) -> Iterator[Engine]:
-    yield from _engine("docker", engines_root, started_engines)
+def docker_engine(
+    engines_root: Path, started_engines: list[Engine], pytestconfig: pytest.Config
+) -> Iterator[Engine]:
+    yield from _engine("docker", engines_root, started_engines, pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def podman_engine(engines_root: Path, started_engines: list[Engine]) -> Iterator[Engine]:
-    yield from _engine("podman", engines_root, started_engines)
+def podman_engine(
+    engines_root: Path, started_engines: list[Engine], pytestconfig: pytest.Config
+) -> Iterator[Engine]:
+    yield from _engine("podman", engines_root, started_engines, pytestconfig)
 
 
 @pytest.fixture(params=["docker", "podman"])
@@ -60,12 +99,14 @@ def busybox_image() -> Callable[[Engine], str]:
 
 
 @pytest.fixture(scope="session")
-def registry(engines_root: Path) -> Iterator[Registry]:
+def registry(engines_root: Path, pytestconfig: pytest.Config) -> Iterator[Registry]:
     """Plain-HTTP registry on 127.0.0.1:REGISTRY_PORT (podman_engine trusts that port)."""
+    if _offline(pytestconfig):
+        pytest.skip("needs the test registry, and this run is offline (-m 'not engine')")
     try:
         reg = engines.start_registry(engines_root)
     except (engines.EngineError, OSError) as exc:
-        raise pytest.fail.Exception(f"start_registry failed: {exc}", pytrace=False) from None
+        _unavailable(pytestconfig, "the test registry", exc)
     yield reg
     engines.stop(reg)
 

@@ -1,128 +1,296 @@
-"""Engine events on every target, against real engines: the stream reports what happens to
-the namespace's containers and nothing else, and the daemon acts on a dying container at
-once, however long ``--reload`` is, and through an engine that goes away and comes back."""
+"""Following engine events without an engine: which events wake the run loop, how a broken
+stream is retried, and how the engines' event rows are read."""
 
 from __future__ import annotations
 
+import logging
 import queue
-import secrets
-import subprocess
 import threading
 import time
-from typing import Any
+from collections.abc import Iterator
 
+import pytest
+
+from agent.engine.events import EventFollower
+from agent.planning.backoff import Backoff
 from agent.planning.observed import ContainerEvent
 from backends.base import EventStream
-from tests.contract import AGENT, Workspace, wait_for
-from tests.engines import BUSYBOX_TAG
-from tests.proxy import SocketProxy
-from tests.test_contract import sleeper
+from backends.docker_rows import event_from_docker
+from backends.errors import EngineUnreachable, Unsupported
+from backends.libpod_rows import event_from_podman_cli
+from tests.fakes import FakeBackend
 
-# A generous bound for a test; benchmarks/ measures the real figure.
-AT_ONCE = 15.0
-
-
-def _collect(ws: Workspace) -> tuple[queue.Queue[ContainerEvent], threading.Thread, EventStream]:
-    stream = ws.target.backend().events(ws.namespace)
-    seen: queue.Queue[ContainerEvent] = queue.Queue()
-
-    def read() -> None:
-        for event in stream:
-            seen.put(event)
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
-    return seen, reader, stream
+END = ContainerEvent("", "", "<end of stream>", 0)
 
 
-def _wait_restarted(ws: Workspace, before: dict[str, Any], what: str) -> None:
-    """Wait, AT_ONCE at most, for container ``a`` to run again after its run ``before``."""
+class QueuedStream(EventStream):
+    """Events put on a queue by the test; END (or close) ends the stream, or ``error`` breaks it."""
 
-    def again() -> bool:
-        now = ws.container("a")["State"]
-        return bool(now["Running"]) and now["StartedAt"] != before["State"]["StartedAt"]
+    def __init__(self, error: Exception | None = None) -> None:
+        self.queue: queue.Queue[ContainerEvent] = queue.Queue()
+        self.error = error
+        self.closed = threading.Event()
 
-    wait_for(again, timeout=AT_ONCE, what=what)
+    def __iter__(self) -> Iterator[ContainerEvent]:
+        while True:
+            event = self.queue.get(timeout=10)
+            if event is END or self.closed.is_set():
+                if self.error is not None and not self.closed.is_set():
+                    raise self.error
+                return
+            yield event
+
+    def close(self) -> None:
+        self.closed.set()
+        self.queue.put(END)
 
 
-def test_the_event_stream_tells_a_kill_in_the_namespace_and_nothing_else(ws: Workspace) -> None:
-    ws.write(sleeper("a"))
-    ws.apply()
-    a = ws.container("a")["Id"]
-    foreign = f"foreign-{secrets.token_hex(4)}"
-    ws.cli("run", "-d", "--name", foreign, BUSYBOX_TAG, "sleep", "600")
+class EventfulBackend(FakeBackend):
+    """Hands out the streams of :attr:`streams` in turn (then streams that fail at once)."""
+
+    def __init__(self, *streams: QueuedStream | Exception) -> None:
+        super().__init__()
+        self.streams = list(streams)
+        self.opened: list[QueuedStream] = []
+        self.asked = threading.Semaphore(0)
+
+    def events(self, namespace: str) -> EventStream:
+        self.asked.release()
+        item = self.streams.pop(0) if self.streams else EngineUnreachable("gone", self.address)
+        if isinstance(item, Exception):
+            raise item
+        self.opened.append(item)
+        return item
+
+
+def die(name: str, action: str = "die") -> ContainerEvent:
+    return ContainerEvent(f"id-{name}", name, action, 1.0)
+
+
+@pytest.fixture
+def wakes() -> queue.Queue[str]:
+    return queue.Queue()
+
+
+def _follower(
+    backend: EventfulBackend, wakes: queue.Queue[str], rechecks: tuple[float, ...] = ()
+) -> EventFollower:
+    follower = EventFollower(
+        backend, "ns", lambda: wakes.put("wake"), reconnect=Backoff(0.01, 0.02), rechecks=rechecks
+    )
+    follower.start()
+    return follower
+
+
+def test_a_container_that_dies_wakes_the_loop_and_a_start_does_not(
+    wakes: queue.Queue[str],
+) -> None:
+    stream = QueuedStream()
+    follower = _follower(EventfulBackend(stream), wakes)
     try:
-        seen, reader, stream = _collect(ws)
-        time.sleep(1)  # the stream is open before anything happens
-        ws.cli("kill", foreign)
-        ws.cli("kill", a)
-        deadline = time.monotonic() + AT_ONCE
-        events: list[ContainerEvent] = []
-        while not any(e.action == "die" for e in events) and time.monotonic() < deadline:
-            events.append(seen.get(timeout=max(0.1, deadline - time.monotonic())))
-        died = [e for e in events if e.action == "die"]
-        assert [(e.id, e.name) for e in died] == [(a, "a")], events
-        assert all(e.id == a for e in events), "nothing of the foreign container"
-        assert abs(died[0].time - time.time()) < 60
-
-        stream.close()
-        reader.join(timeout=10)
-        assert not reader.is_alive(), "close ends a stream that is waiting"
+        for event in (die("web", "start"), die("web", "create"), die("web"), die("db", "oom")):
+            stream.queue.put(event)
+        assert [wakes.get(timeout=5), wakes.get(timeout=5)] == ["wake", "wake"]
+        assert wakes.empty()
+        assert follower.events == 2
     finally:
-        ws.cli("rm", "-f", foreign, check=False)
+        follower.close()
+    assert stream.closed.is_set()
 
 
-def test_a_killed_container_runs_again_at_once_under_a_long_reload(ws: Workspace) -> None:
-    ws.write(sleeper("a", "b"))
-    with ws.running("--reload=600"):
-        wait_for(lambda: ws.running_names() == ["a", "b"], what="a and b running")
-        before = ws.container("a")
-        time.sleep(1)  # the first pass is over and the event stream open
-        ws.cli("kill", before["Id"])
-        _wait_restarted(ws, before, "a running again long before the next periodic pass")
-        assert ws.container("a")["Id"] == before["Id"], "restarted, not replaced"
+def test_a_burst_of_deaths_wakes_the_loop_again_once_at_each_recheck(
+    wakes: queue.Queue[str],
+) -> None:
+    stream = QueuedStream()
+    follower = _follower(EventfulBackend(stream), wakes, rechecks=(0.2, 0.4))
+    try:
+        for name in ("a", "b", "c"):
+            stream.queue.put(die(name))
+        for _ in range(3):
+            assert wakes.get(timeout=5) == "wake", "at once, for each"
+        assert wakes.get(timeout=5) == "wake", "the first recheck"
+        assert wakes.get(timeout=5) == "wake", "the second recheck"
+        with pytest.raises(queue.Empty):
+            wakes.get(timeout=0.6)
+    finally:
+        follower.close()
 
 
-def test_the_event_stream_comes_back_after_the_engine_went_away(ws: Workspace) -> None:
-    proxy = SocketProxy(ws.root / "engine.sock", ws.target.engine.socket)
-    proxy.start()
-    through = ws.target.via(proxy.url)
-    ws.write(sleeper("a"))
-    log = ws.root / "agent.log"
-    argv = [
-        *AGENT,
-        "run",
-        *through.cli_args(),
-        f"--namespace={ws.namespace}",
-        f"--state-dir={ws.state}",
-        "--reload=600",
-        "-v",
-        str(ws.manifest),
+def test_a_recheck_asked_after_a_long_pass_wakes_the_loop_again_from_then(
+    wakes: queue.Queue[str],
+) -> None:
+    """Events during a long pass used their rechecks up while it ran: the run loop asks
+    for them again once the pass is done, and they come RECHECKS from then."""
+    follower = _follower(EventfulBackend(QueuedStream()), wakes, rechecks=(0.2, 0.4))
+    try:
+        asked = time.monotonic()
+        follower.recheck()
+        assert wakes.get(timeout=5) == "wake"
+        assert time.monotonic() - asked >= 0.2, "RECHECKS from the moment it is asked"
+        assert wakes.get(timeout=5) == "wake"
+        with pytest.raises(queue.Empty):
+            wakes.get(timeout=0.6)
+    finally:
+        follower.close()
+
+
+@pytest.mark.parametrize("action", ["die", "oom", "stop", "kill", "destroy"])
+def test_what_ends_or_removes_a_container_wakes_the_loop(
+    action: str, wakes: queue.Queue[str]
+) -> None:
+    stream = QueuedStream()
+    follower = _follower(EventfulBackend(stream), wakes)
+    try:
+        stream.queue.put(die("web", action))
+        assert wakes.get(timeout=5) == "wake"
+    finally:
+        follower.close()
+
+
+def test_a_broken_stream_is_logged_once_and_a_reconnect_wakes_a_pass(
+    wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agent.events")
+    first = QueuedStream(error=EngineUnreachable("socket closed", "fake://memory"))
+    second = QueuedStream()
+    backend = EventfulBackend(
+        first, EngineUnreachable("refused", "fake://memory"), EngineUnreachable("refused"), second
+    )
+    follower = _follower(backend, wakes)
+    try:
+        first.queue.put(END)  # the engine goes away
+        assert wakes.get(timeout=5) == "wake", "the reconnect wakes a pass"
+        second.queue.put(die("web"))
+        assert wakes.get(timeout=5) == "wake"
+        assert follower.connected
+    finally:
+        follower.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "engine events lost (socket closed); the periodic pass carries on, reconnecting"
     ]
-    with log.open("w") as out:
-        agent = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=ws.env())
-    try:
-        wait_for(lambda: ws.running_names() == ["a"], what="a running")
-        wait_for(lambda: "following engine events" in log.read_text(), what="the stream open")
-        proxy.stop()
-        wait_for(lambda: "engine events lost" in log.read_text(), what="the break in the log")
-        time.sleep(4)  # a few reconnect attempts, none of which may pass for a stream
-        assert "engine events followed again" not in log.read_text()
-        proxy.start()
-        wait_for(
-            lambda: "engine events followed again" in log.read_text(),
-            timeout=60,
-            what="the stream back",
-        )
-        before = ws.container("a")
-        ws.cli("kill", before["Id"])
-        _wait_restarted(ws, before, "a running again through the new stream")
-        assert agent.poll() is None
-    finally:
-        agent.terminate()
-        code = agent.wait(timeout=60)
-        proxy.stop()
-    assert code == 0
-    text = log.read_text()
-    assert text.count("engine events lost") == 1, "logged once"
-    assert "Traceback" not in text
+    assert "engine events followed again" in caplog.messages
+
+
+def test_a_backend_without_events_is_said_once_and_not_asked_again(
+    wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="agent.events")
+    backend = EventfulBackend(Unsupported("the fake backend follows no events"))
+    follower = _follower(backend, wakes)
+    follower._thread.join(timeout=5)
+    assert not follower._thread.is_alive()
+    assert caplog.messages == [
+        "the fake backend follows no events; the periodic pass notices changes"
+    ]
+    assert wakes.empty()
+    follower.close()
+
+
+def test_close_ends_a_quiet_stream_at_once(wakes: queue.Queue[str]) -> None:
+    stream = QueuedStream()
+    follower = _follower(EventfulBackend(stream), wakes)
+    assert stream is not None
+    follower.close()
+    assert not follower._thread.is_alive()
+
+
+# --- the engines' event rows ------------------------------------------------------------------
+
+LABELS = {"io.container-agent.namespace": "ns", "io.container-agent.name": "web"}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        pytest.param(
+            {
+                "Type": "container",
+                "Action": "die",
+                "Actor": {"ID": "c0ffee", "Attributes": {**LABELS, "exitCode": "1"}},
+                "time": 1700000000,
+                "timeNano": 1700000000500000000,
+            },
+            ContainerEvent("c0ffee", "web", "die", 1700000000.5),
+            id="dockerd",
+        ),
+        pytest.param(
+            {
+                "status": "died",
+                "Type": "container",
+                "Action": "died",
+                "Actor": {"ID": "c0ffee", "Attributes": LABELS},
+                "time": 1700000000,
+            },
+            ContainerEvent("c0ffee", "web", "die", 1700000000.0),
+            id="libpod's API, in Docker's format with its own word",
+        ),
+        pytest.param(
+            {
+                "Type": "container",
+                "Action": "exec_start: sh -c true",
+                "Actor": {"ID": "c0ffee", "Attributes": LABELS},
+                "timeNano": 1,
+            },
+            ContainerEvent("c0ffee", "web", "exec_start", 1e-9),
+            id="an action with details",
+        ),
+        pytest.param(
+            {"Type": "image", "Action": "pull", "Actor": {"ID": "busybox"}}, None, id="an image"
+        ),
+    ],
+)
+def test_a_docker_format_event_reads_as_a_container_event(
+    row: dict[str, object], expected: ContainerEvent | None
+) -> None:
+    assert event_from_docker(row) == expected
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        pytest.param(
+            {
+                "ID": "c0ffee",
+                "Image": "localhost/busybox:latest",
+                "Name": "container-agent-web-5e1f0c2a",
+                "Status": "remove",
+                "Time": "2026-12-01T20:03:19.5Z",
+                "Type": "container",
+                "Attributes": LABELS,
+            },
+            ContainerEvent("c0ffee", "web", "destroy", 1796155399.5),
+            id="podman 4: Time in RFC 3339 only",
+        ),
+        pytest.param(
+            {
+                "ID": "c0ffee",
+                "Image": "localhost/busybox:latest",
+                "Name": "container-agent-web-5e1f0c2a",
+                "Status": "died",
+                "ContainerExitCode": 1,
+                "time": 1796155399,
+                "timeNano": 1796155399500000000,
+                "Type": "container",
+                "Attributes": LABELS,
+            },
+            ContainerEvent("c0ffee", "web", "die", 1796155399.5),
+            id="podman 5: time and timeNano, no Time",
+        ),
+        pytest.param(
+            {"ID": "c0ffee", "Status": "start", "Type": "container", "time": 1796155399},
+            ContainerEvent("c0ffee", "", "start", 1796155399.0),
+            id="seconds only",
+        ),
+        pytest.param(
+            {"ID": "c0ffee", "Status": "start", "Type": "container", "Time": "yesterday"},
+            ContainerEvent("c0ffee", "", "start", 0.0),
+            id="no readable time",
+        ),
+        pytest.param({"Type": "image", "ID": "x", "Status": "pull"}, None, id="an image"),
+    ],
+)
+def test_a_podman_cli_event_reads_as_a_container_event(
+    row: dict[str, object], expected: ContainerEvent | None
+) -> None:
+    assert event_from_podman_cli(row) == expected

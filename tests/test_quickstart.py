@@ -23,6 +23,8 @@ import pytest
 
 from tests.engines import DOCKER_SOCK, PODMAN_SOCK, Engine
 
+pytestmark = pytest.mark.engine  # reaches engines without the engine fixtures
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRIB = ROOT / "contrib"
 EXPORT = re.compile(r"export [A-Z_][A-Z0-9_]*=\S+")

@@ -26,6 +26,8 @@ from backends.docker_sdk import DockerSDKBackend
 from backends.podman import PodmanBackend
 from tests.engines import BUSYBOX_TAG, Engine, Registry, free_port, http_get, run_cli
 
+pytestmark = pytest.mark.engine  # reaches engines without the engine fixtures
+
 ADDRESSES = {
     "docker": ("CA_DOCKER_HOST", "unix:///run/ca-test/docker.sock"),
     "podman": ("CA_PODMAN_HOST", "unix:///run/ca-test/podman.sock"),
