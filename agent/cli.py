@@ -22,6 +22,7 @@ import attrs
 from agent import __version__
 from agent.daemon.reconcile import converge, plan_against, plan_for
 from agent.daemon.settings import Settings, default_state_dir, help_of
+from agent.engine.executor import ActionResult
 from agent.engine.logs import parse_since, parse_tail, write_logs
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.output.progress import ApplyProgress
@@ -35,12 +36,13 @@ from agent.output.render import (
     to_json,
 )
 from agent.output.status import statuses
-from agent.planning.actions import Remove
+from agent.planning.actions import Plan, Remove, Rollback, Watch
 from agent.sources.allowances import check_desired
 from agent.sources.load import DesiredSet, load_sources
 from agent.state.health_file import HealthFile
 from agent.state.lock import namespace_lock
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend, BackendOptions, load_backend
 from backends.errors import BackendError
 
@@ -122,6 +124,10 @@ def _common(
     _option(agent, "allow_privileged")
     _option(agent, "allow_host_network")
     _option(agent, "no_network")
+    _option(agent, "update_strategy")
+    _option(agent, "max_unavailable", int)
+    _option(agent, "min_ready_seconds", int)
+    _option(agent, "on_failure")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -230,6 +236,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text: the plan, a line per finished action (on a terminal with a progress "
         "bar), a summary; json: one document with the plan, the results and the totals",
+    )
+    apply.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try again the revisions whose rollout failed (otherwise held back until the "
+        "manifest or the image changes)",
     )
     apply.set_defaults(handler=_cmd_apply)
 
@@ -426,24 +438,53 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_apply(args: argparse.Namespace) -> int:
     desired = load_sources(args.manifests, args.urls)
     began = time.monotonic()
+    settings: Settings = args.settings
     with namespace_lock(args.state_dir, args.namespace):
+        if args.retry_failed:
+            RolloutBook(settings.rollouts_path).forget(
+                (c.name for c in desired.containers), failed=True
+            )
         if args.output == "json":
-            the_plan, results = converge(desired, _backend(args), args.settings, time.time())
+            the_plan, results = _converge_through(desired, _backend(args), settings)
             elapsed = time.monotonic() - began
             sys.stdout.write(to_json(apply_to_dict(the_plan, results, elapsed)))
         else:
             with ApplyProgress() as progress:
-                the_plan, results = converge(
-                    desired,
-                    _backend(args),
-                    args.settings,
-                    time.time(),
-                    on_result=progress,
-                    on_plan=progress.planned,
+                the_plan, results = _converge_through(
+                    desired, _backend(args), settings, progress, progress.planned
                 )
             if the_plan.changes:
                 print("\n" + apply_summary(results, time.monotonic() - began))
-    return EXIT_FAILURE if any(not r.ok for r in results) else EXIT_OK
+    return EXIT_FAILURE if any(not r.ok or _rolled_back(r) for r in results) else EXIT_OK
+
+
+def _converge_through(
+    desired: DesiredSet,
+    backend: Backend,
+    settings: Settings,
+    on_result: Callable[[ActionResult], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> tuple[Plan, tuple[ActionResult, ...]]:
+    """Converge, then again while a rollout is under way, each time when its new container
+    will have run its minimum healthy time: a one-shot apply waits only where a previous
+    container is kept to fall back to. The first plan, and every pass's results."""
+    first, results = converge(
+        desired, backend, settings, time.time(), True, on_result=on_result, on_plan=on_plan
+    )
+    the_plan, done = first, list(results)
+    while the_plan.rolling:
+        dues = [a.due for a in the_plan.actions if isinstance(a, Watch) and a.due]
+        time.sleep(max(0.2, min(dues, default=0.0) - time.time()))
+        the_plan, results = converge(
+            desired, backend, settings, time.time(), False, on_result=on_result
+        )
+        done += results
+    return first, tuple(done)
+
+
+def _rolled_back(result: ActionResult) -> bool:
+    """Whether a result is a rollback: the apply did not get what the manifest says."""
+    return isinstance(result.action, Rollback)
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

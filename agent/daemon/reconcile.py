@@ -8,22 +8,25 @@ from collections.abc import Callable, Mapping, Sequence
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult, execute
 from agent.engine.images import Images
+from agent.manifest.strategy import UpdateStrategy
 from agent.planning.actions import Plan, Remove
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork, all_attached, owned
 from agent.planning.observed import ObservedContainer
 from agent.planning.planner import plan
+from agent.planning.rollout import RolloutInputs
 from agent.planning.spec import build_specs
 from agent.sources.allowances import check_desired
 from agent.sources.load import DesiredSet
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
 log = logging.getLogger("agent.daemon.reconcile")
 
-__all__ = ["converge", "observe_network", "plan_against", "plan_for"]
+__all__ = ["converge", "observe_network", "plan_against", "plan_for", "rollout_inputs"]
 
 
 def plan_for(
@@ -35,6 +38,7 @@ def plan_for(
     restarts: Mapping[str, int] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
+    probing: bool = False,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -45,7 +49,9 @@ def plan_for(
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
     ``on_observed`` sees the listing the plan is made from. ``health`` is what the
     liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
-    The namespace's network is looked up as :func:`observe_network` says.
+    The namespace's network is looked up as :func:`observe_network` says. The rollouts
+    under way and the failed revisions are those kept under ``settings.state_dir``;
+    ``probing``: liveness probes are run (by ``agent run``), so a rollout waits for them.
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
@@ -55,7 +61,36 @@ def plan_for(
     if health is None:
         health = HealthFile(settings.health_path).read()
     network = observe_network(engine, settings, observed, bool(desired.containers))
-    return plan_against(desired, observed, settings, now, images, restarts, health, network)
+    book = RolloutBook(settings.rollouts_path)
+    rollouts = rollout_inputs(desired, settings, book, engine, probing)
+    return plan_against(
+        desired, observed, settings, now, images, restarts, health, network, rollouts
+    )
+
+
+def rollout_inputs(
+    desired: DesiredSet,
+    settings: Settings,
+    book: RolloutBook,
+    engine: EngineReader | None = None,
+    probing: bool = False,
+) -> RolloutInputs:
+    """What the planner needs of rollouts: each container's strategy (its manifest's, else
+    the settings') and manifest, the book's records and failed revisions, and (asking
+    ``engine``) the ids that the images of failed revisions name now."""
+    strategies: dict[str, UpdateStrategy] = {}
+    groups: dict[str, str] = {}
+    for index, manifest in enumerate(desired.manifests):
+        for container in manifest.containers:
+            strategies[container.name] = manifest.update_strategy or settings.strategy
+            groups[container.name] = f"{index}:{manifest.source}"
+    failed = book.failed()
+    images: dict[str, str] = {}
+    if engine is not None:
+        wanted = {c.image for c in desired.containers if c.name in failed}
+        for image in sorted(wanted):
+            images[image] = engine.image_id(image) or ""
+    return RolloutInputs(strategies, groups, book.records(), failed, images, probing)
 
 
 def observe_network(
@@ -92,6 +127,7 @@ def plan_against(
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
+    rollouts: RolloutInputs | None = None,
 ) -> Plan:
     """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
     namespace's network (:func:`observe_network`) in hand.
@@ -105,7 +141,9 @@ def plan_against(
         desired.containers, settings.namespace, settings.volumes_root, settings.network
     )
     options = settings.plan_options(allow_removals=desired.complete)
-    return plan(specs, observed, now, options, images, restarts, health, network)
+    if rollouts is None:
+        rollouts = rollout_inputs(desired, settings, RolloutBook(settings.rollouts_path))
+    return plan(specs, observed, now, options, images, restarts, health, network, rollouts)
 
 
 def converge(
@@ -120,17 +158,22 @@ def converge(
     on_plan: Callable[[Plan], None] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
+    probing: bool = False,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
     done, ``on_result`` each result as it comes (see :func:`~agent.engine.executor.execute`),
-    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found."""
+    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found
+    (``probing``: they are run, so rollouts wait for them). Rollout records are written as
+    the rollouts go (see :mod:`agent.state.rollouts`)."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
     the_plan = plan_for(
-        desired, backend, settings, now, current, ledger.counts(), on_observed, health
+        desired, backend, settings, now, current, ledger.counts(), on_observed, health, probing
     )
+    book = RolloutBook(settings.rollouts_path)
+    book.forget(the_plan.settled)
     if on_plan is not None:
         on_plan(the_plan)
     results = execute(
@@ -143,6 +186,7 @@ def converge(
         settings.parallel,
         on_result,
         settings.allow_host_path,
+        book,
     )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results

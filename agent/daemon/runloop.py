@@ -31,7 +31,7 @@ from agent.daemon.settings import Settings
 from agent.engine.events import EventFollower
 from agent.engine.executor import ActionResult
 from agent.errors import AgentError
-from agent.planning.actions import Plan, Wait
+from agent.planning.actions import Plan, Wait, Watch
 from agent.planning.backoff import Backoff
 from agent.planning.observed import ObservedContainer
 from agent.planning.spec import RunSpec, build_specs
@@ -185,6 +185,7 @@ class RunLoop:
                 ledger=self.ledger,
                 on_observed=observed,
                 health=self.prober.health(),
+                probing=True,
             )
         except EngineUnreachable as exc:
             self._failed("pass skipped, the engine does not answer", str(exc))
@@ -207,7 +208,7 @@ class RunLoop:
             self._last_pull = now
         if listed:
             self._probe(desired, listed[0], results)
-        dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
+        dues = [a.due for a in the_plan.actions if isinstance(a, (Wait, Watch)) and a.due]
         self._next_due = min(dues) if dues else None
         log.debug("pass done: %d action(s), %d waiting", len(results), len(dues))
         return the_plan, results, "ok", None

@@ -66,6 +66,7 @@ from agent.manifest.ports import (
 )
 from agent.manifest.probe_schema import parse_probe
 from agent.manifest.resources import RESOURCE_FIELDS, read_resources
+from agent.manifest.strategy import read_update_strategy
 
 __all__ = [
     "MAX_ERRORS",
@@ -139,6 +140,7 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
     volumes = _volumes(reader, top)
     declared = {volume.name: volume.source for volume in volumes}
     containers = _containers(reader, top, declared, restart_policy)
+    strategy = read_update_strategy(reader, top)
     if reader.errors or version is None:
         return None
     return Manifest(
@@ -148,6 +150,7 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
         volumes=tuple(volumes),
         source=source,
         uuid=manifest_uuid,
+        update_strategy=strategy,
     )
 
 
@@ -297,7 +300,9 @@ def _check_host_ports(reader: FieldReader, containers: Sequence[tuple[str, Conta
             claims.add(port, name)
 
 
-_MANIFEST_FIELDS = frozenset({"version", "id", "uuid", "containers", "volumes", "restartPolicy"})
+_MANIFEST_FIELDS = frozenset(
+    {"version", "id", "uuid", "containers", "volumes", "restartPolicy", "updateStrategy"}
+)
 _RESTART_POLICY_WORDS = {"always": "Always", "onFailure": "OnFailure", "never": "Never"}
 _RESTART_POLICY_KEYS = frozenset(_RESTART_POLICY_WORDS)
 _PULL_POLICY_ALIASES = {
