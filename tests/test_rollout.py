@@ -141,14 +141,56 @@ def both_changed(world: World) -> None:
     world.changed = ("web", "api")
 
 
+def steps(*mutations: Callable[[World], object]) -> Callable[[World], None]:
+    """The mutations one after another."""
+
+    def mutate(world: World) -> None:
+        for mutation in mutations:
+            mutation(world)
+
+    return mutate
+
+
+def ran(seconds: float, state: str = "running", code: int | None = None) -> Callable[[World], None]:
+    """A rollout of ``web`` begun ``seconds`` ago, its new container ``state``."""
+    return lambda world: world.under_way(seconds, state, code)
+
+
+def probe_found(failures: int, last: str, unhealthy: bool) -> Callable[[World], None]:
+    since = NOW - 1 if unhealthy else None
+    found = Health(PROBE.fingerprint, failures, last, since, NOW - 1, 3)
+    return lambda world: world.health.update({"id-web-2": found})
+
+
+def record_only(world: World) -> None:
+    """Killed after the record was written, before the new container was made."""
+    world.records["web"] = RolloutRecord("id-web-1", world.new["web"].hash, NOW)
+
+
+def paused(world: World) -> None:
+    world.strategy = UpdateStrategy(on_failure="Pause")
+
+
+def went_back(world: World) -> None:
+    world.changed = ()
+
+
+def image_moved(world: World) -> None:
+    world.images["web:1"] = "sha256:newer"
+
+
+STOP_FIRST = "spec changed: env; stop-first: host port 8080/TCP in common"
+HELD = (
+    "held back: ns-web-REV2 failed its rollout (exited 1 after 0s); "
+    "the manifest or the image must change, or --retry-failed"
+)
+WATCHED = "rolling out: ns-web-REV1 is kept until this one has run 10s"
 CASES: dict[str, Case] = {
     "no claim in common -> the new one starts beside the old one": (
-        no_port,
-        [("start", "web", "spec changed: env; start-first")],
+        no_port, [("start", "web", "spec changed: env; start-first")],
     ),
     "the same host port -> the old one is stopped first, and kept": (
-        lambda w: None,
-        [("start", "web", "spec changed: env; stop-first: host port 8080/TCP in common")],
+        steps(), [("start", "web", STOP_FIRST)],
     ),
     "a volume it writes -> stop first": (
         writes_a_volume,
@@ -163,122 +205,73 @@ CASES: dict[str, Case] = {
         [("remove", "web", "spec changed: env"), ("start", "web", "replaces a changed container")],
     ),
     "the new one ran 3s of 10 -> watch it, the old one kept": (
-        lambda w: w.under_way(3),
-        [("watch", "web", "rolling out: ns-web-REV1 is kept until this one has run 10s")],
+        ran(3), [("watch", "web", WATCHED)],
     ),
     "the new one ran 10s -> the old one is removed": (
-        lambda w: w.under_way(10),
-        [("remove", "web", "rollout done: ns-web-REV2 ran 10s")],
+        ran(10), [("remove", "web", "rollout done: ns-web-REV2 ran 10s")],
     ),
     "the new one exited 1 -> roll back, saying how": (
-        lambda w: w.under_way(2, "exited", 1),
+        ran(2, "exited", 1),
         [("rollback", "web", "ns-web-REV2 exited 1 after 2s; back to ns-web-REV1")],
     ),
     "the new one is unhealthy under agent run -> roll back, saying why": (
-        lambda w: (
-            probed(w),
-            w.under_way(3),
-            w.health.update(
-                {"id-web-2": Health(PROBE.fingerprint, 2, "HTTP 500", NOW - 1, NOW - 1, 2)}
-            ),
-        ),
-        [
-            (
-                "rollback",
-                "web",
-                "ns-web-REV2 liveness probe failed 2 times: HTTP 500; back to ns-web-REV1",
-            )
-        ],
+        steps(probed, ran(3), probe_found(2, "HTTP 500", unhealthy=True)),
+        [("rollback", "web", "ns-web-REV2 liveness probe failed 2 times: HTTP 500; "
+          "back to ns-web-REV1")],
     ),
     "ran 10s but no probe result yet under agent run -> watch it": (
-        lambda w: (probed(w), w.under_way(10)),
+        steps(probed, ran(10)),
         [("watch", "web", "rolling out: ns-web-REV1 is kept until its first probe")],
     ),
     "ran 10s with a probe that passes -> the old one is removed": (
-        lambda w: (
-            probed(w),
-            w.under_way(10),
-            w.health.update({"id-web-2": Health(PROBE.fingerprint, 0, "HTTP 200", None, NOW, 3)}),
-        ),
+        steps(probed, ran(10), probe_found(0, "HTTP 200", unhealthy=False)),
         [("remove", "web", "rollout done: ns-web-REV2 ran 10s, its probe passes")],
     ),
     "a revision that failed -> held back, the old one left running": (
-        failed_before,
-        [
-            (
-                "held",
-                "web",
-                "held back: ns-web-REV2 failed its rollout (exited 1 after 0s); "
-                "the manifest or the image must change, or --retry-failed",
-            )
-        ],
+        failed_before, [("held", "web", HELD)],
     ),
     "a revision that failed, the manifest changed since -> tried again": (
-        lambda w: (failed_before(w), both_changed(w)),
-        [
-            ("start", "web", "spec changed: env; stop-first: host port 8080/TCP in common"),
-            ("watch", "api", "waits its turn: 1 replaced at once"),
-        ],
+        steps(failed_before, both_changed),
+        [("start", "web", STOP_FIRST), ("watch", "api", "waits its turn: 1 replaced at once")],
     ),
     "a revision that failed, its image moved since -> tried again": (
-        lambda w: (failed_before(w), w.images.update({"web:1": "sha256:newer"})),
-        [("start", "web", "spec changed: env; stop-first: host port 8080/TCP in common")],
+        steps(failed_before, image_moved), [("start", "web", STOP_FIRST)],
     ),
     "two changed, one at once -> the second waits its turn": (
-        lambda w: (no_port(w), both_changed(w)),
+        steps(no_port, both_changed),
         [
             ("start", "web", "spec changed: env; start-first"),
             ("watch", "api", "waits its turn: 1 replaced at once"),
         ],
     ),
     "two changed, one being rolled out -> the other waits": (
-        lambda w: (both_changed(w), w.under_way(3)),
-        [
-            ("watch", "api", "waits its turn: 1 replaced at once"),
-            ("watch", "web", "rolling out: ns-web-REV1 is kept until this one has run 10s"),
-        ],
+        steps(both_changed, ran(3)),
+        [("watch", "api", "waits its turn: 1 replaced at once"), ("watch", "web", WATCHED)],
     ),
     "a failure in the manifest -> no further container of it is replaced": (
-        lambda w: (both_changed(w), failed_before(w)),
+        steps(both_changed, failed_before),
         [
             ("held", "api", "rollout of its manifest stopped: web failed: exited 1 after 0s"),
-            (
-                "held",
-                "web",
-                "held back: ns-web-REV2 failed its rollout (exited 1 after 0s); "
-                "the manifest or the image must change, or --retry-failed",
-            ),
+            ("held", "web", HELD),
         ],
     ),
     "killed before the new one started -> the rollout resumes": (
-        lambda w: w.records.update({"web": RolloutRecord("id-web-1", w.new["web"].hash, NOW)}),
-        [
-            (
-                "start",
-                "web",
-                "rollout resumed: replaces ns-web-REV1; stop-first: host port 8080/TCP in common",
-            )
-        ],
+        record_only,
+        [("start", "web", "rollout resumed: replaces ns-web-REV1; "
+          "stop-first: host port 8080/TCP in common")],
     ),
     "killed in a rollback after the new one went -> the old one is started again": (
-        lambda w: (
-            failed_before(w),
-            w.records.update({"web": RolloutRecord("id-web-1", w.new["web"].hash, NOW)}),
-        ),
+        steps(failed_before, record_only),
         [("rollback", "web", "ns-web-REV2 exited 1 after 0s; back to ns-web-REV1")],
     ),
     "Pause -> the failed one is left, and so is the old one": (
-        lambda w: (
-            setattr(w, "strategy", UpdateStrategy(on_failure="Pause")),
-            w.under_way(2, "exited", 1),
-        ),
+        steps(paused, ran(2, "exited", 1)),
         [("rollback", "web", "ns-web-REV2 exited 1 after 2s; rollout paused")],
     ),
     "the manifest went back during a rollout -> the new one goes": (
-        lambda w: (w.under_way(3), setattr(w, "changed", ())),
-        [("remove", "web", "spec changed: env")],
+        steps(ran(3), went_back), [("remove", "web", "spec changed: env")],
     ),
-}
+}  # fmt: skip
 
 
 def _shape(world: World) -> list[tuple[str, str, str]]:
