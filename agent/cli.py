@@ -20,9 +20,8 @@ from typing import NoReturn
 import attrs
 
 from agent import __version__
-from agent.daemon.reconcile import converge, plan_against, plan_for
+from agent.daemon.reconcile import converge, converge_through, plan_against, plan_for
 from agent.daemon.settings import Settings, default_state_dir, help_of
-from agent.engine.executor import ActionResult
 from agent.engine.logs import parse_since, parse_tail, write_logs
 from agent.errors import AgentError, ManifestError, SettingsError
 from agent.output.progress import ApplyProgress
@@ -36,7 +35,7 @@ from agent.output.render import (
     to_json,
 )
 from agent.output.status import statuses
-from agent.planning.actions import Plan, Remove, Rollback, Watch
+from agent.planning.actions import Remove, Rollback
 from agent.sources.allowances import check_desired
 from agent.sources.load import DesiredSet, load_sources
 from agent.state.health_file import HealthFile
@@ -445,46 +444,19 @@ def _cmd_apply(args: argparse.Namespace) -> int:
                 (c.name for c in desired.containers), failed=True
             )
         if args.output == "json":
-            the_plan, results = _converge_through(desired, _backend(args), settings)
+            the_plan, results = converge_through(desired, _backend(args), settings)
             elapsed = time.monotonic() - began
             sys.stdout.write(to_json(apply_to_dict(the_plan, results, elapsed)))
         else:
             with ApplyProgress() as progress:
-                the_plan, results = _converge_through(
+                the_plan, results = converge_through(
                     desired, _backend(args), settings, progress, progress.planned
                 )
             if the_plan.changes:
                 print("\n" + apply_summary(results, time.monotonic() - began))
-    return EXIT_FAILURE if any(not r.ok or _rolled_back(r) for r in results) else EXIT_OK
-
-
-def _converge_through(
-    desired: DesiredSet,
-    backend: Backend,
-    settings: Settings,
-    on_result: Callable[[ActionResult], None] | None = None,
-    on_plan: Callable[[Plan], None] | None = None,
-) -> tuple[Plan, tuple[ActionResult, ...]]:
-    """Converge, then again while a rollout is under way, each time when its new container
-    will have run its minimum healthy time: a one-shot apply waits only where a previous
-    container is kept to fall back to. The first plan, and every pass's results."""
-    first, results = converge(
-        desired, backend, settings, time.time(), True, on_result=on_result, on_plan=on_plan
-    )
-    the_plan, done = first, list(results)
-    while the_plan.rolling:
-        dues = [a.due for a in the_plan.actions if isinstance(a, Watch) and a.due]
-        time.sleep(max(0.2, min(dues, default=0.0) - time.time()))
-        the_plan, results = converge(
-            desired, backend, settings, time.time(), False, on_result=on_result
-        )
-        done += results
-    return first, tuple(done)
-
-
-def _rolled_back(result: ActionResult) -> bool:
-    """Whether a result is a rollback: the apply did not get what the manifest says."""
-    return isinstance(result.action, Rollback)
+    # A rollback is a failure too: the apply did not get what the manifest says.
+    failed = any(not r.ok or isinstance(r.action, Rollback) for r in results)
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import attrs
 import pytest
 
+from agent.daemon.metrics import Metrics
 from agent.engine.executor import execute
 from agent.errors import ManifestError
 from agent.manifest.models import Container, EnvVar, Manifest, Port, VolumeMount
@@ -27,6 +28,7 @@ from agent.planning.rollout import (
 from agent.planning.spec import RunSpec, build_specs
 from agent.state.rollouts import RolloutBook
 from tests.fakes import FakeBackend
+from tests.test_metrics_offline import report, samples, value
 
 NS = "ns"
 NOW = 1_000_000.0
@@ -382,3 +384,22 @@ def test_a_rollback_removes_the_new_one_and_starts_the_old_one() -> None:
         ("start", "id-web-1"),
     ]
     assert "web" not in book.records() and "web" in book.failed()
+
+
+def test_the_metrics_count_rollouts_and_show_those_under_way_and_held_back() -> None:
+    world = World.base()
+    world.under_way(2, "exited", 1)
+    (rollback,) = world.plan().actions
+    begin = World.base().plan().actions[0]
+    watched, held = World.base(), World.base()
+    watched.under_way(3)
+    failed_before(held)
+    metrics = Metrics("fake")
+    metrics(report(actions=[(begin, None), (rollback, None)]))
+    metrics(report(actions=[(watched.plan().actions[0], None), (held.plan().actions[0], None)]))
+    found = samples(metrics)
+    assert value(found, "container_agent_rollouts_total", result="started") == 1
+    assert value(found, "container_agent_rollouts_total", result="rolled_back") == 1
+    assert value(found, "container_agent_rollouts_total", result="completed") == 0
+    assert value(found, "container_agent_rollouts_in_progress") == 1
+    assert value(found, "container_agent_held_back_containers") == 1

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult, execute
 from agent.engine.images import Images
 from agent.manifest.strategy import UpdateStrategy
-from agent.planning.actions import Plan, Remove
+from agent.planning.actions import Plan, Remove, Watch
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork, all_attached, owned
 from agent.planning.observed import ObservedContainer
@@ -26,7 +27,14 @@ from backends.errors import BackendError
 
 log = logging.getLogger("agent.daemon.reconcile")
 
-__all__ = ["converge", "observe_network", "plan_against", "plan_for", "rollout_inputs"]
+__all__ = [
+    "converge",
+    "converge_through",
+    "observe_network",
+    "plan_against",
+    "plan_for",
+    "rollout_inputs",
+]
 
 
 def plan_for(
@@ -190,6 +198,31 @@ def converge(
     )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results
+
+
+def converge_through(
+    desired: DesiredSet,
+    backend: Backend,
+    settings: Settings,
+    on_result: Callable[[ActionResult], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> tuple[Plan, tuple[ActionResult, ...]]:
+    """:func:`converge`, then again while a rollout is under way, each time when its new
+    container will have run its minimum healthy time (``agent apply``): a one-shot apply
+    waits only where a previous container is kept to fall back to. The first plan, and
+    every pass's results."""
+    first, results = converge(
+        desired, backend, settings, time.time(), on_result=on_result, on_plan=on_plan
+    )
+    the_plan, done = first, list(results)
+    while the_plan.rolling:
+        dues = [a.due for a in the_plan.actions if isinstance(a, Watch) and a.due]
+        time.sleep(max(0.2, min(dues, default=0.0) - time.time()))
+        the_plan, results = converge(
+            desired, backend, settings, time.time(), pull=False, on_result=on_result
+        )
+        done += results
+    return first, tuple(done)
 
 
 def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:

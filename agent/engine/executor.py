@@ -236,7 +236,8 @@ class _Run:
             self._submit(index, action, submit)
 
     def _submit(self, index: int, action: _Executable, submit: _Submit) -> None:
-        log.info(
+        log.log(
+            logging.WARNING if isinstance(action, Rollback) else logging.INFO,
             "%s %s (%s): %s",
             action.verb,
             action.name,

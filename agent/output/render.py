@@ -124,10 +124,14 @@ def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None)
     totals = _totals(results)
     took = "" if elapsed is None else f" Took {elapsed:.1f}s."
     joined = f"{totals['joined']} joined, " if totals["joined"] else ""
+    back = sum(r.ok and isinstance(r.action, Rollback) for r in results)
+    how = "rolled back" if back else "failed" if totals["failed"] else "complete"
     return (
-        f"Apply {'failed' if totals['failed'] else 'complete'}: {totals['started']} started, "
+        f"Apply {how}: {totals['started']} started, "
         f"{totals['restarted']} restarted, {totals['removed']} removed, {joined}"
-        f"{totals['failed']} failed." + took
+        + (f"{back} rolled back, " if back else "")
+        + f"{totals['failed']} failed."
+        + took
     )
 
 

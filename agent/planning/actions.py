@@ -110,6 +110,8 @@ class Remove(_Existing):
     container: ObservedContainer
     reason: str
     changes: tuple[Change, ...] = ()
+    completes_rollout: bool = False
+    """The previous container of a rollout whose new one counts as good now."""
     symbol = "-"
     verb = "remove"
 

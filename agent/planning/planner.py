@@ -286,7 +286,8 @@ def _under_way(
     ran = f"ran {strategy.min_ready_seconds}s"
     if now >= ready_at and verdict:
         passed = ", its probe passes" if spec.liveness_probe and inputs.probing else ""
-        return [*actions, Remove(previous, f"rollout done: {fresh.engine_name} {ran}{passed}")]
+        done = f"rollout done: {fresh.engine_name} {ran}{passed}"
+        return [*actions, Remove(previous, done, completes_rollout=True)]
     until = f"has run {strategy.min_ready_seconds}s" if now < ready_at else waiting
     due = ready_at if now < ready_at else now + 1.0
     why = f"rolling out: {previous.engine_name} is kept until this one {until}"
