@@ -47,6 +47,7 @@ def plan_for(
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
     probing: bool = False,
+    book: RolloutBook | None = None,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -58,8 +59,9 @@ def plan_for(
     ``on_observed`` sees the listing the plan is made from. ``health`` is what the
     liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
     The namespace's network is looked up as :func:`observe_network` says. The rollouts
-    under way and the failed revisions are those kept under ``settings.state_dir``;
-    ``probing``: liveness probes are run (by ``agent run``), so a rollout waits for them.
+    under way and the failed revisions are those of ``book`` (by default, those kept
+    under ``settings.state_dir``); ``probing``: liveness probes are run (by ``agent
+    run``), so a rollout waits for them.
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
@@ -69,7 +71,7 @@ def plan_for(
     if health is None:
         health = HealthFile(settings.health_path).read()
     network = observe_network(engine, settings, observed, bool(desired.containers))
-    book = RolloutBook(settings.rollouts_path)
+    book = book or RolloutBook(settings.rollouts_path)
     rollouts = rollout_inputs(desired, settings, book, engine, probing)
     return plan_against(
         desired, observed, settings, now, images, restarts, health, network, rollouts
@@ -167,20 +169,32 @@ def converge(
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
     probing: bool = False,
+    book: RolloutBook | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
     done, ``on_result`` each result as it comes (see :func:`~agent.engine.executor.execute`),
     ``on_observed`` the engine's listing; ``health`` is what the liveness probes found
-    (``probing``: they are run, so rollouts wait for them). Rollout records are written as
-    the rollouts go (see :mod:`agent.state.rollouts`)."""
+    (``probing``: they are run, so rollouts wait for them). Rollout records are written to
+    ``book`` as the rollouts go (see :mod:`agent.state.rollouts`; by default, the one kept
+    under ``settings.state_dir``: a caller without a state dir keeps its book across
+    passes, or no rollout is remembered from one pass to the next)."""
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
+    book = book or RolloutBook(settings.rollouts_path)
     the_plan = plan_for(
-        desired, backend, settings, now, current, ledger.counts(), on_observed, health, probing
+        desired,
+        backend,
+        settings,
+        now,
+        current,
+        ledger.counts(),
+        on_observed,
+        health,
+        probing,
+        book,
     )
-    book = RolloutBook(settings.rollouts_path)
     book.forget(the_plan.settled)
     if on_plan is not None:
         on_plan(the_plan)
@@ -210,16 +224,18 @@ def converge_through(
     """:func:`converge`, then again while a rollout is under way, each time when its new
     container will have run its minimum healthy time (``agent apply``): a one-shot apply
     waits only where a previous container is kept to fall back to. The first plan, and
-    every pass's results."""
+    every pass's results. It stops after a pass with a failed action (a rollout whose
+    image is not at hand would be tried again at once)."""
+    book = RolloutBook(settings.rollouts_path)
     first, results = converge(
-        desired, backend, settings, time.time(), on_result=on_result, on_plan=on_plan
+        desired, backend, settings, time.time(), on_result=on_result, on_plan=on_plan, book=book
     )
     the_plan, done = first, list(results)
-    while the_plan.rolling:
+    while the_plan.rolling and all(result.ok for result in results):
         dues = [a.due for a in the_plan.actions if isinstance(a, Watch) and a.due]
         time.sleep(max(0.2, min(dues, default=0.0) - time.time()))
         the_plan, results = converge(
-            desired, backend, settings, time.time(), pull=False, on_result=on_result
+            desired, backend, settings, time.time(), False, on_result=on_result, book=book
         )
         done += results
     return first, tuple(done)

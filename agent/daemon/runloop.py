@@ -42,6 +42,7 @@ from agent.sources.urls import UrlOptions
 from agent.sources.watch import Watcher
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend
 from backends.errors import EngineUnreachable
 
@@ -82,6 +83,7 @@ class RunLoop:
         # After failed passes: the reload interval, doubling up to a minute.
         self.outage = Backoff(self.reload, max(self.reload, OUTAGE_MAX_DELAY))
         self.ledger = RestartLedger(settings.restarts_path)
+        self.book = RolloutBook(settings.rollouts_path)
         self.follower = EventFollower(backend, settings.namespace, self.watcher.wake)
         self.prober = Prober(
             lambda container_id: functools.partial(backend.exec, container_id),
@@ -186,6 +188,7 @@ class RunLoop:
                 on_observed=observed,
                 health=self.prober.health(),
                 probing=True,
+                book=self.book,
             )
         except EngineUnreachable as exc:
             self._failed("pass skipped, the engine does not answer", str(exc))

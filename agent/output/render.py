@@ -66,6 +66,8 @@ def summary(plan: Plan) -> str:
     watched, held = plan.count(Watch), plan.count(Hold)
     tail += f" {watched} rolling out." if watched else ""
     tail += f" {held} held back." if held else ""
+    if not plan.changes and (watched or held):
+        return "No changes yet." + tail
     if not plan.changes:
         return "No changes. Containers match the manifest." + tail
     joins = plan.count(Join)

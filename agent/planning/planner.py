@@ -270,6 +270,8 @@ def _under_way(
             return [*actions, Hold(previous, f"rollout paused: {failed.reason}")]
         back = f"{spec.engine_name} {failed.reason}; back to {previous.engine_name}"
         return [*actions, Rollback(previous, None, failed, back)]
+    if fresh.state == "created" and failed is None:  # an agent killed between the two
+        return [*actions, Restart(fresh, "rollout resumed: created but never started")]
     verdict, waiting = probe_verdict(spec, health.get(fresh.id), inputs.probing)
     reason = how_it_failed(fresh, record.since, now) if not fresh.running else waiting
     if not fresh.running or verdict is False or failed is not None:
