@@ -125,3 +125,22 @@ def test_an_agent_killed_mid_rollout_is_followed_by_one_that_finishes_it(ws: Wor
     names = [c["Config"]["Labels"]["io.container-agent.name"] for c in ws.containers()]
     assert names == ["web"]
     assert serving(port) == "two"
+
+
+def test_an_agent_killed_mid_rollout_is_followed_by_one_that_rolls_it_back(ws: Workspace) -> None:
+    port = free_port()
+    ws.write(web(port, "one"))
+    assert ws.agent("apply").returncode == 0
+    old = ws.container("web")["Id"]
+    ws.write(web(port, "two", run="sleep 1; exit 3"))
+    agent = subprocess.Popen(ws.agent_argv("apply"), env=ws.env(), stdout=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: len(ids(ws)) == 2, 60, "the new container beside the old")
+    finally:
+        agent.send_signal(signal.SIGKILL)
+        agent.wait()
+    after = ws.agent("apply")
+    assert after.returncode == 1
+    assert "exited 3 after" in after.stdout
+    assert ids(ws) == [old]
+    assert serving(port) == "one"

@@ -196,6 +196,9 @@ def converge(
         book,
     )
     book.forget(the_plan.settled)
+    if desired.complete:  # a name out of every manifest takes its failed revision with it
+        wanted = {c.name for c in desired.containers}
+        book.forget([name for name in book.failed() if name not in wanted], failed=True)
     if on_plan is not None:
         on_plan(the_plan)
     results = execute(

@@ -290,12 +290,11 @@ def _under_way(
         passed = ", its probe passes" if spec.liveness_probe and inputs.probing else ""
         done = f"rollout done: {fresh.engine_name} {ran}{passed}"
         return [*actions, Remove(previous, done, completes_rollout=True)]
-    until = f"has run {strategy.min_ready_seconds}s" if now < ready_at else waiting
-    due = ready_at if now < ready_at else now + 1.0
-    why = f"rolling out: {previous.engine_name} is kept until this one {until}"
-    if now >= ready_at:
-        why = f"rolling out: {previous.engine_name} is kept until {waiting}"
-    return [*actions, Watch(fresh, why, due)]
+    kept = f"rolling out: {previous.engine_name} is kept until"
+    if now < ready_at:
+        why = f"{kept} this one has run {strategy.min_ready_seconds}s"
+        return [*actions, Watch(fresh, why, ready_at)]
+    return [*actions, Watch(fresh, f"{kept} {waiting}", now + 1.0)]  # looked at every second
 
 
 def _plan_network(
