@@ -34,7 +34,7 @@ from backends.docker_rows import (
     observed_from_docker,
     with_run_times,
 )
-from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
+from backends.errors import BackendError, ImageUnavailable, kind_of, pulling, sdk_required
 from backends.sockets import docker_address
 from backends.streams import RowEvents
 from backends.transport import CONNECTIONS, transport_cause, unreachable
@@ -43,11 +43,6 @@ if TYPE_CHECKING:
     import docker
 
 __all__ = ["DockerSDKBackend"]
-
-INSTALL_HINT = (
-    "the docker backend needs the Docker SDK: pip install docker "
-    "(or install container-agent with its docker extra: pip install '.[docker]')"
-)
 
 
 class DockerSDKBackend(Backend):
@@ -61,10 +56,8 @@ class DockerSDKBackend(Backend):
     auto_order = 10
 
     def __init__(self, host: str | None = None, timeout: float = 60.0) -> None:
-        try:
+        with sdk_required("docker", "the Docker SDK"):
             import docker
-        except ImportError as exc:
-            raise BackendError(INSTALL_HINT) from exc
         self._sdk = docker
         self.timeout = timeout
         self._client: docker.DockerClient | None = None

@@ -24,6 +24,7 @@ __all__ = [
     "Unsupported",
     "kind_of",
     "pulling",
+    "sdk_required",
 ]
 
 
@@ -106,3 +107,16 @@ def pulling() -> Iterator[None]:
         raise
     except BackendError as exc:
         raise ImageUnavailable(exc.message, exc.engine) from exc
+
+
+@contextlib.contextmanager
+def sdk_required(backend: str, library: str) -> Iterator[None]:
+    """Around the lazy import of a backend's library (named ``backend``, as its package and
+    the extra that installs it): an ImportError is a BackendError saying how to install it."""
+    try:
+        yield
+    except ImportError as exc:
+        raise BackendError(
+            f"the {backend} backend needs {library}: pip install {backend} (or install "
+            f"container-agent with its {backend} extra: pip install '.[{backend}]')"
+        ) from exc

@@ -31,7 +31,7 @@ from backends.base import Backend, BackendOptions, EventStream
 from backends.credentials import RegistryAuth
 from backends.deadline import within
 from backends.docker_rows import event_from_docker, network_from_row
-from backends.errors import BackendError, ImageUnavailable, kind_of, pulling
+from backends.errors import BackendError, ImageUnavailable, kind_of, pulling, sdk_required
 from backends.libpod_rows import observed_from_libpod
 from backends.sockets import may_answer, podman_address, podman_addresses
 from backends.streams import RowEvents, interrupt, json_lines
@@ -45,11 +45,6 @@ __all__ = ["CPU_PERIOD", "PodmanBackend", "spec_generator"]
 CPU_PERIOD = 100_000
 """The CFS period of a CPU limit, in microseconds: the engines' default (100 ms)."""
 
-INSTALL_HINT = (
-    "the podman backend needs podman-py: pip install podman "
-    "(or install container-agent with its podman extra: pip install '.[podman]')"
-)
-
 
 class PodmanBackend(Backend):
     """A Podman service (``podman system service``) through podman-py.
@@ -62,10 +57,8 @@ class PodmanBackend(Backend):
     auto_order = 20
 
     def __init__(self, host: str | None = None, timeout: float = 60.0) -> None:
-        try:
+        with sdk_required("podman", "podman-py"):
             import podman
-        except ImportError as exc:
-            raise BackendError(INSTALL_HINT) from exc
         self._sdk = podman
         self.timeout = timeout
         self._address = host or podman_address()

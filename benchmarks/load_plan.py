@@ -9,8 +9,9 @@ containers (1,000 by default): a file holds at most 250,000 values (agent.manife
 and such a container is 38 of them, so that 10,000 cannot be one file. Then it times, in
 this process:
 
-- ``agent.sources.load.load_sources([directory])``: read, parse with the limits of agent/parse.py,
-  validate with agent/schema.py and merge, from the YAML files and from the JSON files;
+- ``agent.sources.load.load_sources([directory])``: read, parse with the limits of
+  agent/manifest/parse.py, validate with agent/manifest/schema.py and merge, from the YAML
+  files and from the JSON files;
 - ``agent.planning.spec.build_specs`` of the loaded containers;
 - ``agent.planning.planner.plan`` against an empty engine (N starts) and against N matching running
   containers (no change);

@@ -1,5 +1,6 @@
-"""The README's tables of the JSON output, as schemas: a document either matches its table
-or the test that checks it says which field is wrong, missing or undocumented."""
+"""The tables of the JSON output in docs/json-output.md, as schemas: a document either
+matches its table or the test that checks it says which field is wrong, missing or
+undocumented."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "json-output.md"
 _ROW = re.compile(r"^\| `(?P<path>[^`]+)` \| (?P<type>[a-z ]+) \|")
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -21,8 +22,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
 
 
 def documented(command: str) -> dict[str, str]:
-    """The table under the README's line ``\\`agent COMMAND --output json\\`...``: path -> type."""
-    lines = README.read_text(encoding="utf-8").splitlines()
+    """The table under the line ``\\`agent COMMAND --output json\\`...``: path -> type."""
+    lines = DOC.read_text(encoding="utf-8").splitlines()
     heading = f"`agent {command} --output json`"
     start = next(i for i, line in enumerate(lines) if line.startswith(heading))
     table: dict[str, str] = {}
@@ -32,7 +33,7 @@ def documented(command: str) -> dict[str, str]:
         match = _ROW.match(line)
         if match:
             table[match["path"]] = match["type"]
-    assert table, f"no table after {heading} in the README"
+    assert table, f"no table after {heading} in {DOC.name}"
     return table
 
 
@@ -60,7 +61,7 @@ def _matches(value: Any, described: str) -> bool:
 
 
 def problems(document: Any, command: str, every_field: bool = True) -> list[str]:
-    """What in ``document`` disagrees with the README's table of ``command``: undocumented
+    """What in ``document`` disagrees with the documented table of ``command``: undocumented
     fields, values of another type, and (``every_field``) documented fields it lacks.
     A nested table (``plan`` inside ``apply``) is the plan's."""
     table = documented(command)

@@ -19,6 +19,7 @@ import pytest
 
 import agent
 from agent import cli
+from agent.cli import commands
 from agent.daemon.settings import default_state_dir
 
 GOOD = "version: v1beta1\ncontainers:\n  - name: web\n    image: nginx:1.25\n"
@@ -54,7 +55,7 @@ def runs(monkeypatch: pytest.MonkeyPatch) -> list[argparse.Namespace]:
         calls.append(args)
         return cli.EXIT_OK
 
-    monkeypatch.setattr(cli, "_cmd_run", record)
+    monkeypatch.setattr(commands, "cmd_run", record)
     return calls
 
 
@@ -340,3 +341,51 @@ def test_validate_loads_nothing_that_only_other_commands_need() -> None:
     loaded = set(modules.split())
     assert {m for m in loaded if m.split(".")[0] in DAEMON_ONLY or m in DAEMON_ONLY} == set()
     assert "agent.sources.load" in loaded and "yaml" in loaded
+
+
+# --- a mistyped command is no manifest -----------------------------------------------------
+
+MISTYPED = [
+    pytest.param(["dwon"], "unknown command 'dwon'", "did you mean 'down'?", id="dwon -> down?"),
+    pytest.param(
+        ["--namespace", "x", "valdiate", "conf/good.yaml"],
+        "unknown command 'valdiate'",
+        "did you mean 'validate'?",
+        id="after options: valdiate -> validate?",
+    ),
+    pytest.param(
+        ["xyzzy"],
+        "unknown command 'xyzzy'",
+        "the commands are plan, apply, run, validate, status, down, logs, convert",
+        id="no close command -> the commands listed",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "error", "hint"), MISTYPED)
+def test_a_mistyped_command_is_a_usage_error_with_a_suggestion(
+    argv: list[str],
+    error: str,
+    hint: str,
+    runs: list[argparse.Namespace],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == cli.EXIT_INVALID
+    err = capsys.readouterr().err
+    assert err.startswith("usage: agent ")
+    assert f"{error}, and no file or directory of that name: {hint}" in err
+    assert runs == []
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["conf"], ["conf/good.yaml"], ["missing.yaml"], ["https://example.invalid/m.yaml"]],
+    ids=["an existing directory", "a file", "a path that does not exist", "a URL"],
+)
+def test_a_source_that_is_no_command_word_runs(
+    argv: list[str], runs: list[argparse.Namespace]
+) -> None:
+    assert cli.main(argv) == cli.EXIT_OK
+    assert [(args.command, args.manifests) for args in runs] == [("run", argv)]

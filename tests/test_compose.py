@@ -1,4 +1,4 @@
-"""Importing Compose files (agent/compose.py): offline tables, and on dockerd the same
+"""Importing Compose files (agent/convert/compose.py): offline tables, and on dockerd the same
 containers as docker-compose 1.29 runs."""
 
 from __future__ import annotations

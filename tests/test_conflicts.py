@@ -1,5 +1,6 @@
 """Two sources that claim one container name or host port: the change that made the conflict
-is refused, and everything else stays as it was (agent/conflicts.py, agent/sources.py).
+is refused, and everything else stays as it was (agent/sources/conflicts.py and
+source_set.py).
 
 Each case of the table is a story of passes of a running agent over a directory of two
 files, X and Y. Every story runs twice: with X named ``b.yaml`` and Y ``c.yaml``, and the
@@ -208,7 +209,7 @@ def test_the_change_that_makes_a_conflict_is_refused(
 
 
 def test_the_log_names_the_edited_file_and_the_other(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="agent.sources.source_set")
+    caplog.set_level(logging.INFO, logger="agent.sources")
     _write(Path("conf/b.yaml"), X_DB)
     _write(Path("conf/c.yaml"), Y_AUTH_LOG)
     sources = SourceSet(["conf"])

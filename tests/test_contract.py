@@ -518,7 +518,7 @@ def test_a_plan_after_an_edit_names_each_changed_field_and_no_env_value(ws: Work
     ws.write(manifest(body.format(port=port, token=secret)))
     done = ws.agent("apply")
     assert done.returncode == 0, done.stderr
-    record = ws.container("web")["Config"]["Labels"]["io.container-agent.planning.record"]
+    record = ws.container("web")["Config"]["Labels"]["io.container-agent.record"]
     assert secret not in record and "hello" not in record
     assert json.loads(record)["command"] == ["sleep", "600"], "the record survives the engine"
 

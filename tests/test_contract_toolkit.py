@@ -1,8 +1,8 @@
 """The operator's commands on every target: ``status``, ``down``, and what ``apply`` prints.
 
 Each test runs the ``agent`` command line against a real engine, as an operator would,
-and checks what they would look at: the table, the JSON (against the README's tables),
-the containers left on the engine.
+and checks what they would look at: the table, the JSON (against the tables of
+docs/json-output.md), the containers left on the engine.
 """
 
 from __future__ import annotations

@@ -150,7 +150,7 @@ def test_what_ends_or_removes_a_container_wakes_the_loop(
 def test_a_broken_stream_is_logged_once_and_a_reconnect_wakes_a_pass(
     wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agent.engine.events")
+    caplog.set_level(logging.INFO, logger="agent.events")
     first = QueuedStream(error=EngineUnreachable("socket closed", "fake://memory"))
     second = QueuedStream()
     backend = EventfulBackend(
@@ -175,7 +175,7 @@ def test_a_broken_stream_is_logged_once_and_a_reconnect_wakes_a_pass(
 def test_a_backend_without_events_is_said_once_and_not_asked_again(
     wakes: queue.Queue[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agent.engine.events")
+    caplog.set_level(logging.INFO, logger="agent.events")
     backend = EventfulBackend(Unsupported("the fake backend follows no events"))
     follower = _follower(backend, wakes)
     follower._thread.join(timeout=5)

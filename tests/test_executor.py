@@ -123,7 +123,7 @@ def test_a_failed_cleanup_after_a_failed_start_still_reports_the_start_error(
     backend = FakeBackend()
     backend.fail("start", "new-web", PORT_IN_USE)
     backend.fail("remove", "new-web", "container is busy")
-    caplog.set_level(logging.INFO, logger="agent.engine.executor")
+    caplog.set_level(logging.INFO, logger="agent.executor")
     (result,) = execute(Plan((Start(web, "missing"),)), backend)
     assert result.error == PORT_IN_USE
     assert backend.calls[-1] == ("remove", "new-web")
@@ -199,7 +199,7 @@ def test_cancelled_stops_before_the_next_action(
             Start(web, "missing"),
         )
     )
-    caplog.set_level(logging.INFO, logger="agent.engine.executor")
+    caplog.set_level(logging.INFO, logger="agent.executor")
     results = execute(the_plan, backend, cancelled=lambda: next(answers))
     assert results == (ActionResult(the_plan.actions[0], container_id="id-cache"),)
     assert backend.calls == [("stop", "id-cache", "10"), ("remove", "id-cache")]
@@ -224,9 +224,9 @@ def test_each_action_is_logged_with_its_reason_and_each_failure_with_the_message
             Start(web, "missing"),
         )
     )
-    caplog.set_level(logging.INFO, logger="agent.engine.executor")
+    caplog.set_level(logging.INFO, logger="agent.executor")
     execute(the_plan, backend)
-    assert {r.name for r in caplog.records} == {"agent.engine.executor"}
+    assert {r.name for r in caplog.records} == {"agent.executor"}
     assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
         ("INFO", "remove cache (ns-cache-00000000): not in the manifest any more"),
         ("INFO", "restart db (ns-db-00000000): exited 1"),
@@ -520,7 +520,7 @@ def test_cancelled_midway_starts_no_more_and_lets_those_in_flight_finish(
         return asked[-1]
 
     the_plan = Plan(tuple(Remove(observed(name, "exited"), "dead") for name in "abcd"))
-    caplog.set_level(logging.INFO, logger="agent.engine.executor")
+    caplog.set_level(logging.INFO, logger="agent.executor")
     results = execute(the_plan, fake, cancelled=sigterm_on_the_third_question, parallel=2)
     assert verbs(results) == [("remove", "a", True), ("remove", "b", True)]
     assert {call[1] for call in fake.calls} == {"id-a", "id-b"}
@@ -682,7 +682,8 @@ def test_the_network_is_made_while_the_images_are_fetched(root: Path) -> None:
     worker.start()
     try:
         deadline = time.monotonic() + 5
-        while ("create_network", NET) not in backend.calls and time.monotonic() < deadline:
+        wanted = {("create_network", NET), ("pull", web.image)}
+        while not wanted <= set(backend.calls) and time.monotonic() < deadline:
             time.sleep(0.01)
         assert ("create_network", NET) in backend.calls, "the network waited for the pull"
         assert ("pull", web.image) in backend.calls and not any(

@@ -1,4 +1,4 @@
-"""Compose's variable interpolation and .env files (agent/interpolate.py)."""
+"""Compose's variable interpolation and .env files (agent/convert/interpolate.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The JSON documents of ``plan``, ``apply`` and ``status`` against the README's tables,
-both ways, from documents that carry every field (engines' own are checked in the
-contract suite)."""
+"""The JSON documents of ``plan``, ``apply`` and ``status`` against the tables of
+docs/json-output.md, both ways, from documents that carry every field (engines' own are
+checked in the contract suite)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def one(container: dict[str, Any], **top: Any) -> dict[str, Any]:
 
 def notes_of(container: dict[str, Any], **top: Any) -> list[str]:
     data = {"version": "v1beta1", "containers": [{"name": "web", "image": "x", **container}]}
-    return [str(n) for n in convert({**data, **top}).notes if n.source == "m.yaml"]
+    return [str(n) for n in convert({**data, **top}).notes if n.where == "m.yaml"]
 
 
 # --- the strict walk against the client's models ------------------------------------------

@@ -267,7 +267,7 @@ def test_invalid_stdin_is_named_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.INFO, logger="agent.sources.source_set")
+    caplog.set_level(logging.INFO, logger="agent.sources")
     return caplog
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 import pytest
 
 from agent import cli
+from agent.cli import commands
 from agent.engine.logs import UnknownContainer, choose, parse_since, parse_tail, write_logs
 from agent.planning.observed import ObservedContainer
 from backends.base import Backend
@@ -131,7 +132,7 @@ def root_logging() -> Iterator[None]:
 
 
 def _run_cli(monkeypatch: pytest.MonkeyPatch, fake: Backend, *argv: str) -> int:
-    monkeypatch.setattr(cli, "_backend", lambda args: fake)
+    monkeypatch.setattr(commands, "backend_of", lambda args: fake)
     return cli.main(["logs", "--namespace=ns", *argv])
 
 

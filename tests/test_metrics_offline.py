@@ -18,8 +18,8 @@ import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from agent import cli
-from agent.cli import _setup_logging, main
+from agent.cli import log_setup, main
+from agent.cli.log_setup import setup_logging as _setup_logging
 from agent.daemon.healthz import ServiceHealth
 from agent.daemon.metrics import Metrics, MetricsError, MetricsServer, application
 from agent.daemon.notify import Notifier
@@ -476,7 +476,7 @@ def test_syslog_takes_the_facility_asked_for(
 def test_syslog_without_a_local_socket_says_where_its_lines_go(
     stderr: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "SYSLOG_SOCKET", str(tmp_path / "no-log"))
+    monkeypatch.setattr(log_setup, "SYSLOG_SOCKET", str(tmp_path / "no-log"))
     _setup_logging(0, True, logging.INFO)
     handlers = [h for h in logging.getLogger().handlers if isinstance(h, SysLogHandler)]
     assert [h.address for h in handlers] == [("localhost", 514)]
@@ -492,7 +492,7 @@ def test_syslog_with_a_local_socket_logs_to_it_and_says_nothing(
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(str(path))
         server.settimeout(5)
-        monkeypatch.setattr(cli, "SYSLOG_SOCKET", str(path))
+        monkeypatch.setattr(log_setup, "SYSLOG_SOCKET", str(path))
         _setup_logging(0, True, logging.INFO)
         logging.getLogger("agent.run").info("hello")
         assert server.recv(4096) == b"<30>container-agent[%d]: hello\x00" % os.getpid()

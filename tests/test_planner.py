@@ -800,6 +800,8 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
         "agent.planning.spec",
         "agent.manifest.models",
         "agent.manifest.schema",
+        "agent.manifest.container_schema",
+        "agent.manifest.volume_schema",
         "agent.manifest.fields",
         "agent.manifest.resources",
         "agent.manifest.quantity",

@@ -226,7 +226,7 @@ def test_a_failed_pull_gives_the_registrys_message_and_the_pass_goes_on(
     retries = [
         r.getMessage()
         for r in caplog.records
-        if r.name == "agent.engine.images" and r.levelno == logging.WARNING
+        if r.name == "agent.images" and r.levelno == logging.WARNING
     ]
     assert [m.rpartition("; ")[2] for m in retries] == ["retrying in 1s", "retrying in 2s"]
     assert errors(results)["fine"] is None

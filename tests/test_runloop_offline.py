@@ -72,3 +72,24 @@ def test_an_outage_in_the_middle_of_a_pass_backs_off_and_a_good_pass_ends_it(
     run.run_once()
     assert run._delay() == 2 and run._failures == 0
     assert "the engine answers again after 1 failed pass(es)" in caplog.messages
+
+
+def test_a_source_that_does_not_exist_is_said_loudly_once_and_removes_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = FakeBackend()
+    settings = Settings(namespace="ns", volumes_root=str(tmp_path / "volumes"), reload=2)
+    missing = str(tmp_path / "nosuch.yaml")
+    run = RunLoop([str(tmp_path / "web.yaml"), missing], fake, settings)
+    try:
+        (tmp_path / "web.yaml").write_text(MANIFEST)
+        run.run_once()
+        run.run_once()
+    finally:
+        run.watcher.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        f"{missing}: no such file or directory: waiting for it to appear; until it does, "
+        "no container is removed"
+    ]
+    assert run.sources.refresh().complete is False

@@ -3,7 +3,7 @@
 
 Both start from the validated :class:`~agent.manifest.models.Manifest`, so a file of either form
 converts either way. What the other form cannot say, or says otherwise, is a
-:class:`~agent.convert.kube.Note` naming the file and the field, as for Kubernetes Pods. A
+:class:`~agent.convert.notes.Note` naming the file and the field, as for Kubernetes Pods. A
 manifest that a declaration cannot hold at all (not exactly one container) is a
 :class:`ConversionError`. Pure: nothing here reads a file or touches an engine.
 """
@@ -16,9 +16,18 @@ from typing import Any
 
 import yaml
 
-from agent.convert.kube import Note, probe_dict
+from agent.convert.kube import probe_dict
+from agent.convert.notes import Note
 from agent.errors import AgentError
-from agent.manifest.models import DECLARATION, Container, EmptyDir, HostDir, Manifest, Volume
+from agent.manifest.models import (
+    DECLARATION,
+    IF_NOT_PRESENT,
+    Container,
+    EmptyDir,
+    HostDir,
+    Manifest,
+    Volume,
+)
 from agent.manifest.quantity import format_cpu, format_memory
 
 __all__ = ["ConversionError", "dump", "to_declaration", "to_v1beta1"]
@@ -52,7 +61,7 @@ def _v1beta1_container(
 ) -> dict[str, Any]:
     where = _where(manifest, container)
     found: dict[str, Any] = {"name": container.name, "image": container.image}
-    if container.image_pull_policy != "IfNotPresent":
+    if container.image_pull_policy != IF_NOT_PRESENT:
         found["imagePullPolicy"] = container.image_pull_policy
     found["restartPolicy"] = container.restart_policy
     if container.entrypoint:
@@ -182,7 +191,7 @@ def to_declaration(
     for field, given in dropped.items():
         if given:
             note(field, "not converted: a container declaration has no such field")
-    if container.image_pull_policy != "IfNotPresent":
+    if container.image_pull_policy != IF_NOT_PRESENT:
         note("imagePullPolicy", "not converted: a declaration's image is pulled when missing")
     if container.ports:
         note(

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from agent.convert.notes import Note
 from agent.manifest.models import (
     DECLARATION,
     Container,
@@ -38,23 +39,24 @@ from agent.manifest.probes import ExecCheck, HttpCheck, Probe
 from agent.manifest.quantity import format_cpu, format_memory
 
 __all__ = [
-    "LABEL_INSTANCE",
-    "LABEL_MANAGED_BY",
-    "LABEL_NAME",
-    "LABEL_PART_OF",
+    "APP_LABEL_INSTANCE",
+    "APP_LABEL_MANAGED_BY",
+    "APP_LABEL_NAME",
+    "APP_LABEL_PART_OF",
     "MANAGED_BY",
     "Conversion",
-    "Note",
     "documents",
     "pod_name",
     "probe_dict",
     "to_kubernetes",
 ]
 
-LABEL_INSTANCE = "app.kubernetes.io/instance"
-LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
-LABEL_NAME = "app.kubernetes.io/name"
-LABEL_PART_OF = "app.kubernetes.io/part-of"
+# Kubernetes' recommended labels, on the Pods; the agent's own labels of its engine
+# containers are agent.planning.spec's LABEL_*.
+APP_LABEL_INSTANCE = "app.kubernetes.io/instance"
+APP_LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+APP_LABEL_NAME = "app.kubernetes.io/name"
+APP_LABEL_PART_OF = "app.kubernetes.io/part-of"
 MANAGED_BY = "container-agent"
 
 # A label's value (63 characters at most) and a port's name as Kubernetes takes them
@@ -62,20 +64,6 @@ MANAGED_BY = "container-agent"
 _LABEL_VALUE = re.compile(r"(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?\Z")
 _PORT_NAME = re.compile(r"(?!.*--)[a-z0-9](?:[-a-z0-9]{0,13}[a-z0-9])?\Z")
 _LETTER = re.compile(r"[a-z]")
-
-
-@attrs.frozen
-class Note:
-    """Something of ``source`` at ``field`` that the Pods do not say, or say otherwise."""
-
-    source: str
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.source}: {self.field}: {self.message}" if self.field else (
-            f"{self.source}: {self.message}"
-        )  # fmt: skip
 
 
 @attrs.frozen
@@ -132,7 +120,7 @@ def to_kubernetes(manifests: Iterable[Manifest], namespace: str, volumes_root: s
                 "agent convert",
                 "",
                 f"the Pods are named {namespace}-<name> and labelled "
-                f"{LABEL_MANAGED_BY}={MANAGED_BY}; the agent's ownership by the label "
+                f"{APP_LABEL_MANAGED_BY}={MANAGED_BY}; the agent's ownership by the label "
                 "io.container-agent.namespace (what it removes, what it never touches) has "
                 "no equivalent: whatever runs them owns them",
             )
@@ -152,7 +140,7 @@ def _manifest_notes(manifest: Manifest) -> Iterable[Note]:
             manifest.source,
             "id",
             f"not converted: longer than a label value can be (63 characters), so no "
-            f"{LABEL_PART_OF} label",
+            f"{APP_LABEL_PART_OF} label",
         )
     if not manifest.containers:
         yield Note(manifest.source, "containers", "none: no Pod")
@@ -164,12 +152,12 @@ def _pod(
     prefix = "spec.containers" if manifest.version == DECLARATION else "containers"
     where = f"{prefix}[{container.name}]"
     labels = {
-        LABEL_MANAGED_BY: MANAGED_BY,
-        LABEL_INSTANCE: namespace,
-        LABEL_NAME: container.name,
+        APP_LABEL_MANAGED_BY: MANAGED_BY,
+        APP_LABEL_INSTANCE: namespace,
+        APP_LABEL_NAME: container.name,
     }
     if manifest.id is not None and _LABEL_VALUE.match(manifest.id):
-        labels[LABEL_PART_OF] = manifest.id
+        labels[APP_LABEL_PART_OF] = manifest.id
     spec: dict[str, Any] = (
         {"hostNetwork": True}  # with the host's hostname, as the agent runs it
         if container.host_network
@@ -301,7 +289,10 @@ def _service(container: Container, labels: dict[str, str]) -> dict[str, Any]:
         "kind": "Service",
         "metadata": {"name": container.name, "labels": labels},
         "spec": {
-            "selector": {LABEL_INSTANCE: labels[LABEL_INSTANCE], LABEL_NAME: container.name},
+            "selector": {
+                APP_LABEL_INSTANCE: labels[APP_LABEL_INSTANCE],
+                APP_LABEL_NAME: container.name,
+            },
             "ports": ports,
         },
     }

@@ -61,7 +61,7 @@ __all__ = [
     "application",
 ]
 
-log = logging.getLogger("agent.daemon.metrics")
+log = logging.getLogger("agent.metrics")
 
 PREFIX = "container_agent"
 OUTCOMES = ("ok", "failed", "unreachable")

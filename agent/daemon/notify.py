@@ -23,7 +23,7 @@ from agent.daemon.report import PassReport
 
 __all__ = ["Notifier", "status_line"]
 
-log = logging.getLogger("agent.daemon.notify")
+log = logging.getLogger("agent.notify")
 
 
 class Notifier:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult, execute
 from agent.engine.images import Images
+from agent.manifest.models import ALWAYS
 from agent.manifest.strategy import UpdateStrategy
 from agent.planning.actions import Plan, Remove, Watch
 from agent.planning.health import Health
@@ -25,7 +26,7 @@ from agent.state.rollouts import RolloutBook
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
-log = logging.getLogger("agent.daemon.reconcile")
+log = logging.getLogger("agent.reconcile")
 
 __all__ = [
     "converge",
@@ -248,7 +249,7 @@ def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:
     """Pull the images of ``imagePullPolicy: Always`` containers, so that a new push under
     the same tag is planned as a change. A failed pull is logged; the pass goes on."""
     current: dict[str, str] = {}
-    always = {c.image for c in desired.containers if c.image_pull_policy == "Always"}
+    always = {c.image for c in desired.containers if c.image_pull_policy == ALWAYS}
     for image in sorted(always):
         try:
             current[image] = images.pull(image)

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from agent.errors import SettingsError
-from agent.manifest.fields import is_rfc1035_name
+from agent.manifest.fields import MAX_PORT, is_rfc1035_name
 from agent.manifest.strategy import DEFAULT_STRATEGY, ON_FAILURE, STRATEGY_TYPES, UpdateStrategy
 from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.planning.network import network_name
@@ -131,8 +131,8 @@ def listen_address(text: str) -> tuple[str, int]:
         raise ValueError("an IPv6 address must be in brackets: [::1]:PORT")
     if any(c.isspace() or c in "/@" for c in host):
         raise ValueError(f"not a host: {host!r}")
-    if not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"the port must be a number from 0 to 65535, got {port!r}")
+    if not port.isdigit() or not 0 <= int(port) <= MAX_PORT:
+        raise ValueError(f"the port must be a number from 0 to {MAX_PORT}, got {port!r}")
     return host or "127.0.0.1", int(port)
 
 

@@ -24,7 +24,7 @@ from backends.errors import BackendError, Unsupported
 
 __all__ = ["RECHECKS", "RECONNECT", "WAKING_ACTIONS", "EventFollower"]
 
-log = logging.getLogger("agent.engine.events")
+log = logging.getLogger("agent.events")
 
 WAKING_ACTIONS = frozenset({"die", "oom", "stop", "kill", "destroy"})
 """Docker's words for what ends or removes a container."""

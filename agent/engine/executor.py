@@ -55,7 +55,7 @@ from backends.errors import BackendError, EngineUnreachable
 
 __all__ = ["ActionResult", "execute"]
 
-log = logging.getLogger("agent.engine.executor")
+log = logging.getLogger("agent.executor")
 
 
 @attrs.frozen

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from agent.errors import ImageNotPresent
+from agent.manifest.models import ALWAYS, NEVER
 from agent.manifest.reference import registry_of
 from agent.planning.backoff import Backoff
 from backends.base import Backend
@@ -23,7 +24,7 @@ from backends.errors import BackendError, ImageUnavailable
 
 __all__ = ["PULL_ATTEMPTS", "PULL_BACKOFF", "Images"]
 
-log = logging.getLogger("agent.engine.images")
+log = logging.getLogger("agent.images")
 
 PULL_ATTEMPTS = 3
 PULL_BACKOFF = Backoff(initial=1.0, max=60.0)
@@ -51,14 +52,14 @@ class Images:
         Raises :class:`ImageNotPresent` for a missing image under ``Never``, and
         BackendError when the image cannot be had.
         """
-        if policy == "Always":
+        if policy == ALWAYS:
             return self.pull(image)
         if image not in self._local:
             self._local[image] = self.backend.image_id(image)
         found = self._local[image]
         if found:
             return found
-        if policy == "Never":
+        if policy == NEVER:
             raise ImageNotPresent(f"image {image} is not present and its imagePullPolicy is Never")
         return self.pull(image)
 

@@ -14,26 +14,17 @@ import contextlib
 import re
 import signal
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import BinaryIO
 
 from agent.errors import AgentError
+from agent.manifest.gotime import parse_duration, parse_rfc3339
 from agent.planning.observed import ObservedContainer
 from backends.base import EngineReader
 
 __all__ = ["UnknownContainer", "choose", "parse_since", "parse_tail", "write_logs"]
 
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_DURATION_PART = re.compile(rf"({_NUMBER})(ns|us|µs|ms|s|m|h)")
-_DURATION = re.compile(rf"(?:{_NUMBER}(?:ns|us|µs|ms|s|m|h))+")
-_EPOCH = re.compile(_NUMBER)
-_TIMESTAMP = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)"
-    r"(?:[Tt ](\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,9}))?)?)?"
-    r"(?:([Zz])|([+-])(\d\d):?(\d\d))?"
-)
+_EPOCH = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 class UnknownContainer(AgentError):
@@ -48,37 +39,18 @@ def parse_since(text: str, now: float) -> float:
     Raises ValueError saying what is accepted.
     """
     value = text.strip()
-    if _DURATION.fullmatch(value):
-        seconds = sum(float(n) * _UNITS[unit] for n, unit in _DURATION_PART.findall(value))
-        return now - seconds
+    seconds = parse_duration(value)
+    if seconds is not None:
+        return now - float(seconds)
     if _EPOCH.fullmatch(value):
         return float(value)
-    match = _TIMESTAMP.fullmatch(value)
-    if match is not None:
-        return _timestamp(match)
+    stamp = parse_rfc3339(value)
+    if stamp is not None:
+        return stamp
     raise ValueError(
         f"{text!r} is not a duration (10m, 90s, 2h), an RFC 3339 timestamp "
         "(2026-01-02T03:04:05Z) or seconds since the epoch"
     )
-
-
-def _timestamp(match: re.Match[str]) -> float:
-    year, month, day, hour, minute, second, fraction, utc, sign, zh, zm = match.groups()
-    zone: timezone | None = None
-    if utc:
-        zone = timezone.utc
-    elif sign:
-        offset = timedelta(hours=int(zh), minutes=int(zm))
-        zone = timezone(-offset if sign == "-" else offset)
-    try:
-        when = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
-        )
-    except ValueError as exc:  # a 13th month, a 32nd day
-        raise ValueError(f"{match.group(0)!r} is not a date: {exc}") from exc
-    # A naive datetime's timestamp() is in local time, as docker reads a zoneless one.
-    stamp = when.replace(tzinfo=zone).timestamp()
-    return stamp + float(f"0.{fraction}") if fraction else stamp
 
 
 def parse_tail(text: str) -> int | None:

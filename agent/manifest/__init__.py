@@ -2,6 +2,7 @@
 
 The bottom layer: it imports nothing of the agent but :mod:`agent.errors`. A file's
 bytes become a validated :class:`~agent.manifest.models.Manifest` here (``parse``,
-``schema`` with ``fields``, ``probe_schema``, ``resources``, ``quantity``, ``ports``,
-``reference``, ``hostpaths``; konlet's container declaration in ``declaration``).
+``schema`` with ``container_schema``, ``volume_schema``, ``fields``, ``probe_schema``,
+``resources``, ``quantity``, ``ports``, ``reference``, ``hostpaths``; konlet's container
+declaration in ``declaration``). ``gotime`` reads Go's durations and timestamps.
 """

@@ -34,6 +34,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.errors import FieldError, ManifestError
+from agent.manifest.container_schema import (
+    check_program,
+    read_env_key,
+    read_image,
+    string_item,
+)
 from agent.manifest.fields import (
     MAX_ERRORS,
     FieldReader,
@@ -44,6 +50,7 @@ from agent.manifest.fields import (
     quote,
 )
 from agent.manifest.models import (
+    ALWAYS,
     DECLARATION,
     KONLET_LOGS,
     RESTART_POLICIES,
@@ -55,14 +62,7 @@ from agent.manifest.models import (
     VolumeMount,
     VolumeSource,
 )
-from agent.manifest.schema import (
-    check_program,
-    read_env_key,
-    read_host_path,
-    read_image,
-    read_mount,
-    string_item,
-)
+from agent.manifest.volume_schema import read_host_path, read_mount
 
 __all__ = ["is_declaration", "parse_declaration"]
 
@@ -122,7 +122,7 @@ def _declaration(reader: FieldReader, data: Any, source: str) -> Manifest | None
     spec = reader.mapping(top["spec"], "spec", _SPEC_FIELDS)
     if spec is None:
         return None
-    restart = reader.choice(spec, "restartPolicy", "spec", RESTART_POLICIES, "Always")
+    restart = reader.choice(spec, "restartPolicy", "spec", RESTART_POLICIES, ALWAYS)
     volumes = _volumes(reader, spec)
     items = reader.items(spec, "containers", "spec")
     if len(items) != 1:

@@ -19,6 +19,7 @@ from agent.errors import FieldError
 __all__ = [
     "MAX_ERRORS",
     "MAX_PATH_LENGTH",
+    "MAX_PORT",
     "NOT_TEXT",
     "FieldReader",
     "TooManyErrors",
@@ -30,6 +31,8 @@ __all__ = [
 ]
 
 MAX_PATH_LENGTH = 512
+MAX_PORT = 65535
+"""The highest port number; ports are 1 to this."""
 MAX_ERRORS = 100
 _QUOTED_LENGTH = 256
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
@@ -199,13 +202,21 @@ class FieldReader:
         return value
 
     def number(self, data: Mapping[str, Any], key: str, path: str) -> int | None:
+        """A port number: 1 to :data:`MAX_PORT`."""
+        return self.whole(data, key, path, 1, MAX_PORT)
+
+    def whole(
+        self, data: Mapping[str, Any], key: str, path: str, least: int, most: int, hint: str = ""
+    ) -> int | None:
+        """An integer from ``least`` to ``most`` (``hint`` follows the bounds in the message:
+        `` (a day)``)."""
         value = data[key]
-        if type(value) is int and 1 <= value <= 65535:
+        if type(value) is int and least <= value <= most:
             return value
         value = self.typed(value, int, f"{path}.{key}")
-        if value is not None and not 1 <= value <= 65535:
+        if value is not None and not least <= value <= most:
             shown = value if value.bit_length() <= 64 else "a very large integer"
-            self.error(f"{path}.{key}", f"must be between 1 and 65535, got {shown}")
+            self.error(f"{path}.{key}", f"must be between {least} and {most}{hint}, got {shown}")
             return None
         return value
 

@@ -15,9 +15,13 @@ from agent.manifest.probes import Probe
 from agent.manifest.strategy import UpdateStrategy
 
 __all__ = [
+    "ALWAYS",
     "DECLARATION",
+    "IF_NOT_PRESENT",
     "IMAGE_PULL_POLICIES",
     "KONLET_LOGS",
+    "NEVER",
+    "ON_FAILURE",
     "RESTART_POLICIES",
     "SUPPORTED_VERSIONS",
     "Container",
@@ -36,8 +40,18 @@ SUPPORTED_VERSIONS = ("v1beta1",)
 DECLARATION = "declaration"
 """The ``version`` of a manifest read from a container declaration of konlet's form
 (:mod:`agent.manifest.declaration`)."""
-RESTART_POLICIES = ("Always", "OnFailure", "Never")
-IMAGE_PULL_POLICIES = ("IfNotPresent", "Always", "Never")
+
+# The policy words, as a manifest spells them; every module names them from here.
+ALWAYS = "Always"
+"""``restartPolicy``: restart whatever the exit; ``imagePullPolicy``: pull at every start."""
+ON_FAILURE = "OnFailure"
+"""``restartPolicy``: restart after a non-zero exit."""
+NEVER = "Never"
+"""``restartPolicy``: never restart; ``imagePullPolicy``: never pull."""
+IF_NOT_PRESENT = "IfNotPresent"
+"""``imagePullPolicy``: pull only an image the engine does not have."""
+RESTART_POLICIES = (ALWAYS, ON_FAILURE, NEVER)
+IMAGE_PULL_POLICIES = (IF_NOT_PRESENT, ALWAYS, NEVER)
 
 
 @attrs.frozen
@@ -125,14 +139,14 @@ class Container:
     ports: tuple[Port, ...] = ()
     volume_mounts: tuple[VolumeMount, ...] = ()
     env: tuple[EnvVar, ...] = ()
-    image_pull_policy: str = "IfNotPresent"
-    restart_policy: str = "Always"
+    image_pull_policy: str = IF_NOT_PRESENT
+    restart_policy: str = ALWAYS
     memory: int | None = None
     """The memory limit in bytes (``resources.limits.memory``, or the 2014 ``memory``)."""
     cpu: int | None = None
     """The CPU limit in thousandths of a core (``resources.limits.cpu``, or the 2014 ``cpu``)."""
     memory_request: int | None = None
-    """``resources.requests.memory``: checked, and not applied (see the README)."""
+    """``resources.requests.memory``: checked, and not applied (see docs/manifest.md)."""
     cpu_request: int | None = None
     """``resources.requests.cpu`` in millicores: checked, and not applied."""
     termination_grace_period: int | None = None

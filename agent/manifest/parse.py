@@ -44,7 +44,7 @@ from yaml.nodes import Node
 
 from agent.errors import FieldError, ManifestError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "parse_document"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "decode_text", "parse_document", "read_bounded"]
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_DEPTH = 100
@@ -121,16 +121,31 @@ else:
     _Loader = _PyLoader
 
 
-def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
-    """The plain data of one manifest file (or standard input)."""
+def read_bounded(path: str) -> bytes:
+    """The bytes of the file at ``path``, up to one past ``MAX_BYTES`` (so that
+    :func:`decode_text` can tell a file too large); raises OSError."""
+    with open(path, "rb") as handle:
+        return handle.read(MAX_BYTES + 1)
+
+
+def decode_text(raw: bytes, source: str, kind: str = "YAML or JSON") -> str:
+    """The text of a file's bytes: not larger than ``MAX_BYTES``, not binary (a NUL byte)
+    and UTF-8, else a :class:`~agent.errors.ManifestError` naming ``source`` (and ``kind``,
+    what the file should have been)."""
     if len(raw) > MAX_BYTES:
         _fail(source, f"file is larger than {MAX_BYTES // (1024 * 1024)} MB ({len(raw)} bytes)")
     if b"\x00" in raw:
-        _fail(source, "file is binary (contains NUL bytes), not YAML or JSON")
+        _fail(source, f"file is binary (contains NUL bytes), not {kind}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         _fail(source, f"file is not valid UTF-8 (byte {exc.start})")
+    return text
+
+
+def parse_document(raw: bytes, source: str, json_only: bool = False) -> Any:
+    """The plain data of one manifest file (or standard input)."""
+    text = decode_text(raw, source)
     if not text.strip():
         _fail(source, "file is empty")
     try:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from typing import Generic, Protocol, TypeAlias, TypeVar
 
 import attrs
@@ -145,6 +145,24 @@ class HostClaims(Generic[_Owner]):
             if found is None or (wildcard is not None and wildcard[0] < found[0]):
                 found = wildcard
         return found[1] if found is not None else None
+
+    def conflicts(
+        self, ports: Iterable[Binding], owner: _Owner | None = None
+    ) -> Iterator[tuple[int, _Owner]]:
+        """For each of ``ports`` that a claim of another owner than ``owner`` conflicts
+        with: its index, and the owner of the first such claim."""
+        for index, port in enumerate(ports):
+            found = self.first_conflict(port, other_than=owner)
+            if found is not None:
+                yield index, found
+
+    def claim(self, ports: Sequence[Binding], owner: _Owner) -> list[tuple[int, _Owner]]:
+        """The :meth:`conflicts` of ``ports`` with the claims so far; then ``owner`` claims
+        them all."""
+        found = list(self.conflicts(ports, owner))
+        for port in ports:
+            self.add(port, owner)
+        return found
 
     def add(self, port: Binding, owner: _Owner) -> None:
         """Record that ``owner`` claims the host address, port and protocol of ``port``."""

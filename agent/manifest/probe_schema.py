@@ -18,7 +18,7 @@ from agent.manifest.fields import FieldReader, each, quote
 from agent.manifest.models import Port
 from agent.manifest.probes import ExecCheck, HttpCheck, Probe, TcpCheck
 
-__all__ = ["parse_probe"]
+__all__ = ["MAX_SECONDS", "parse_probe"]
 
 _PROBE_FIELDS = frozenset(
     {
@@ -40,7 +40,8 @@ _HEADER_FIELDS = frozenset({"name", "value"})
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}\Z")  # an HTTP header name
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]{0,4096}\Z")
 _URL_PATH = re.compile(r"/[\x21-\x7e]{0,2047}\Z")
-_MAX_SECONDS = 86400
+MAX_SECONDS = 86400
+"""The longest of a probe's times: a day."""
 # (field, the smallest value, Probe's attribute)
 _TIMING = (
     ("initialDelaySeconds", 0, "initial_delay"),
@@ -73,12 +74,15 @@ def parse_probe(
         else:
             check = _tcp(reader, data[kind], where, ports)
     timing = {
-        attribute: _seconds(reader, data, field, path, least)
+        attribute: reader.whole(data, field, path, least, MAX_SECONDS)
         for field, least, attribute in _TIMING
         if field in data
     }
     given_timing = {k: v for k, v in timing.items() if v is not None}
-    if "successThreshold" in data and _seconds(reader, data, "successThreshold", path, 1) != 1:
+    if (
+        "successThreshold" in data
+        and reader.whole(data, "successThreshold", path, 1, MAX_SECONDS) != 1
+    ):
         reader.error(f"{path}.successThreshold", "must be 1 for a liveness probe")
     if check is None or len(reader.errors) > before:
         return None
@@ -90,17 +94,6 @@ def parse_probe(
         timeout=given_timing.get("timeout", default.timeout),
         failure_threshold=given_timing.get("failure_threshold", default.failure_threshold),
     )
-
-
-def _seconds(
-    reader: FieldReader, data: Mapping[str, Any], field: str, path: str, least: int
-) -> int | None:
-    value = reader.typed(data[field], int, f"{path}.{field}")
-    if value is not None and not least <= value <= _MAX_SECONDS:
-        shown = value if value.bit_length() <= 64 else "a very large integer"
-        reader.error(f"{path}.{field}", f"must be between {least} and {_MAX_SECONDS}, got {shown}")
-        return None
-    return value
 
 
 def _exec(reader: FieldReader, raw: Any, path: str) -> ExecCheck | None:

@@ -112,11 +112,11 @@ def plan(
     turns = _Turns(desired, by_name, rollouts)
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        new_image = images.get(spec.image, "") if spec.image_pull_policy == "Always" else ""
+        new_image = images.get(spec.image, "") if spec.pulls_always else ""
 
         def crash(container: ObservedContainer, spec: RunSpec = spec) -> Restart | Wait | None:
             count = restarts.get(container.id, 0)
-            return _after_exit(container, spec.restart_policy, now, options.backoff, count)
+            return _after_exit(container, spec, now, options.backoff, count)
 
         rolled = _plan_rollout(spec, existing, now, rollouts, health, turns, crash)
         if rolled is None:
@@ -365,7 +365,7 @@ def _plan_container(
             Start(spec, f"replaces dead {keeper.engine_name}"),
         ]
     count = restarts.get(keeper.id, 0)
-    after = _after_exit(keeper, spec.restart_policy, now, backoff, count)
+    after = _after_exit(keeper, spec, now, backoff, count)
     if after is None and keeper.running and _unhealthy(spec, health.get(keeper.id)):
         after = _after_unhealthy(keeper, health[keeper.id], now, backoff, count)
     return [*actions, after] if after is not None else actions
@@ -400,7 +400,7 @@ def _best(candidates: list[ObservedContainer]) -> ObservedContainer | None:
 
 
 def _after_exit(
-    container: ObservedContainer, policy: str, now: float, backoff: Backoff, count: int
+    container: ObservedContainer, spec: RunSpec, now: float, backoff: Backoff, count: int
 ) -> Restart | Wait | None:
     """What to do with a container that is not running, restarted ``count`` times in its
     crash loop so far: restart it, wait, or leave it."""
@@ -410,7 +410,7 @@ def _after_exit(
         return Restart(container, "created but never started")
     code = container.exit_code
     exited = f"exited {code}" if code is not None else f"{container.state}"
-    if policy == "Never" or (policy == "OnFailure" and code == 0):
+    if not spec.restarts_after(code):
         return None
     ran = (container.finished_at or 0.0) - (container.started_at or 0.0)
     if container.started_at and container.finished_at and ran >= backoff.reset:

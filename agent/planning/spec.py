@@ -15,7 +15,16 @@ from typing import Any
 
 import attrs
 
-from agent.manifest.models import Container, EmptyDir, HostDir, LogLimits
+from agent.manifest.models import (
+    ALWAYS,
+    IF_NOT_PRESENT,
+    NEVER,
+    ON_FAILURE,
+    Container,
+    EmptyDir,
+    HostDir,
+    LogLimits,
+)
 from agent.manifest.probes import Probe
 
 __all__ = [
@@ -38,7 +47,7 @@ LABEL_NAMESPACE = "io.container-agent.namespace"
 LABEL_NAME = "io.container-agent.name"
 LABEL_HASH = "io.container-agent.hash"
 LABEL_IMAGE_ID = "io.container-agent.image-id"
-LABEL_RECORD = "io.container-agent.planning.record"
+LABEL_RECORD = "io.container-agent.record"
 LABEL_STOP_TIMEOUT = "io.container-agent.stop-timeout"
 """The container's terminationGracePeriodSeconds, for its stop once no manifest has it."""
 
@@ -89,8 +98,8 @@ class RunSpec:
     env: tuple[tuple[str, str], ...] = ()
     ports: tuple[PortBinding, ...] = ()
     mounts: tuple[Mount, ...] = ()
-    image_pull_policy: str = "IfNotPresent"
-    restart_policy: str = "Always"
+    image_pull_policy: str = IF_NOT_PRESENT
+    restart_policy: str = ALWAYS
     image_id: str | None = None
     """The id the image had when the container was created: not part of the hash."""
     record: str | None = None
@@ -121,6 +130,17 @@ class RunSpec:
     def network_aliases(self) -> tuple[str, ...]:
         """The names it answers to on the namespace's network: its name, then its aliases."""
         return (self.name, *self.aliases)
+
+    @property
+    def pulls_always(self) -> bool:
+        """Whether its image is pulled again before every start (``imagePullPolicy: Always``)."""
+        return self.image_pull_policy == ALWAYS
+
+    def restarts_after(self, exit_code: int | None) -> bool:
+        """Whether its restart policy restarts it after it exited with ``exit_code``: not
+        under Never, nor under OnFailure after a clean exit (0)."""
+        policy = self.restart_policy
+        return not (policy == NEVER or (policy == ON_FAILURE and exit_code == 0))
 
     @property
     def nano_cpus(self) -> int | None:
@@ -231,29 +251,14 @@ def _build(container: Container, namespace: str, volumes_root: str, network: str
             effective[key] = value
     return RunSpec(
         namespace=namespace,
-        name=container.name,
-        image=container.image,
         hash=spec_hash(effective),
-        command=container.command,
-        working_dir=container.working_dir,
         env=env,
         ports=ports,
         mounts=mounts,
-        image_pull_policy=container.image_pull_policy,
-        restart_policy=container.restart_policy,
-        liveness_probe=container.liveness_probe,
-        memory=container.memory,
-        cpu=container.cpu,
         stop_timeout=container.termination_grace_period,
-        entrypoint=container.entrypoint,
-        privileged=container.privileged,
-        host_network=container.host_network,
-        stdin=container.stdin,
-        tty=container.tty,
-        log_limits=container.log_limits,
-        aliases=container.aliases,
         # A container on the host's network has no network of the engine to join.
         network=None if container.host_network else network,
+        **{name: getattr(container, name) for name in _AS_GIVEN},
     )
 
 
@@ -278,6 +283,13 @@ def _mount_dict(mount: Mount) -> dict[str, Any]:
         found["kind"] = mount.kind
     return found
 
+
+# The fields a RunSpec takes from its Container as they are, by their common name.
+_AS_GIVEN = tuple(
+    field.name
+    for field in attrs.fields(RunSpec)
+    if field.name in attrs.fields_dict(Container) and field.name not in ("env", "ports")
+)
 
 # Their fields by name: what attrs.asdict gives for these flat classes, without its walk.
 _FIELDS = {cls: tuple(field.name for field in attrs.fields(cls)) for cls in (PortBinding,)}

@@ -135,10 +135,9 @@ class _Claims:
                 taken = self._network_name(key, alias)
                 if taken is not None:
                     yield FieldError(f"{where}.aliases[{index}]", f"alias {alias!r} is {taken}")
-            for index, port in enumerate(container.ports):
-                owner = self.ports.first_conflict(port, other_than=key)
-                if owner is not None:
-                    yield FieldError(f"{where}.ports[{index}]", self._published(port, owner))
+            for index, owner in self.ports.conflicts(container.ports, key):
+                port = container.ports[index]
+                yield FieldError(f"{where}.ports[{index}]", self._published(port, owner))
 
     def _published(self, port: Binding, owner: str) -> str:
         """The message for ``port``, which a container of source ``owner`` publishes."""

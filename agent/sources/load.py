@@ -13,7 +13,7 @@ import attrs
 
 from agent.errors import FieldError, ManifestError, MultiSourceError
 from agent.manifest.models import Container, Manifest
-from agent.manifest.parse import MAX_BYTES, parse_document
+from agent.manifest.parse import MAX_BYTES, parse_document, read_bounded
 from agent.sources.conflicts import settle
 from agent.sources.metadata import is_metadata
 from agent.sources.urls import UrlOptions, display_url, is_url
@@ -112,11 +112,7 @@ def load_file(path: str, urls: UrlOptions | None = None) -> Manifest:
         return load_remote(path, urls or UrlOptions())
     source = "<stdin>" if path == STDIN else path
     try:
-        if path == STDIN:
-            raw = sys.stdin.buffer.read(MAX_BYTES + 1)
-        else:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_BYTES + 1)
+        raw = sys.stdin.buffer.read(MAX_BYTES + 1) if path == STDIN else read_bounded(path)
     except OSError as exc:
         raise ManifestError(source, [FieldError("", f"cannot read: {exc.strerror}")]) from None
     return manifest_of(raw, source, json_only=path.endswith(".json"))

@@ -32,7 +32,7 @@ from agent.state.json_file import read_mapping, write_mapping
 
 __all__ = ["SourceSet", "SourceStatus"]
 
-log = logging.getLogger("agent.sources.source_set")
+log = logging.getLogger("agent.sources")
 
 METADATA_INTERVAL = 1.0
 """Seconds between two requests to the metadata server while it answers: each one is a long
@@ -165,6 +165,7 @@ class SourceSet:
         )
 
     def _read(self, path: str, force: bool) -> None:
+        first = path not in self._entries
         entry = self._entries.setdefault(path, _Entry())
         if is_url(path) or is_metadata(path):
             self._read_url(path, entry, force)
@@ -178,6 +179,12 @@ class SourceSet:
             if signature is None and entry.manifest is not None:
                 self._gone(path)
                 return
+            if signature is None and first:
+                log.warning(
+                    "%s: no such file or directory: waiting for it to appear; until it does, "
+                    "no container is removed",
+                    path,
+                )
             if signature == entry.signature and not force:
                 return
         entry.signature = signature

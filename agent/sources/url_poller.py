@@ -26,7 +26,7 @@ from agent.sources.urls import UrlFetchError
 
 __all__ = ["JITTER", "Fetcher", "Polled", "UrlPoller"]
 
-log = logging.getLogger("agent.sources.source_set")
+log = logging.getLogger("agent.sources")
 
 URL_BACKOFF_MAX = 300.0
 """While fetches fail, the interval doubles up to this many seconds (or the interval)."""

@@ -31,7 +31,7 @@ from agent.sources.urls import is_url
 
 __all__ = ["Watcher"]
 
-log = logging.getLogger("agent.sources.watch")
+log = logging.getLogger("agent.watch")
 
 # IN_MODIFY is left out on purpose: a file being written is not ready; IN_CLOSE_WRITE says it is.
 _MASK: int = (
