@@ -87,8 +87,14 @@ class Workspace:
 
     @property
     def settings(self) -> Settings:
+        # The library's passes here replace a changed container at once, as they were
+        # written to check; rolling updates are checked through the command line.
         return Settings(
-            self.namespace, str(self.volumes), stop_timeout=2, state_dir=str(self.state)
+            self.namespace,
+            str(self.volumes),
+            stop_timeout=2,
+            state_dir=str(self.state),
+            update_strategy="Recreate",
         )
 
     @property

@@ -378,6 +378,16 @@ def test_the_daemon_runs_a_declaration_and_replaces_its_container_on_an_edit(
         wait_for(replaced, what="the replacement")
         took = time.monotonic() - began
         assert agent.poll() is None, log.read_text()
+
+        def alone() -> bool:
+            try:
+                return len(ws.containers()) == 1
+            except EngineError:
+                return False
+
+        # A rolling update keeps the previous container until the new one has run its
+        # minimum healthy time (10 s by default), then removes it.
+        wait_for(alone, what="the previous container removed")
     (new,) = ws.containers()
     assert new["Id"] != old
     assert "MODE=edited" in new["Config"]["Env"]

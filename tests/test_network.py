@@ -24,7 +24,10 @@ def running(networks: tuple[str, ...] | None) -> ObservedContainer:
 
 
 def verbs(fake: FakeBackend, desired: DesiredSet, **settings: object) -> list[str]:
-    the_plan = plan_for(desired, fake.reader(), Settings(namespace=NS, **settings), 0.0)  # type: ignore[arg-type]
+    # A changed container is replaced at once here (Recreate): these tables are about the
+    # network, and a rolling update would keep the old container for a later pass.
+    chosen = Settings(namespace=NS, update_strategy="Recreate", **settings)  # type: ignore[arg-type]
+    the_plan = plan_for(desired, fake.reader(), chosen, 0.0)
     return [a.verb for a in the_plan.actions]
 
 

@@ -769,6 +769,7 @@ def test_planner_imports_no_backend_and_reads_no_clock_file_or_environment() -> 
         "agent.planning.network",
         "agent.planning.observed",
         "agent.planning.record",
+        "agent.planning.rollout",
         "agent.manifest.reference",
         "agent.planning.spec",
     }
@@ -789,6 +790,8 @@ def test_nothing_the_planner_imports_imports_a_backend_clock_or_logger() -> None
     assert not roots & {"backends", "time", "datetime", "os", "logging", "subprocess", "random"}
     assert seen == {
         "agent.planning.planner",
+        "agent.planning.rollout",
+        "agent.manifest.strategy",
         "agent.planning.actions",
         "agent.planning.backoff",
         "agent.manifest.reference",

@@ -61,31 +61,35 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from agent.daemon.reconcile import converge
+    from agent.daemon.reconcile import converge_through
     from agent.output.progress import ApplyProgress
     from agent.output.render import apply_summary, apply_to_dict, to_json
+    from agent.planning.actions import Rollback
     from agent.state.lock import namespace_lock
+    from agent.state.rollouts import RolloutBook
 
     desired = load_sources(args.manifests, args.urls)
     began = time.monotonic()
+    settings: Settings = args.settings
     with namespace_lock(args.state_dir, args.namespace):
+        if args.retry_failed:
+            RolloutBook(settings.rollouts_path).forget(
+                (c.name for c in desired.containers), failed=True
+            )
         if args.output == "json":
-            the_plan, results = converge(desired, backend_of(args), args.settings, time.time())
+            the_plan, results = converge_through(desired, backend_of(args), settings)
             elapsed = time.monotonic() - began
             sys.stdout.write(to_json(apply_to_dict(the_plan, results, elapsed)))
         else:
             with ApplyProgress() as progress:
-                the_plan, results = converge(
-                    desired,
-                    backend_of(args),
-                    args.settings,
-                    time.time(),
-                    on_result=progress,
-                    on_plan=progress.planned,
+                the_plan, results = converge_through(
+                    desired, backend_of(args), settings, progress, progress.planned
                 )
             if the_plan.changes:
                 print("\n" + apply_summary(results, time.monotonic() - began))
-    return EXIT_FAILURE if any(not r.ok for r in results) else EXIT_OK
+    # A rollback is a failure too: the apply did not get what the manifest says.
+    failed = any(not r.ok or isinstance(r.action, Rollback) for r in results)
+    return EXIT_FAILURE if failed else EXIT_OK
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -61,6 +61,10 @@ def _common(
     _option(agent, "allow_privileged")
     _option(agent, "allow_host_network")
     _option(agent, "no_network")
+    _option(agent, "update_strategy")
+    _option(agent, "max_unavailable", int)
+    _option(agent, "min_ready_seconds", int)
+    _option(agent, "on_failure")
     agent.add_argument(
         "--state-dir",
         default=default_state_dir(),
@@ -169,6 +173,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text: the plan, a line per finished action (on a terminal with a progress "
         "bar), a summary; json: one document with the plan, the results and the totals",
+    )
+    apply.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="try again the revisions whose rollout failed (otherwise held back until the "
+        "manifest or the image changes)",
     )
     apply.set_defaults(handler=commands.cmd_apply)
 

@@ -34,8 +34,19 @@ from prometheus_client.registry import Collector
 from agent import __version__
 from agent.daemon.healthz import ServiceHealth
 from agent.daemon.report import PassReport
+from agent.engine.executor import ActionResult
 from agent.errors import AgentError
-from agent.planning.actions import CreateNetwork, Join, Remove, RemoveNetwork, Restart, Start
+from agent.planning.actions import (
+    CreateNetwork,
+    Hold,
+    Join,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Rollback,
+    Start,
+    Watch,
+)
 from agent.planning.health import Health
 from agent.sources.source_set import SourceStatus
 
@@ -59,6 +70,7 @@ ACTIONS = (
     Restart.verb,
     Remove.verb,
     Join.verb,
+    Rollback.verb,
     CreateNetwork.verb,
     RemoveNetwork.verb,
 )
@@ -121,6 +133,24 @@ class Metrics:
             "Exited containers waiting in crash-loop back-off before their next restart.",
             registry=registry,
         )
+        self.rollouts = Counter(
+            f"{PREFIX}_rollouts",
+            "Rollouts of changed containers, by result: started, completed (the new "
+            "container counted as good), rolled_back, paused, failed_to_start.",
+            ["result"],
+            registry=registry,
+        )
+        self.rolling = Gauge(
+            f"{PREFIX}_rollouts_in_progress",
+            "New containers being watched through their minimum healthy time.",
+            registry=registry,
+        )
+        self.held = Gauge(
+            f"{PREFIX}_held_back_containers",
+            "Changed containers whose change is held back: their rollout failed, or their "
+            "manifest's rollout stopped.",
+            registry=registry,
+        )
         self.engine_up = Gauge(
             f"{PREFIX}_engine_up",
             "1 when the engine answered the last pass, 0 when it did not (or before the first).",
@@ -141,6 +171,8 @@ class Metrics:
         self._states = set(STATES)
         for state in STATES:
             self.containers.labels(state).set(0)
+        for result in ROLLOUT_RESULTS:
+            self.rollouts.labels(result)
 
     def watch_health(self, source: Callable[[], Mapping[str, Health]]) -> None:
         """Read what the liveness probes found from ``source`` at each scrape."""
@@ -158,18 +190,39 @@ class Metrics:
             self.actions.labels(action.verb, "ok" if result.ok else "failed").inc()
             if result.ok and isinstance(action, Restart):
                 self.restarts.labels(action.name).inc()
+            rollout = _rollout_result(result)
+            if rollout is not None:
+                self.rollouts.labels(rollout).inc()
         if report.plan is not None:
             self.backoff.set(report.waiting)
+            self.rolling.set(report.plan.count(Watch))
+            self.held.set(report.plan.count(Hold))
             started = {a.name for a in report.plan.actions if isinstance(a, Start)}
             for action in report.plan.actions:
                 # A container that leaves the manifest takes its series with it.
-                if isinstance(action, Remove) and action.name not in started:
+                kept = isinstance(action, Remove) and action.completes_rollout
+                if isinstance(action, Remove) and action.name not in started and not kept:
                     with contextlib.suppress(KeyError):
                         self.restarts.remove(action.name)
         if report.states is not None:
             self._states.update(report.states)
             for state in self._states:
                 self.containers.labels(state).set(report.states.get(state, 0))
+
+
+ROLLOUT_RESULTS = ("started", "completed", "rolled_back", "paused", "failed_to_start")
+
+
+def _rollout_result(result: ActionResult) -> str | None:
+    """What a result did to a rollout, as ``container_agent_rollouts_total`` counts it."""
+    action = result.action
+    if isinstance(action, Start) and action.previous is not None:
+        return "started" if result.ok else "failed_to_start"
+    if isinstance(action, Remove) and action.completes_rollout and result.ok:
+        return "completed"
+    if isinstance(action, Rollback) and result.ok:
+        return "paused" if action.pause else "rolled_back"
+    return None
 
 
 class _SourcesCollector(Collector):

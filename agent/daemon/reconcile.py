@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from agent.daemon.settings import Settings
 from agent.manifest.models import ALWAYS
-from agent.planning.actions import Plan, Remove
+from agent.manifest.strategy import UpdateStrategy
+from agent.planning.actions import Plan, Remove, Watch
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork, all_attached, owned
 from agent.planning.observed import ObservedContainer
 from agent.planning.planner import plan
+from agent.planning.rollout import RolloutInputs
 from agent.planning.spec import build_specs
 from agent.sources.allowances import check_desired
 from agent.sources.load import DesiredSet
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
@@ -27,7 +31,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agent.reconcile")
 
-__all__ = ["converge", "observe_network", "plan_against", "plan_for"]
+__all__ = [
+    "converge",
+    "converge_through",
+    "observe_network",
+    "plan_against",
+    "plan_for",
+    "rollout_inputs",
+]
 
 
 def plan_for(
@@ -39,6 +50,8 @@ def plan_for(
     restarts: Mapping[str, int] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
+    probing: bool = False,
+    book: RolloutBook | None = None,
 ) -> Plan:
     """List the namespace's containers and plan against them: a dry run.
 
@@ -49,7 +62,10 @@ def plan_for(
     kept under ``settings.state_dir``). A set that is not ``complete`` removes nothing.
     ``on_observed`` sees the listing the plan is made from. ``health`` is what the
     liveness probes found (by default, what the daemon keeps under ``settings.state_dir``).
-    The namespace's network is looked up as :func:`observe_network` says.
+    The namespace's network is looked up as :func:`observe_network` says. The rollouts
+    under way and the failed revisions are those of ``book`` (by default, those kept
+    under ``settings.state_dir``); ``probing``: liveness probes are run (by ``agent
+    run``), so a rollout waits for them.
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
@@ -59,7 +75,36 @@ def plan_for(
     if health is None:
         health = HealthFile(settings.health_path).read()
     network = observe_network(engine, settings, observed, bool(desired.containers))
-    return plan_against(desired, observed, settings, now, images, restarts, health, network)
+    book = book or RolloutBook(settings.rollouts_path)
+    rollouts = rollout_inputs(desired, settings, book, engine, probing)
+    return plan_against(
+        desired, observed, settings, now, images, restarts, health, network, rollouts
+    )
+
+
+def rollout_inputs(
+    desired: DesiredSet,
+    settings: Settings,
+    book: RolloutBook,
+    engine: EngineReader | None = None,
+    probing: bool = False,
+) -> RolloutInputs:
+    """What the planner needs of rollouts: each container's strategy (its manifest's, else
+    the settings') and manifest, the book's records and failed revisions, and (asking
+    ``engine``) the ids that the images of failed revisions name now."""
+    strategies: dict[str, UpdateStrategy] = {}
+    groups: dict[str, str] = {}
+    for index, manifest in enumerate(desired.manifests):
+        for container in manifest.containers:
+            strategies[container.name] = manifest.update_strategy or settings.strategy
+            groups[container.name] = f"{index}:{manifest.source}"
+    failed = book.failed()
+    images: dict[str, str] = {}
+    if engine is not None:
+        wanted = {c.image for c in desired.containers if c.name in failed}
+        for image in sorted(wanted):
+            images[image] = engine.image_id(image) or ""
+    return RolloutInputs(strategies, groups, book.records(), failed, images, probing)
 
 
 def observe_network(
@@ -96,6 +141,7 @@ def plan_against(
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
+    rollouts: RolloutInputs | None = None,
 ) -> Plan:
     """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
     namespace's network (:func:`observe_network`) in hand.
@@ -109,7 +155,9 @@ def plan_against(
         desired.containers, settings.namespace, settings.volumes_root, settings.network
     )
     options = settings.plan_options(allow_removals=desired.complete)
-    return plan(specs, observed, now, options, images, restarts, health, network)
+    if rollouts is None:
+        rollouts = rollout_inputs(desired, settings, RolloutBook(settings.rollouts_path))
+    return plan(specs, observed, now, options, images, restarts, health, network, rollouts)
 
 
 def converge(
@@ -124,20 +172,40 @@ def converge(
     on_plan: Callable[[Plan], None] | None = None,
     on_observed: Callable[[Sequence[ObservedContainer]], None] | None = None,
     health: Mapping[str, Health] | None = None,
+    probing: bool = False,
+    book: RolloutBook | None = None,
 ) -> tuple[Plan, tuple[ActionResult, ...]]:
     """Plan (pulling ``Always`` images first when ``pull``), then carry the plan out,
     ``settings.parallel`` actions at a time. ``on_plan`` sees the plan before anything is
     done, ``on_result`` each result as it comes (see :func:`~agent.engine.executor.execute`),
-    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found."""
+    ``on_observed`` the engine's listing; ``health`` is what the liveness probes found
+    (``probing``: they are run, so rollouts wait for them). Rollout records are written to
+    ``book`` as the rollouts go (see :mod:`agent.state.rollouts`; by default, the one kept
+    under ``settings.state_dir``: a caller without a state dir keeps its book across
+    passes, or no rollout is remembered from one pass to the next)."""
     from agent.engine.executor import execute  # a dry run (plan_for) loads none of it
     from agent.engine.images import Images
 
     images = Images(backend)
     ledger = ledger or RestartLedger(settings.restarts_path)
     current = _pull_always(desired, images) if pull else {}
+    book = book or RolloutBook(settings.rollouts_path)
     the_plan = plan_for(
-        desired, backend, settings, now, current, ledger.counts(), on_observed, health
+        desired,
+        backend,
+        settings,
+        now,
+        current,
+        ledger.counts(),
+        on_observed,
+        health,
+        probing,
+        book,
     )
+    book.forget(the_plan.settled)
+    if desired.complete:  # a name out of every manifest takes its failed revision with it
+        wanted = {c.name for c in desired.containers}
+        book.forget([name for name in book.failed() if name not in wanted], failed=True)
     if on_plan is not None:
         on_plan(the_plan)
     results = execute(
@@ -150,9 +218,37 @@ def converge(
         settings.parallel,
         on_result,
         settings.allow_host_path,
+        book,
     )
     ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
     return the_plan, results
+
+
+def converge_through(
+    desired: DesiredSet,
+    backend: Backend,
+    settings: Settings,
+    on_result: Callable[[ActionResult], None] | None = None,
+    on_plan: Callable[[Plan], None] | None = None,
+) -> tuple[Plan, tuple[ActionResult, ...]]:
+    """:func:`converge`, then again while a rollout is under way, each time when its new
+    container will have run its minimum healthy time (``agent apply``): a one-shot apply
+    waits only where a previous container is kept to fall back to. The first plan, and
+    every pass's results. It stops after a pass with a failed action (a rollout whose
+    image is not at hand would be tried again at once)."""
+    book = RolloutBook(settings.rollouts_path)
+    first, results = converge(
+        desired, backend, settings, time.time(), on_result=on_result, on_plan=on_plan, book=book
+    )
+    the_plan, done = first, list(results)
+    while the_plan.rolling and all(result.ok for result in results):
+        dues = [a.due for a in the_plan.actions if isinstance(a, Watch) and a.due]
+        time.sleep(max(0.2, min(dues, default=0.0) - time.time()))
+        the_plan, results = converge(
+            desired, backend, settings, time.time(), False, on_result=on_result, book=book
+        )
+        done += results
+    return first, tuple(done)
 
 
 def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:

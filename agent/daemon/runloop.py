@@ -31,7 +31,7 @@ from agent.daemon.settings import Settings
 from agent.engine.events import EventFollower
 from agent.engine.executor import ActionResult
 from agent.errors import AgentError
-from agent.planning.actions import Plan, Wait
+from agent.planning.actions import Plan, Wait, Watch
 from agent.planning.backoff import Backoff
 from agent.planning.observed import ObservedContainer
 from agent.planning.spec import RunSpec, build_specs
@@ -42,6 +42,7 @@ from agent.sources.urls import UrlOptions
 from agent.sources.watch import Watcher
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend
 from backends.errors import EngineUnreachable
 
@@ -82,6 +83,7 @@ class RunLoop:
         # After failed passes: the reload interval, doubling up to a minute.
         self.outage = Backoff(self.reload, max(self.reload, OUTAGE_MAX_DELAY))
         self.ledger = RestartLedger(settings.restarts_path)
+        self.book = RolloutBook(settings.rollouts_path)
         self.follower = EventFollower(backend, settings.namespace, self.watcher.wake)
         self.prober = Prober(
             lambda container_id: functools.partial(backend.exec, container_id),
@@ -185,6 +187,8 @@ class RunLoop:
                 ledger=self.ledger,
                 on_observed=observed,
                 health=self.prober.health(),
+                probing=True,
+                book=self.book,
             )
         except EngineUnreachable as exc:
             self._failed("pass skipped, the engine does not answer", str(exc))
@@ -207,7 +211,7 @@ class RunLoop:
             self._last_pull = now
         if listed:
             self._probe(desired, listed[0], results)
-        dues = [a.due for a in the_plan.actions if isinstance(a, Wait)]
+        dues = [a.due for a in the_plan.actions if isinstance(a, (Wait, Watch)) and a.due]
         self._next_due = min(dues) if dues else None
         log.debug("pass done: %d action(s), %d waiting", len(results), len(dues))
         return the_plan, results, "ok", None

@@ -14,6 +14,7 @@ import attrs
 
 from agent.errors import SettingsError
 from agent.manifest.fields import MAX_PORT, is_rfc1035_name
+from agent.manifest.strategy import DEFAULT_STRATEGY, ON_FAILURE, STRATEGY_TYPES, UpdateStrategy
 from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.sources.allowances import Allowances
 from agent.sources.urls import UrlOptions, read_token
@@ -94,6 +95,16 @@ def _seconds(minimum: float, strict: bool) -> Any:
         if value < minimum or (strict and value == minimum):
             bound = "more than" if strict else "at least"
             raise SettingsError(attribute.name, f"must be {bound} {minimum:g}, got {value:g}")
+
+    return check
+
+
+def _one_of(choices: tuple[str, ...]) -> Any:
+    def check(instance: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+        if value not in choices:
+            raise SettingsError(
+                attribute.name, f"must be one of {', '.join(choices)}, got {value!r}"
+            )
 
     return check
 
@@ -249,6 +260,30 @@ class Settings:
         "network is made or joined, and containers do not reach each other by name",
         _flag,
     )
+    update_strategy: str = _setting(
+        DEFAULT_STRATEGY.type,
+        "how a manifest without updateStrategy replaces changed containers: RollingUpdate "
+        "(health-gated, with rollback) or Recreate (remove, then start)",
+        _one_of(STRATEGY_TYPES),
+    )
+    max_unavailable: int = _setting(
+        DEFAULT_STRATEGY.max_unavailable,
+        "(RollingUpdate) how many containers of a manifest are replaced at once",
+        _count,
+    )
+    min_ready_seconds: int = _setting(
+        DEFAULT_STRATEGY.min_ready_seconds,
+        "(RollingUpdate) whole seconds a new container must run (and pass its liveness probe) "
+        "before it counts as good and the next one is replaced",
+        _whole,
+        _seconds(0, strict=False),
+    )
+    on_failure: str = _setting(
+        DEFAULT_STRATEGY.on_failure,
+        "(RollingUpdate) what a failed rollout does: Rollback (the previous container runs "
+        "again) or Pause (both are left as they are)",
+        _one_of(ON_FAILURE),
+    )
     allow_host_path: tuple[str, ...] = _setting(
         (),
         "a host directory under which hostDir volumes may be bound (repeatable; by default "
@@ -331,6 +366,20 @@ class Settings:
     def backoff(self) -> Backoff:
         """The crash-loop back-off these settings give."""
         return Backoff(self.backoff_initial, self.backoff_max, self.backoff_reset)
+
+    @property
+    def strategy(self) -> UpdateStrategy:
+        """The update strategy of a manifest that says none."""
+        return UpdateStrategy(
+            self.update_strategy, self.max_unavailable, self.min_ready_seconds, self.on_failure
+        )
+
+    @property
+    def rollouts_path(self) -> str | None:
+        """The file of this namespace's rollouts under way and failed revisions."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.rollouts.json")
 
     def plan_options(self, allow_removals: bool = True) -> PlanOptions:
         """The planner's options these settings give."""

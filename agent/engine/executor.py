@@ -40,6 +40,7 @@ from agent.errors import AgentError, VolumeError
 from agent.manifest.hostpaths import make_host_dir
 from agent.planning import record
 from agent.planning.actions import (
+    NO_CHANGE,
     Action,
     CreateNetwork,
     Join,
@@ -47,12 +48,15 @@ from agent.planning.actions import (
     Remove,
     RemoveNetwork,
     Restart,
+    Rollback,
     Start,
-    Wait,
 )
 from agent.planning.network import network_labels
+from agent.planning.observed import ObservedContainer
+from agent.planning.rollout import FailedRevision, RolloutRecord
 from agent.planning.schedule import dependencies
 from agent.state.restarts import RestartLedger
+from agent.state.rollouts import RolloutBook
 from backends.base import Backend
 from backends.errors import BackendError, EngineUnreachable
 
@@ -93,6 +97,7 @@ def execute(
     parallel: int = 1,
     on_result: Callable[[ActionResult], None] | None = None,
     allow_host_path: Sequence[str] = (),
+    book: RolloutBook | None = None,
 ) -> tuple[ActionResult, ...]:
     """Carry out every action of ``plan``; a failed one is reported, the rest go on
     (one the engine did not answer says so: ``result.unreachable``).
@@ -104,13 +109,16 @@ def execute(
     one after another, in the plan's order). A ``Wait`` is no action: it gets no
     result. A missing ``hostDir`` of a container to start is made a directory, as Docker
     does for ``-v``, when it is under one of ``allow_host_path`` (else the engine refuses
-    to bind what is not there).
+    to bind what is not there). ``book`` keeps the rollouts under way and the failed
+    revisions (in memory only by default): a rollout's start writes its record before it
+    touches the engine, its rollback and its end drop it.
     """
     shared = _SharedImages(images or Images(backend))
     allowed = tuple(allow_host_path)
+    kept = book or RolloutBook()
 
     def carry_out(action: _Executable) -> ActionResult:
-        return _outcome(action, backend, stop_timeout, shared, allowed)
+        return _outcome(action, _Engine(backend, stop_timeout, shared, allowed, kept))
 
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="agent-executor") as pool:
 
@@ -142,7 +150,7 @@ class _SharedImages:
             return self._images.ensure(image, policy)
 
 
-_Executable = Start | Restart | Remove | Join | CreateNetwork | RemoveNetwork
+_Executable = Start | Restart | Remove | Join | Rollback | CreateNetwork | RemoveNetwork
 """An action that calls the engine (a wait does not)."""
 _Submit = Callable[[_Executable], Future[ActionResult]]
 """Hands an action to a worker."""
@@ -202,7 +210,7 @@ class _Run:
         for index, action in list(self.pending.items()):
             if self.stopped or len(self.in_flight) >= self.parallel:
                 return
-            if isinstance(action, Wait):
+            if isinstance(action, NO_CHANGE):
                 log.debug(
                     "%s (%s): %s",
                     action.name,
@@ -222,6 +230,9 @@ class _Run:
             if isinstance(action, Remove) and action.name in self.missing:
                 self._keep(index, action)
                 continue
+            if isinstance(action, Start) and action.previous and action.name in self.missing:
+                self._skip(index, action, f"its image is not at hand ({self.missing[action.name]})")
+                continue
             if (
                 self.no_network is not None
                 and isinstance(action, (Start, Join))
@@ -232,7 +243,8 @@ class _Run:
             self._submit(index, action, submit)
 
     def _submit(self, index: int, action: _Executable, submit: _Submit) -> None:
-        log.info(
+        log.log(
+            logging.WARNING if isinstance(action, Rollback) else logging.INFO,
             "%s %s (%s): %s",
             action.verb,
             action.name,
@@ -274,7 +286,7 @@ class _Run:
 
     def _left(self) -> int:
         """How many actions have not been started."""
-        return sum(not isinstance(action, Wait) for action in self.pending.values())
+        return sum(not isinstance(action, NO_CHANGE) for action in self.pending.values())
 
 
 def _on_network(action: Start | Join) -> bool:
@@ -320,31 +332,37 @@ def _message(exc: AgentError) -> str:
     return exc.message if isinstance(exc, BackendError) else str(exc)
 
 
-def _outcome(
-    action: _Executable,
-    backend: Backend,
-    stop_timeout: int,
-    images: _SharedImages,
-    allowed: tuple[str, ...],
-) -> ActionResult:
+@attrs.frozen
+class _Engine:
+    """What a worker carries an action out with."""
+
+    backend: Backend
+    stop_timeout: int
+    images: _SharedImages
+    allowed: tuple[str, ...]
+    book: RolloutBook
+
+    def grace(self, container: ObservedContainer) -> int:
+        """The grace period the container was made with (its terminationGracePeriodSeconds),
+        whatever the manifest says now; else the agent's --stop-timeout."""
+        grace = container.stop_timeout
+        return self.stop_timeout if grace is None else grace
+
+
+def _outcome(action: _Executable, engine: _Engine) -> ActionResult:
     """Carry out one action (on a worker): how it went."""
     began = time.monotonic()
     try:
-        container_id = _apply(action, backend, stop_timeout, images, allowed)
+        container_id = _apply(action, engine)
     except AgentError as exc:
         elapsed = time.monotonic() - began
         return ActionResult(action, error=_message(exc), failure=exc, elapsed=elapsed)
     return ActionResult(action, container_id=container_id, elapsed=time.monotonic() - began)
 
 
-def _apply(
-    action: _Executable,
-    backend: Backend,
-    stop_timeout: int,
-    images: _SharedImages,
-    allowed: tuple[str, ...],
-) -> str:
+def _apply(action: _Executable, engine: _Engine) -> str:
     """Carry out one action; the id of its container (of the network, for a network's)."""
+    backend = engine.backend
     if isinstance(action, CreateNetwork):
         return _create_network(action, backend)
     if isinstance(action, RemoveNetwork):
@@ -354,18 +372,74 @@ def _apply(
         backend.connect(action.network, action.container.id, action.aliases)
         return action.container.id
     if isinstance(action, Remove):
-        # The grace period the container was made with (its terminationGracePeriodSeconds),
-        # whatever the manifest says now; else the agent's --stop-timeout.
-        grace = action.container.stop_timeout
-        backend.stop(action.container.id, stop_timeout if grace is None else grace)
+        backend.stop(action.container.id, engine.grace(action.container))
         backend.remove(action.container.id)
+        record = engine.book.records().get(action.name)
+        if record is not None and record.previous == action.container.id:
+            engine.book.succeeded(action.name)
         return action.container.id
     if isinstance(action, Restart):
         if action.stop_first:
-            backend.stop(action.container.id, stop_timeout)
+            backend.stop(action.container.id, engine.stop_timeout)
         backend.start(action.container.id)
         return action.container.id
-    return _start(action, backend, images, allowed)
+    if isinstance(action, Rollback):
+        return _roll_back(action, engine)
+    if action.previous is not None:
+        return _roll_out(action, action.previous, engine)
+    return _start(action, backend, engine.images, engine.allowed)
+
+
+def _roll_out(action: Start, previous: ObservedContainer, engine: _Engine) -> str:
+    """The start of a rollout: its record first, then the previous container stopped (not
+    removed) when they share a claim, then the new one; a new one that cannot be started
+    fails the rollout at once, and the previous one runs again."""
+    book, backend = engine.book, engine.backend
+    book.begin(action.name, RolloutRecord(previous.id, action.spec.hash, time.time()))
+    if action.stop_first and previous.running:
+        backend.stop(previous.id, engine.grace(previous))
+    try:
+        made = _start(action, backend, engine.images, engine.allowed)
+    except AgentError as exc:
+        revision = FailedRevision(
+            action.spec.hash,
+            _known_image(backend, action.spec.image),
+            action.revision,
+            f"failed to start: {_message(exc)}",
+            time.time(),
+        )
+        book.fail(action.name, revision)
+        if action.stop_first:
+            backend.start(previous.id)
+        book.forget([action.name])
+        raise
+    book.begin(action.name, RolloutRecord(previous.id, action.spec.hash, time.time()))
+    return made
+
+
+def _roll_back(action: Rollback, engine: _Engine) -> str:
+    """A failed rollout: its revision held back first (so that an agent killed meanwhile
+    goes on rolling back), the failed container removed and the previous one started
+    again (``pause``: both left as they are); then its record goes."""
+    book, backend = engine.book, engine.backend
+    book.fail(action.name, action.revision)
+    if action.pause:
+        return action.container.id
+    if action.failed is not None:
+        backend.stop(action.failed.id, engine.grace(action.failed))
+        backend.remove(action.failed.id)
+    if not action.container.running:
+        backend.start(action.container.id)
+    book.forget([action.name])
+    return action.container.id
+
+
+def _known_image(backend: Backend, image: str) -> str:
+    """The id ``image`` names on the engine now; empty when unknown."""
+    try:
+        return backend.image_id(image) or ""
+    except BackendError:
+        return ""
 
 
 NETWORK_ATTEMPTS = 3

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from agent.manifest.parse import MAX_BYTES, parse_document
     from agent.manifest.probes import Check, ExecCheck, HttpCheck, Probe, TcpCheck
     from agent.manifest.quantity import QuantityError, cpu_millis, memory_bytes
+    from agent.manifest.strategy import UpdateStrategy
 
 __all__ = [
     "DECLARATION",
@@ -53,6 +54,7 @@ __all__ = [
     "Probe",
     "QuantityError",
     "TcpCheck",
+    "UpdateStrategy",
     "Volume",
     "VolumeMount",
     "VolumeSource",
@@ -64,6 +66,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "UpdateStrategy": "strategy",
     "DECLARATION": "models",
     "IMAGE_PULL_POLICIES": "models",
     "RESTART_POLICIES": "models",

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from agent.manifest.probes import Probe
+from agent.manifest.strategy import UpdateStrategy
 
 __all__ = [
     "ALWAYS",
@@ -188,6 +189,8 @@ class Manifest:
     id: str | None = None
     source: str = "<manifest>"
     uuid: str | None = None
+    update_strategy: UpdateStrategy | None = None
+    """``updateStrategy``: how its changed containers are replaced; None: the agent's default."""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | Any, source: str = "<manifest>") -> Manifest:

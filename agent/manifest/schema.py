@@ -42,6 +42,7 @@ from agent.manifest.models import (
     SUPPORTED_VERSIONS,
     Manifest,
 )
+from agent.manifest.strategy import read_update_strategy
 from agent.manifest.volume_schema import read_volumes
 
 __all__ = ["MAX_ERRORS", "parse_manifest"]
@@ -52,7 +53,9 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\Z")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 
 
-_MANIFEST_FIELDS = frozenset({"version", "id", "uuid", "containers", "volumes", "restartPolicy"})
+_MANIFEST_FIELDS = frozenset(
+    {"version", "id", "uuid", "containers", "volumes", "restartPolicy", "updateStrategy"}
+)
 
 
 # Well-known fields of 2014 manifests and of Pods that the agent does not run, on purpose;
@@ -102,6 +105,7 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
     volumes = read_volumes(reader, top)
     declared = {volume.name: volume.source for volume in volumes}
     containers = read_containers(reader, top, declared, restart_policy)
+    strategy = read_update_strategy(reader, top)
     if reader.errors or version is None:
         return None
     return Manifest(
@@ -111,4 +115,5 @@ def _manifest(reader: FieldReader, data: Any, source: str) -> Manifest | None:
         volumes=tuple(volumes),
         source=source,
         uuid=manifest_uuid,
+        update_strategy=strategy,
     )

@@ -10,13 +10,16 @@ from agent.output.status import CHANGED, ContainerStatus
 from agent.planning.actions import (
     Action,
     CreateNetwork,
+    Hold,
     Join,
     Plan,
     Remove,
     RemoveNetwork,
     Restart,
+    Rollback,
     Start,
     Wait,
+    Watch,
 )
 from agent.planning.spec import PortBinding
 
@@ -47,6 +50,12 @@ _LEGEND = (
     "  > join (attach an existing container to the namespace's network, in place)\n"
     "  = wait (an exited container in crash-loop back-off; no change yet)\n"
 )
+_ROLLOUT_LEGEND = (
+    "  ^ watch (a rollout under way: the new container must run longer; no change yet)\n"
+    "  < rollback (a new container failed: it goes, the previous one runs again)\n"
+    "  ! held back (a change whose rollout failed, or whose manifest's rollout stopped)\n"
+)
+"""The legend's lines for rollouts, shown when a plan has one."""
 
 
 def summary(plan: Plan) -> str:
@@ -54,9 +63,15 @@ def summary(plan: Plan) -> str:
     ``..., 2 to join.``, and the network's fate: ``Network ns-net to make.``"""
     waiting = plan.count(Wait)
     tail = f" {waiting} waiting in back-off." if waiting else ""
+    watched, held = plan.count(Watch), plan.count(Hold)
+    tail += f" {watched} rolling out." if watched else ""
+    tail += f" {held} held back." if held else ""
+    if not plan.changes and (watched or held):
+        return "No changes yet." + tail
     if not plan.changes:
         return "No changes. Containers match the manifest." + tail
     joins = plan.count(Join)
+    rollbacks = plan.count(Rollback)
     network = "".join(
         f" Network {a.name} to {'make' if isinstance(a, CreateNetwork) else 'remove'}."
         for a in plan.actions
@@ -66,6 +81,7 @@ def summary(plan: Plan) -> str:
         f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
         f"{plan.count(Remove)} to remove"
         + (f", {joins} to join" if joins else "")
+        + (f", {rollbacks} to roll back" if rollbacks else "")
         + "."
         + network
         + tail
@@ -83,7 +99,9 @@ def render_text(plan: Plan) -> str:
         ),
         default=1,
     )
-    lines = [_LEGEND, "The agent will perform these actions:", ""]
+    rolling = any(isinstance(a, (Watch, Rollback, Hold)) for a in plan.actions)
+    legend = _LEGEND + (_ROLLOUT_LEGEND if rolling else "")
+    lines = [legend, "The agent will perform these actions:", ""]
     for action in plan.actions:
         name = action.name or "?"
         if isinstance(action, (CreateNetwork, RemoveNetwork)):
@@ -91,7 +109,7 @@ def render_text(plan: Plan) -> str:
         else:
             lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
-        if isinstance(action, Remove):
+        if isinstance(action, (Remove, Start)):
             lines += [f"        {change.text()}" for change in action.changes]
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"
@@ -108,10 +126,14 @@ def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None)
     totals = _totals(results)
     took = "" if elapsed is None else f" Took {elapsed:.1f}s."
     joined = f"{totals['joined']} joined, " if totals["joined"] else ""
+    back = sum(r.ok and isinstance(r.action, Rollback) for r in results)
+    how = "rolled back" if back else "failed" if totals["failed"] else "complete"
     return (
-        f"Apply {'failed' if totals['failed'] else 'complete'}: {totals['started']} started, "
+        f"Apply {how}: {totals['started']} started, "
         f"{totals['restarted']} restarted, {totals['removed']} removed, {joined}"
-        f"{totals['failed']} failed." + took
+        + (f"{back} rolled back, " if back else "")
+        + f"{totals['failed']} failed."
+        + took
     )
 
 
@@ -127,6 +149,7 @@ _PAST = {
     "join": "joined",
     "create-network": "made",
     "remove-network": "removed",
+    "rollback": "rolled back",
 }
 _COUNTED = ("start", "restart", "remove", "join")
 """The verbs an apply's totals count: what was done to containers (the network is none)."""
@@ -140,6 +163,8 @@ def result_line(result: ActionResult) -> str:
         head = f"{action.symbol} network {action.name}"
     else:
         head = f"{action.symbol} {action.name} ({action.engine_name})"
+    if result.ok and isinstance(action, Rollback):
+        return f"{head}: {_PAST[action.verb]} in {result.elapsed:.2f}s: {action.reason}"
     if result.ok:
         return f"{head}: {_PAST[action.verb]} in {result.elapsed:.2f}s"
     return f"{head}: FAILED after {result.elapsed:.2f}s: {result.error}"
@@ -181,7 +206,19 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "remove_network": plan.count(RemoveNetwork),
         },
         "actions": [_action(action) for action in plan.actions],
+        **_rollouts(plan),
     }
+
+
+def _rollouts(plan: Plan) -> dict[str, Any]:
+    """A plan's rollouts, counted, for a plan that has one: else nothing."""
+    counts = {
+        "starting": sum(isinstance(a, Start) and a.previous is not None for a in plan.actions),
+        "watching": plan.count(Watch),
+        "rollback": plan.count(Rollback),
+        "held": plan.count(Hold),
+    }
+    return {"rollouts": counts} if any(counts.values()) else {}
 
 
 def render_json(plan: Plan) -> str:
@@ -205,7 +242,7 @@ def _action(action: Action) -> dict[str, Any]:
             "reason": action.reason,
         }
     if isinstance(action, Start):
-        return {
+        started: dict[str, Any] = {
             "action": action.verb,
             "name": action.name,
             "engine_name": action.engine_name,
@@ -214,6 +251,12 @@ def _action(action: Action) -> dict[str, Any]:
             "hash": action.spec.hash,
             "reason": action.reason,
         }
+        if action.previous is not None:
+            started["rollout"] = action.mode
+            started["previous"] = action.previous.engine_name
+            if action.changes:
+                started["changes"] = [change.as_dict() for change in action.changes]
+        return started
     shown: dict[str, Any] = {
         "action": action.verb,
         "name": action.name,
@@ -228,6 +271,10 @@ def _action(action: Action) -> dict[str, Any]:
     if isinstance(action, Join):
         shown["network"] = action.network
         shown["aliases"] = list(action.aliases)
+    if isinstance(action, Rollback):
+        shown["failed"] = action.failed.engine_name if action.failed is not None else None
+    if isinstance(action, Watch):
+        shown["due"] = action.due or None
     return shown
 
 

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.planning.actions import Join, Plan, Remove, Restart, Start, Wait
+from agent.planning.actions import Hold, Join, Plan, Remove, Restart, Rollback, Start, Wait, Watch
 from agent.planning.health import Health
 from agent.planning.observed import ObservedContainer
 from agent.planning.spec import PortBinding
@@ -37,6 +37,11 @@ RESTART_DUE = "restart due"
 WAITING = "back-off"
 JOIN_DUE = "join due"
 """Running as it should, but not on the namespace's network yet: it joins it in place."""
+ROLLING_OUT = "rolling out"
+"""A rollout under way: the new container must run longer, the previous one is kept."""
+ROLLBACK_DUE = "rollback due"
+HELD_BACK = "held back"
+"""A change not carried out: its rollout failed, or its manifest's rollout stopped."""
 
 
 @attrs.frozen
@@ -123,10 +128,16 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
     )
 
 
+_Listed = Restart | Remove | Wait | Join | Watch | Rollback | Hold | Start
+_ROLLOUT_WORDS = {Watch: ROLLING_OUT, Rollback: ROLLBACK_DUE, Hold: HELD_BACK, Start: CHANGED}
+
+
 def _against(
-    row: ContainerStatus, action: Restart | Remove | Wait | Join | None, wanted: Collection[str]
+    row: ContainerStatus, action: _Listed | None, wanted: Collection[str]
 ) -> ContainerStatus:
     """How a listed container stands against the manifests, given its action."""
+    if isinstance(action, (Watch, Rollback, Hold, Start)):
+        return attrs.evolve(row, sync=_ROLLOUT_WORDS[type(action)], reason=action.reason)
     if action is None:
         return attrs.evolve(row, sync=IN_SYNC if row.name in wanted else NOT_IN_MANIFEST)
     if isinstance(action, Join):
@@ -139,14 +150,13 @@ def _against(
     return attrs.evolve(row, sync=sync, reason=action.reason)
 
 
-def _actions_by_container(plan: Plan) -> dict[str, Restart | Remove | Wait | Join]:
-    """Each listed container's action; a join is said only of one that has no other."""
-    found: dict[str, Restart | Remove | Wait | Join] = {
-        a.container.id: a for a in plan.actions if isinstance(a, Join)
-    }
-    found.update(
-        (a.container.id, a) for a in plan.actions if isinstance(a, (Restart, Remove, Wait))
-    )
+def _actions_by_container(plan: Plan) -> dict[str, _Listed]:
+    """Each listed container's action (the previous container of a rollout's start: the
+    start); a join is said only of one that has no other."""
+    found: dict[str, _Listed] = {a.container.id: a for a in plan.actions if isinstance(a, Join)}
+    found.update((a.previous.id, a) for a in plan.actions if isinstance(a, Start) and a.previous)
+    kinds = (Restart, Remove, Wait, Watch, Rollback, Hold)
+    found.update((a.container.id, a) for a in plan.actions if isinstance(a, kinds))
     return found
 
 

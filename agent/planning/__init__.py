@@ -16,14 +16,17 @@ if TYPE_CHECKING:
         Action,
         ContainerAction,
         CreateNetwork,
+        Hold,
         Join,
         NetworkAction,
         Plan,
         Remove,
         RemoveNetwork,
         Restart,
+        Rollback,
         Start,
         Wait,
+        Watch,
     )
     from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
     from agent.planning.health import Health, Outcome
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from agent.planning.observed import ContainerEvent, ObservedContainer
     from agent.planning.planner import PlanOptions, plan
     from agent.planning.record import Change
+    from agent.planning.rollout import FailedRevision, RolloutInputs, RolloutRecord
     from agent.planning.spec import (
         LABEL_HASH,
         LABEL_NAME,
@@ -54,7 +58,9 @@ __all__ = [
     "ContainerAction",
     "ContainerEvent",
     "CreateNetwork",
+    "FailedRevision",
     "Health",
+    "Hold",
     "Join",
     "Mount",
     "NetworkAction",
@@ -68,9 +74,13 @@ __all__ = [
     "Remove",
     "RemoveNetwork",
     "Restart",
+    "Rollback",
+    "RolloutInputs",
+    "RolloutRecord",
     "RunSpec",
     "Start",
     "Wait",
+    "Watch",
     "build_specs",
     "engine_name",
     "network_name",
@@ -78,6 +88,12 @@ __all__ = [
 ]
 
 _HOMES = {
+    "RolloutRecord": "rollout",
+    "FailedRevision": "rollout",
+    "RolloutInputs": "rollout",
+    "Rollback": "actions",
+    "Watch": "actions",
+    "Hold": "actions",
     "PlanOptions": "planner",
     "plan": "planner",
     "Action": "actions",

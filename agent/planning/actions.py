@@ -8,31 +8,55 @@ import attrs
 from agent.planning.network import ObservedNetwork
 from agent.planning.observed import ObservedContainer
 from agent.planning.record import Change
+from agent.planning.rollout import FailedRevision
 from agent.planning.spec import RunSpec
 
 __all__ = [
+    "NO_CHANGE",
     "Action",
     "ContainerAction",
     "CreateNetwork",
+    "Hold",
     "Join",
     "NetworkAction",
     "Plan",
     "Remove",
     "RemoveNetwork",
     "Restart",
+    "Rollback",
     "Start",
     "Wait",
+    "Watch",
 ]
 
 
 @attrs.frozen
 class Start:
-    """Create the container from its spec and start it."""
+    """Create the container from its spec and start it.
+
+    In a rollout, ``previous`` is the container it replaces, kept as the fallback until the
+    new one counts as good (then removed, or started again on a rollback); ``stop_first``:
+    the previous one holds a claim of the new one (a host port, a volume) and is stopped,
+    not removed, before the new one starts; else the new one starts beside it. ``changes``
+    says what the new spec changes in the previous one, as a removal's do.
+    """
 
     spec: RunSpec
     reason: str
+    previous: ObservedContainer | None = None
+    stop_first: bool = False
+    changes: tuple[Change, ...] = ()
+    revision: str = ""
+    """In a rollout, its manifest's revision, remembered if it fails."""
     symbol = "+"
     verb = "start"
+
+    @property
+    def mode(self) -> str | None:
+        """``start-first`` or ``stop-first`` in a rollout; None otherwise."""
+        if self.previous is None:
+            return None
+        return "stop-first" if self.stop_first else "start-first"
 
     @property
     def name(self) -> str:
@@ -86,6 +110,8 @@ class Remove(_Existing):
     container: ObservedContainer
     reason: str
     changes: tuple[Change, ...] = ()
+    completes_rollout: bool = False
+    """The previous container of a rollout whose new one counts as good now."""
     symbol = "-"
     verb = "remove"
 
@@ -102,6 +128,45 @@ class Wait(_Existing):
     due: float = 0.0
     symbol = "="
     verb = "wait"
+
+
+@attrs.frozen
+class Watch(_Existing):
+    """A rollout in progress: the new container ``container`` has not yet run long enough
+    (or passed its probe) to count as good; its predecessor is kept. ``due`` is when it will
+    have run long enough (0: no time of its own, it waits for another's rollout). No change."""
+
+    container: ObservedContainer
+    reason: str
+    due: float = 0.0
+    symbol = "^"
+    verb = "watch"
+
+
+@attrs.frozen
+class Rollback(_Existing):
+    """A rollout failed: ``failed`` (the new container; None when it never got made) is
+    stopped and removed, unless ``pause``, and ``container``, its predecessor, runs again
+    under its name; the failed revision is remembered (see :mod:`agent.planning.rollout`)."""
+
+    container: ObservedContainer
+    failed: ObservedContainer | None
+    revision: FailedRevision
+    reason: str
+    pause: bool = False
+    symbol = "<"
+    verb = "rollback"
+
+
+@attrs.frozen
+class Hold(_Existing):
+    """A change not carried out: its revision failed before (held back until the manifest
+    or the image changes again), or its manifest's rollout is paused. No change."""
+
+    container: ObservedContainer
+    reason: str
+    symbol = "!"
+    verb = "held"
 
 
 @attrs.frozen
@@ -155,11 +220,15 @@ class RemoveNetwork:
         return self.network.name
 
 
-ContainerAction = Start | Restart | Remove | Wait | Join
+ContainerAction = Start | Restart | Remove | Wait | Join | Watch | Rollback | Hold
 """An action on one container."""
 NetworkAction = CreateNetwork | RemoveNetwork
 """An action on the namespace's network."""
-Action = Start | Restart | Remove | Wait | Join | CreateNetwork | RemoveNetwork
+Action = (
+    Start | Restart | Remove | Wait | Join | Watch | Rollback | Hold | CreateNetwork | RemoveNetwork
+)
+NO_CHANGE = (Wait, Watch, Hold)
+"""The actions that change nothing: a plan of these alone is no change."""
 
 
 @attrs.frozen
@@ -169,10 +238,21 @@ class Plan:
     are no change yet."""
 
     actions: tuple[Action, ...] = ()
+    settled: frozenset[str] = frozenset()
+    """The names whose rollout record is moot (the manifest went back to the previous
+    container's spec, or it is gone): the caller drops their records."""
 
     @property
     def changes(self) -> bool:
-        return any(not isinstance(action, Wait) for action in self.actions)
+        return any(not isinstance(action, NO_CHANGE) for action in self.actions)
+
+    @property
+    def rolling(self) -> bool:
+        """Whether a rollout is under way: a new container is watched, or about to start."""
+        return any(
+            isinstance(a, Watch) or (isinstance(a, Start) and a.previous is not None)
+            for a in self.actions
+        )
 
     def count(self, kind: type[Action]) -> int:
         return sum(isinstance(action, kind) for action in self.actions)

@@ -11,7 +11,7 @@ joins, restarts, starts, the network removed, and the containers waiting in back
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import attrs
 
@@ -19,19 +19,34 @@ from agent.manifest.reference import normalized
 from agent.planning.actions import (
     Action,
     CreateNetwork,
+    Hold,
     Join,
     Plan,
     Remove,
     RemoveNetwork,
     Restart,
+    Rollback,
     Start,
     Wait,
+    Watch,
 )
 from agent.planning.backoff import CRASH_LOOP, Backoff
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork
 from agent.planning.observed import ObservedContainer
 from agent.planning.record import changes
+from agent.planning.rollout import (
+    NO_ROLLOUTS,
+    FailedRevision,
+    RolloutInputs,
+    RolloutRecord,
+    claims_in_common,
+    group_revisions,
+    held_back,
+    how_it_failed,
+    previous_of,
+    probe_verdict,
+)
 from agent.planning.spec import RunSpec
 
 __all__ = ["PlanOptions", "plan"]
@@ -66,6 +81,7 @@ def plan(
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
+    rollouts: RolloutInputs | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
@@ -78,11 +94,14 @@ def plan(
     under the same back-off as a crash. ``network`` is the namespace's network as the
     engine has it (the caller has made sure it is the namespace's own), None when it has
     none: it is made before the first container needs it, containers not on it join it
-    in place, and it is removed once no container is desired.
+    in place, and it is removed once no container is desired. ``rollouts`` gives the update
+    strategies, the rollouts under way and the failed revisions (see
+    :mod:`agent.planning.rollout`); without, every change removes and starts at once.
     """
     images = images or {}
     restarts = restarts or {}
     health = health or {}
+    rollouts = rollouts or NO_ROLLOUTS
     by_name: dict[str, list[ObservedContainer]] = {}
     for container in observed:
         if container.namespace == options.namespace:
@@ -90,10 +109,22 @@ def plan(
 
     actions: list[Action] = []
     kept: list[tuple[RunSpec, ObservedContainer]] = []
+    turns = _Turns(desired, by_name, rollouts)
     for spec in desired:
         existing = by_name.pop(spec.name, [])
         new_image = images.get(spec.image, "") if spec.pulls_always else ""
-        planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
+
+        def crash(container: ObservedContainer, spec: RunSpec = spec) -> Restart | Wait | None:
+            count = restarts.get(container.id, 0)
+            return _after_exit(container, spec, now, options.backoff, count)
+
+        rolled = _plan_rollout(spec, existing, now, rollouts, health, turns, crash)
+        if rolled is None:
+            planned = _plan_container(
+                spec, existing, new_image, now, options.backoff, restarts, health
+            )
+        else:
+            planned = rolled
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
         actions += planned
@@ -103,7 +134,167 @@ def plan(
             actions += [Remove(container, reason) for container in leftovers]
     needed = any(spec.network for spec in desired)  # not by host-network containers alone
     actions += _plan_network(bool(desired), needed, kept, options, network)
-    return Plan(tuple(sorted(actions, key=_order)))
+    return Plan(tuple(sorted(actions, key=_order)), turns.settled(desired))
+
+
+class _Turns:
+    """The rollouts of a plan, manifest by manifest: how many more containers each may
+    replace now (its strategy's ``maxUnavailable`` less those under way), which are stopped
+    by a failure, and which rollout records are moot."""
+
+    def __init__(
+        self,
+        desired: Sequence[RunSpec],
+        by_name: Mapping[str, Sequence[ObservedContainer]],
+        inputs: RolloutInputs,
+    ) -> None:
+        self.inputs = inputs
+        self.revisions = group_revisions(desired, inputs.groups)
+        self.left: dict[str, int] = {}
+        self.stopped_by: dict[str, str] = {}
+        self.live: set[str] = set()
+        for spec in desired:
+            group = inputs.groups.get(spec.name, "")
+            self.left.setdefault(group, inputs.strategy(spec.name).max_unavailable)
+            previous = previous_of(by_name.get(spec.name, ()), inputs.records.get(spec.name))
+            if previous is not None and previous.hash != spec.hash:
+                self.live.add(spec.name)
+                self.left[group] -= 1
+            failed = held_back(spec, inputs, self.revision(spec.name))
+            if failed is not None:
+                self.stopped_by.setdefault(group, f"{spec.name} failed: {failed.reason}")
+
+    def revision(self, name: str) -> str:
+        return self.revisions.get(self.inputs.groups.get(name, ""), "")
+
+    def take(self, name: str) -> bool:
+        """Whether ``name``'s manifest may replace one more container now; if so, taken."""
+        group = self.inputs.groups.get(name, "")
+        if self.left.get(group, 0) <= 0:
+            return False
+        self.left[group] -= 1
+        return True
+
+    def stopped(self, name: str) -> str | None:
+        """Why ``name``'s manifest replaces no further container, if it does not."""
+        return self.stopped_by.get(self.inputs.groups.get(name, ""))
+
+    def settled(self, desired: Sequence[RunSpec]) -> frozenset[str]:
+        """The names whose records no rollout under way needs any more."""
+        return frozenset(set(self.inputs.records) - self.live)
+
+
+def _plan_rollout(
+    spec: RunSpec,
+    existing: list[ObservedContainer],
+    now: float,
+    inputs: RolloutInputs,
+    health: Mapping[str, Health],
+    turns: _Turns,
+    crash: Callable[[ObservedContainer], Restart | Wait | None],
+) -> list[Action] | None:
+    """A changed container under a rolling update: begin its rollout, go on with it, or
+    hold it back; None where the rollout has nothing to say (no change, nothing running to
+    fall back to, a ``Recreate`` strategy): then the plan is as it always was."""
+    strategy = inputs.strategy(spec.name)
+    if not strategy.rolling:
+        return None
+    failed = held_back(spec, inputs, turns.revision(spec.name))
+    record = inputs.records.get(spec.name)
+    previous = previous_of(existing, record)
+    if record is not None and previous is not None and previous.hash != spec.hash:
+        return _under_way(spec, existing, previous, record, failed, now, inputs, health, turns)
+    stale = [c for c in existing if c.hash != spec.hash]
+    if not stale or len(stale) < len(existing):
+        return None
+    old = _best(stale)
+    assert old is not None
+    others: list[Action] = [
+        Remove(c, f"duplicate of {old.engine_name}") for c in stale if c is not old
+    ]
+    if failed is not None:
+        why = (
+            f"held back: {spec.engine_name} failed its rollout ({failed.reason}); "
+            "the manifest or the image must change, or --retry-failed"
+        )
+        after = crash(old)
+        return [*others, Hold(old, why), *([after] if after is not None else [])]
+    if not old.running:
+        return None
+    stopped = turns.stopped(spec.name)
+    if stopped is not None:
+        return [*others, Hold(old, f"rollout of its manifest stopped: {stopped}")]
+    if not turns.take(spec.name):
+        at_once = strategy.max_unavailable
+        return [*others, Watch(old, f"waits its turn: {at_once} replaced at once")]
+    return [*others, _begin(spec, old, turns.revision(spec.name))]
+
+
+def _begin(spec: RunSpec, old: ObservedContainer, revision: str, why: str = "") -> Start:
+    """The start of a rollout: start first, or stop first when they share a claim."""
+    replaced = _replaced(old, spec)
+    claim = claims_in_common(spec, old)
+    mode = f"stop-first: {claim} in common" if claim else "start-first"
+    reason = f"{why or replaced.reason}; {mode}"
+    stop_first = claim is not None
+    return Start(spec, reason, old, stop_first, replaced.changes, revision)
+
+
+def _under_way(
+    spec: RunSpec,
+    existing: list[ObservedContainer],
+    previous: ObservedContainer,
+    record: RolloutRecord,
+    failed: FailedRevision | None,
+    now: float,
+    inputs: RolloutInputs,
+    health: Mapping[str, Health],
+    turns: _Turns,
+) -> list[Action]:
+    """A rollout a pass (or another agent) began: watch the new container, finish, or roll
+    back. Any third container of the name (of a spec given up meanwhile) goes."""
+    strategy = inputs.strategy(spec.name)
+    pause = strategy.on_failure == "Pause"
+    others = [c for c in existing if c is not previous]
+    fresh = _best([c for c in others if c.hash == spec.hash])
+    actions: list[Action] = [
+        Remove(c, f"superseded in a rollout from {previous.engine_name}")
+        for c in others
+        if c is not fresh
+    ]
+    if fresh is None:
+        if failed is None:
+            why = f"rollout resumed: replaces {previous.engine_name}"
+            return [*actions, _begin(spec, previous, turns.revision(spec.name), why)]
+        if pause:
+            return [*actions, Hold(previous, f"rollout paused: {failed.reason}")]
+        back = f"{spec.engine_name} {failed.reason}; back to {previous.engine_name}"
+        return [*actions, Rollback(previous, None, failed, back)]
+    if fresh.state == "created" and failed is None:  # an agent killed between the two
+        return [*actions, Restart(fresh, "rollout resumed: created but never started")]
+    verdict, waiting = probe_verdict(spec, health.get(fresh.id), inputs.probing)
+    reason = how_it_failed(fresh, record.since, now) if not fresh.running else waiting
+    if not fresh.running or verdict is False or failed is not None:
+        if failed is not None and pause:
+            return [*actions, Hold(fresh, f"rollout paused: {failed.reason}")]
+        revision = failed or FailedRevision(
+            spec.hash, fresh.image_id, turns.revision(spec.name), reason, now
+        )
+        back = f"{fresh.engine_name} {revision.reason}; back to {previous.engine_name}"
+        if pause:
+            back = f"{fresh.engine_name} {revision.reason}; rollout paused"
+        return [*actions, Rollback(previous, fresh, revision, back, pause=pause)]
+    ready_at = record.since + strategy.min_ready_seconds
+    ran = f"ran {strategy.min_ready_seconds}s"
+    if now >= ready_at and verdict:
+        passed = ", its probe passes" if spec.liveness_probe and inputs.probing else ""
+        done = f"rollout done: {fresh.engine_name} {ran}{passed}"
+        return [*actions, Remove(previous, done, completes_rollout=True)]
+    kept = f"rolling out: {previous.engine_name} is kept until"
+    if now < ready_at:
+        why = f"{kept} this one has run {strategy.min_ready_seconds}s"
+        return [*actions, Watch(fresh, why, ready_at)]
+    return [*actions, Watch(fresh, f"{kept} {waiting}", now + 1.0)]  # looked at every second
 
 
 def _plan_network(
@@ -180,7 +371,18 @@ def _plan_container(
     return [*actions, after] if after is not None else actions
 
 
-_RANK = {CreateNetwork: 0, Remove: 1, Join: 2, Restart: 3, Start: 4, RemoveNetwork: 5, Wait: 6}
+_RANK = {
+    CreateNetwork: 0,
+    Rollback: 1,
+    Remove: 1,
+    Join: 2,
+    Restart: 3,
+    Start: 4,
+    RemoveNetwork: 5,
+    Watch: 6,
+    Hold: 6,
+    Wait: 6,
+}
 
 
 def _order(action: Action) -> tuple[int, str, str]:

@@ -12,15 +12,18 @@ if TYPE_CHECKING:
     from agent.state.health_file import HealthFile
     from agent.state.lock import NamespaceLocked, namespace_lock
     from agent.state.restarts import RestartLedger
+    from agent.state.rollouts import RolloutBook
 
 __all__ = [
     "HealthFile",
     "NamespaceLocked",
     "RestartLedger",
+    "RolloutBook",
     "namespace_lock",
 ]
 
 _HOMES = {
+    "RolloutBook": "rollouts",
     "RestartLedger": "restarts",
     "HealthFile": "health_file",
     "NamespaceLocked": "lock",
