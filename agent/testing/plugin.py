@@ -18,12 +18,13 @@ on four targets) takes precedence over these.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agent.testing.workspace import CliEngine, Target, Workspace, run_cli
+from agent.testing.workspace import CliEngine, EngineAccess, Target, Workspace, run_cli
 
 NAMESPACE_LABEL = "io.container-agent.namespace"
 
@@ -54,13 +55,25 @@ def target(pytestconfig: pytest.Config) -> Target:
 
 @pytest.fixture
 def namespace(target: Target) -> Iterator[str]:
-    """A fresh ``t-<8 hex>`` namespace; its containers are force-removed afterwards."""
+    """A fresh ``t-<8 hex>`` namespace; its containers and networks are removed afterwards."""
     name = f"t-{secrets.token_hex(4)}"
     yield name
-    listed = run_cli(target.engine, "ps", "-aq", "--filter", f"label={NAMESPACE_LABEL}={name}")
-    ids = listed.stdout.split()
+    remove_namespace(target.engine, name)
+
+
+def remove_namespace(engine: EngineAccess, namespace: str) -> None:
+    """Force-remove the namespace's containers, then its networks (retried for 30 s while
+    the engine still takes the removed containers' endpoints off them)."""
+    label = f"label={NAMESPACE_LABEL}={namespace}"
+    ids = run_cli(engine, "ps", "-aq", "--no-trunc", "--filter", label).stdout.split()
     if ids:
-        run_cli(target.engine, "rm", "-f", *ids, check=False)
+        run_cli(engine, "rm", "-f", "-v", *ids, check=False)
+    deadline = time.monotonic() + 30.0
+    while networks := run_cli(engine, "network", "ls", "-q", "--filter", label).stdout.split():
+        run_cli(engine, "network", "rm", *networks, check=False)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"networks of namespace {namespace} left: {networks}")
+        time.sleep(0.5)
 
 
 @pytest.fixture
