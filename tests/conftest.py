@@ -18,8 +18,9 @@ from typing import NoReturn
 
 import pytest
 
+from agent.testing import EngineAccess, Target, Workspace
 from tests import engines
-from tests.contract import TARGETS, Target, Workspace
+from tests.contract import TARGETS
 from tests.engines import Engine, EngineKind, Registry
 
 ENGINE_FIXTURES = frozenset({"docker_engine", "podman_engine", "engine", "target", "registry"})
@@ -93,7 +94,7 @@ def engine(request: pytest.FixtureRequest) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def busybox_image() -> Callable[[Engine], str]:
+def busybox_image() -> Callable[[EngineAccess], str]:
     """busybox_image(engine) -> tag of the busybox image on that engine (imported if missing)."""
     return engines.build_busybox_image
 

@@ -30,7 +30,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # the kit's protocol for a running engine; at run time, stdlib only
+    from agent.testing import EngineAccess
 
 RUN_DIR = Path("/run/ca-test")
 DOCKER_SOCK = RUN_DIR / "docker.sock"
@@ -380,13 +383,18 @@ def start_engine(kind: EngineKind, root: Path) -> Engine:
 
 
 def run_cli(
-    engine: Engine, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT
+    engine: EngineAccess, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
     """Run ``engine.cli ARGS`` against ``engine``; raises EngineError on failure if ``check``."""
     cmd = [engine.cli, *args]
     try:
         res = subprocess.run(
-            cmd, env=engine.environ(), capture_output=True, text=True, timeout=timeout, check=False
+            cmd,
+            env={**os.environ, **engine.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise EngineError(f"{' '.join(cmd)}: {exc}") from exc
@@ -395,7 +403,7 @@ def run_cli(
     return res
 
 
-def image_exists(engine: Engine, image: str) -> bool:
+def image_exists(engine: EngineAccess, image: str) -> bool:
     return run_cli(engine, "image", "inspect", image, check=False).returncode == 0
 
 
@@ -422,7 +430,7 @@ def write_busybox_rootfs(tar_path: Path, busybox: Path = BUSYBOX_BINARY) -> Path
     return tar_path
 
 
-def build_busybox_image(engine: Engine, tag: str = BUSYBOX_TAG) -> str:
+def build_busybox_image(engine: EngineAccess, tag: str = BUSYBOX_TAG) -> str:
     """Import a busybox image as ``tag`` unless it exists already; returns ``tag``."""
     if image_exists(engine, tag):
         return tag
@@ -433,7 +441,7 @@ def build_busybox_image(engine: Engine, tag: str = BUSYBOX_TAG) -> str:
     return tag
 
 
-def remove_namespace(engine: Engine, namespace: str) -> list[str]:
+def remove_namespace(engine: EngineAccess, namespace: str) -> list[str]:
     """Force-remove the containers labelled NAMESPACE_LABEL=NAMESPACE, then the networks
     with that label; returns the containers' ids."""
     ids = list_namespace(engine, namespace)
@@ -459,7 +467,7 @@ def remove_namespace(engine: Engine, namespace: str) -> list[str]:
     return ids
 
 
-def list_networks(engine: Engine, namespace: str) -> list[str]:
+def list_networks(engine: EngineAccess, namespace: str) -> list[str]:
     """Names of the networks labelled with NAMESPACE (the agent's network of it)."""
     out = run_cli(
         engine,
@@ -474,7 +482,7 @@ def list_networks(engine: Engine, namespace: str) -> list[str]:
     return out.stdout.split()
 
 
-def list_namespace(engine: Engine, namespace: str) -> list[str]:
+def list_namespace(engine: EngineAccess, namespace: str) -> list[str]:
     """Ids of all containers (any state) labelled with NAMESPACE."""
     out = run_cli(
         engine, "ps", "-aq", "--no-trunc", "--filter", f"label={NAMESPACE_LABEL}={namespace}"
@@ -500,7 +508,7 @@ def start_registry(root: Path, port: int = REGISTRY_PORT) -> Registry:
     return Registry(address, owned=True, pid=proc.pid, log=log)
 
 
-def trusts_registry(engine: Engine, registry: Registry) -> bool:
+def trusts_registry(engine: EngineAccess, registry: Registry) -> bool:
     """True if ``engine`` may talk plain HTTP to ``registry`` (a reused podman may not)."""
     if engine.kind == "docker":  # dockerd trusts 127.0.0.0/8 by default
         out = run_cli(engine, "info", "--format", "{{json .RegistryConfig.InsecureRegistryCIDRs}}")
@@ -510,7 +518,7 @@ def trusts_registry(engine: Engine, registry: Registry) -> bool:
     return bool(json.loads(out.stdout).get(registry.address, {}).get("Insecure"))
 
 
-def push_to_registry(engine: Engine, image: str, registry: Registry) -> str:
+def push_to_registry(engine: EngineAccess, image: str, registry: Registry) -> str:
     """Tag ``image`` (e.g. localhost/ca-test/busybox:latest) into the registry and push it."""
     ref = f"{registry.address}/{image.removeprefix('localhost/')}"
     run_cli(engine, "tag", image, ref)
@@ -685,7 +693,7 @@ def write_docker_config(directory: Path, auths: dict[str, tuple[str, str]]) -> P
     return path
 
 
-def push_image(engine: Engine, image: str, ref: str, config: Path | None = None) -> str:
+def push_image(engine: EngineAccess, image: str, ref: str, config: Path | None = None) -> str:
     """Tag ``image`` as ``ref`` and push it, logged in by the Docker ``config`` file if given;
     returns the image's id (without ``sha256:``)."""
     run_cli(engine, "tag", image, ref)

@@ -25,9 +25,10 @@ from agent.planning.actions import CreateNetwork, Remove, RemoveNetwork, Restart
 from agent.planning.network import network_name
 from agent.planning.spec import build_specs
 from agent.sources.load import load_sources
+from agent.testing import AGENT, Target, Workspace, wait_for
 from backends.base import BackendOptions, load_backend
 from backends.errors import Conflict, EngineUnreachable, ImageUnavailable, NotFound
-from tests.contract import AGENT, TARGETS, Target, Workspace, wait_for
+from tests.contract import TARGETS
 from tests.engines import BUSYBOX_TAG, Engine, free_port, http_get, list_networks
 from tests.proxy import SocketProxy
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.contract import Workspace, wait_for
+from agent.testing import Workspace, wait_for
 from tests.test_contract import manifest
 
 

@@ -18,8 +18,8 @@ import attrs
 import pytest
 
 from agent.planning.observed import ObservedContainer
+from agent.testing import AGENT, Workspace, wait_for
 from backends.errors import NotFound
-from tests.contract import AGENT, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG
 from tests.test_contract import manifest
 

@@ -17,10 +17,10 @@ from agent.daemon.settings import Settings
 from agent.planning.actions import Action, CreateNetwork, Join, Start
 from agent.planning.network import network_name
 from agent.sources.load import load_sources
-from tests.contract import Workspace
-from tests.engines import Engine, list_networks, remove_namespace
+from agent.testing import EngineAccess, Workspace
+from tests.engines import list_networks, remove_namespace
 
-Image = Callable[[Engine], str]
+Image = Callable[[EngineAccess], str]
 
 FETCH_TIMEOUT = 30.0
 

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.contract import TARGETS, Target, Workspace, wait_for
+from agent.testing import Target, Workspace, wait_for
+from tests.contract import TARGETS
 from tests.engines import Engine, free_port, http_get
 from tests.test_contract import manifest
 

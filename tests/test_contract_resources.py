@@ -15,7 +15,7 @@ from agent.engine.executor import ActionResult
 from agent.planning.actions import Remove, RemoveNetwork, Restart, Start
 from agent.planning.record import Change
 from agent.sources.load import load_sources
-from tests.contract import Workspace, wait_for
+from agent.testing import Workspace, wait_for
 from tests.test_contract import manifest
 
 MI = 1024 * 1024

@@ -10,7 +10,7 @@ import subprocess
 import textwrap
 import time
 
-from tests.contract import Workspace, wait_for
+from agent.testing import Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, EngineError, free_port, http_get
 
 

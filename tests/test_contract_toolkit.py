@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from agent.planning.network import network_name
-from tests.contract import Workspace, wait_for
+from agent.testing import Workspace, wait_for
 from tests.engines import BUSYBOX_TAG, free_port, http_get
 from tests.json_docs import problems
 from tests.test_contract import manifest

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract import Workspace, wait_for
+from agent.testing import Workspace, wait_for
 from tests.test_contract import sleeper
 from tests.url_server import Route, UrlServer
 

@@ -23,7 +23,7 @@ import pytest
 
 from agent.cli import _parser, main
 from agent.planning.actions import Wait
-from tests.contract import Target, Workspace, wait_for
+from agent.testing import Target, Workspace, wait_for
 from tests.engines import Engine
 
 CONTRIB = Path(__file__).resolve().parent.parent / "contrib"

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from agent.planning.observed import ContainerEvent
+from agent.testing import AGENT, Workspace, wait_for
 from backends.base import EventStream
-from tests.contract import AGENT, Workspace, wait_for
 from tests.engines import BUSYBOX_TAG
 from tests.proxy import SocketProxy
 from tests.test_contract import sleeper

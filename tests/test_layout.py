@@ -3,7 +3,8 @@ only, and no module or class too long to read in one sitting.
 
 The layers, from the ground up, and what each may import (besides :mod:`agent.errors`,
 which imports nothing of the agent). The command line and the package's face
-(``agent/__init__.py``) sit on top and may import anything.
+(``agent/__init__.py``) sit on top and may import anything; so does :mod:`agent.testing`,
+the contract suite's kit for backends, which nothing of the agent or the backends imports.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "output": {"manifest", "planning", "engine"},
     "daemon": {"manifest", "planning", "state", "sources", "engine"},
 }
+MAY_IMPORT["testing"] = set(MAY_IMPORT)  # the top: for tests only, nothing imports it
 MAX_FILE_LINES = 600
 MAX_CLASS_LINES = 300
 
@@ -73,6 +75,15 @@ def test_a_layer_imports_only_the_layers_below_it(package: str) -> None:
 
 def test_errors_imports_nothing_of_the_agent() -> None:
     assert _agent_imports(AGENT / "errors.py") == set()
+
+
+def test_nothing_of_the_agent_or_the_backends_imports_the_testing_kit() -> None:
+    importers = [
+        path.relative_to(AGENT.parent).as_posix()
+        for path in _sources()
+        if path.parent.name != "testing" and "testing" in _agent_imports(path)
+    ]
+    assert importers == []
 
 
 def test_the_layers_form_no_cycle() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.contract import AGENT, Target, Workspace, wait_for
+from agent.testing import AGENT, Target, Workspace, wait_for
 from tests.engines import Engine, free_port, http_get
 from tests.proxy import SocketProxy
 from tests.test_contract import manifest

@@ -17,7 +17,7 @@ from agent.daemon.prober import Prober, Target
 from agent.manifest.probes import ExecCheck, HttpCheck, Probe, TcpCheck
 from agent.planning.spec import PortBinding
 from agent.state.health_file import HealthFile
-from tests.contract import wait_for
+from agent.testing import wait_for
 
 EXEC = ExecCheck(("check",))
 

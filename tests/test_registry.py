@@ -19,8 +19,8 @@ import pytest
 from agent.engine.executor import ActionResult
 from agent.output.render import plan_to_dict, render_text
 from agent.planning.actions import CreateNetwork, Remove, RemoveNetwork, Start
+from agent.testing import Workspace
 from tests import engines
-from tests.contract import Workspace
 from tests.engines import BUSYBOX_TAG, AuthRegistry, Registry
 
 PULL_MESSAGE = re.compile(r"pulling (\S+) \(attempt \d+ of \d+\)")

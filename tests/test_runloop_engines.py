@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract import AGENT, Target, Workspace, wait_for
+from agent.testing import AGENT, Target, Workspace, wait_for
 from tests.engines import Engine
 from tests.test_contract import sleeper
 

@@ -1,0 +1,82 @@
+"""A pytest plugin: the contract fixtures on a backend and an engine named on the command line.
+
+Load it with ``-p agent.testing.plugin`` (or ``pytest_plugins = ["agent.testing.plugin"]`` in
+a conftest.py) and name the target::
+
+    --contract-backend=NAME   the backend's name under the container_agent.backends entry point
+    --contract-host=URL       the running engine's address, as ``agent --host`` takes it
+    --contract-engine=KIND    docker or podman: the engine's own CLI checks what the agent did
+    --contract-docker-cmd=CMD for a CLI-driven backend, the command it runs (default docker)
+
+Each test then asks for ``ws`` (a :class:`~agent.testing.Workspace` in a fresh namespace,
+whose containers are force-removed afterwards), or ``target`` and ``namespace`` alone. A test
+that asks for them without ``--contract-backend`` fails and says which option is missing.
+A conftest.py that defines fixtures of the same names (as the agent's own tests do, to run
+on four targets) takes precedence over these.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agent.testing.workspace import CliEngine, EngineAccess, Target, Workspace, run_cli
+
+NAMESPACE_LABEL = "io.container-agent.namespace"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("container-agent contract")
+    group.addoption("--contract-backend", help="backend name (container_agent.backends)")
+    group.addoption("--contract-host", help="engine address, e.g. unix:///run/docker.sock")
+    group.addoption(
+        "--contract-engine", choices=("docker", "podman"), default="docker", help="engine kind"
+    )
+    group.addoption("--contract-docker-cmd", default="docker", help="CLI for CLI backends")
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Target:
+    """The backend under test, on the engine the options name."""
+    backend = pytestconfig.getoption("contract_backend")
+    host = pytestconfig.getoption("contract_host")
+    if not backend or not host:
+        missing = "--contract-backend" if not backend else "--contract-host"
+        raise pytest.UsageError(f"the contract fixtures need {missing} (agent.testing.plugin)")
+    kind = pytestconfig.getoption("contract_engine")
+    variable = "DOCKER_HOST" if kind == "docker" else "CONTAINER_HOST"
+    engine = CliEngine(kind, host, kind, {variable: host})  # CONTAINER_HOST: podman --remote
+    return Target(backend, engine, pytestconfig.getoption("contract_docker_cmd"))
+
+
+@pytest.fixture
+def namespace(target: Target) -> Iterator[str]:
+    """A fresh ``t-<8 hex>`` namespace; its containers and networks are removed afterwards."""
+    name = f"t-{secrets.token_hex(4)}"
+    yield name
+    remove_namespace(target.engine, name)
+
+
+def remove_namespace(engine: EngineAccess, namespace: str) -> None:
+    """Force-remove the namespace's containers, then its networks (retried for 30 s while
+    the engine still takes the removed containers' endpoints off them)."""
+    label = f"label={NAMESPACE_LABEL}={namespace}"
+    ids = run_cli(engine, "ps", "-aq", "--no-trunc", "--filter", label).stdout.split()
+    if ids:
+        run_cli(engine, "rm", "-f", "-v", *ids, check=False)
+    deadline = time.monotonic() + 30.0
+    while networks := run_cli(engine, "network", "ls", "-q", "--filter", label).stdout.split():
+        run_cli(engine, "network", "rm", *networks, check=False)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"networks of namespace {namespace} left: {networks}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def ws(target: Target, namespace: str, tmp_path: Path) -> Workspace:
+    """A namespace, a manifest file and a volumes root on the target."""
+    return Workspace(target, namespace, tmp_path)
