@@ -16,10 +16,10 @@ agent`` loads :mod:`agent.errors` alone and a command imports only what it runs.
 
 __version__ = "0.1.0"
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from agent.errors import AgentError, FieldError, ManifestError, SettingsError
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.daemon.reconcile import converge, plan_for
@@ -74,10 +74,4 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module 'agent' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOMES[name]), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

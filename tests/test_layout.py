@@ -1,8 +1,8 @@
 """The shape of the tree, as a newcomer relies on it: sub-packages that import downward
 only, and no module or class too long to read in one sitting.
 
-The layers, from the ground up, and what each may import (besides :mod:`agent.errors`,
-which imports nothing of the agent). The command line and the package's face
+The layers, from the ground up, and what each may import (besides :mod:`agent.errors` and
+:mod:`agent.lazy`, which import nothing of the agent). The command line and the package's face
 (``agent/__init__.py``) sit on top and may import anything; so does :mod:`agent.testing`,
 the contract suite's kit for backends, which nothing of the agent or the backends imports.
 """
@@ -57,14 +57,14 @@ def _package_files(package: str) -> list[Path]:
 
 def test_every_module_of_the_agent_lives_in_a_layer() -> None:
     top = {path.stem for path in AGENT.glob("*.py")}
-    assert top == {"__init__", "__main__", "errors"}
+    assert top == {"__init__", "__main__", "errors", "lazy"}
     packages = {path.parent.name for path in AGENT.glob("*/__init__.py")}
     assert packages - {"cli"} == set(MAY_IMPORT)
 
 
 @pytest.mark.parametrize("package", sorted(MAY_IMPORT))
 def test_a_layer_imports_only_the_layers_below_it(package: str) -> None:
-    allowed = MAY_IMPORT[package] | {package, "errors", "__version__"}
+    allowed = MAY_IMPORT[package] | {package, "errors", "lazy", "__version__"}
     wrong = {
         f"{path.name} imports agent.{name}"
         for path in _package_files(package)

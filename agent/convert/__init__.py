@@ -8,8 +8,9 @@ carry over is a ``notes.Note``. Imports :mod:`agent.manifest` only.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.convert.compose import ComposeError, Converted, from_compose
@@ -32,23 +33,17 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ComposeError": "compose",
-    "Converted": "compose",
-    "Note": "notes",
-    "from_compose": "compose",
-    "InterpolationError": "interpolate",
-    "Conversion": "kube",
-    "to_kubernetes": "kube",
-    "ConversionError": "declaration_convert",
-    "to_declaration": "declaration_convert",
-    "to_v1beta1": "declaration_convert",
+    "ComposeError": ".compose",
+    "Converted": ".compose",
+    "Note": ".notes",
+    "from_compose": ".compose",
+    "InterpolationError": ".interpolate",
+    "Conversion": ".kube",
+    "to_kubernetes": ".kube",
+    "ConversionError": ".declaration_convert",
+    "to_declaration": ".declaration_convert",
+    "to_v1beta1": ".declaration_convert",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

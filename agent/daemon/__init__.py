@@ -5,8 +5,9 @@ systemd notification, and the agent's settings.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.daemon.healthz import ServiceHealth
@@ -38,29 +39,23 @@ __all__ = [
 ]
 
 _HOMES = {
-    "converge": "reconcile",
-    "observe_network": "reconcile",
-    "plan_against": "reconcile",
-    "plan_for": "reconcile",
-    "Settings": "settings",
-    "default_state_dir": "settings",
-    "RunLoop": "runloop",
-    "PassReport": "report",
-    "Prober": "prober",
-    "Target": "prober",
-    "probe_targets": "prober",
-    "Metrics": "metrics",
-    "MetricsError": "metrics",
-    "MetricsServer": "metrics",
-    "ServiceHealth": "healthz",
-    "Notifier": "notify",
+    "converge": ".reconcile",
+    "observe_network": ".reconcile",
+    "plan_against": ".reconcile",
+    "plan_for": ".reconcile",
+    "Settings": ".settings",
+    "default_state_dir": ".settings",
+    "RunLoop": ".runloop",
+    "PassReport": ".report",
+    "Prober": ".prober",
+    "Target": ".prober",
+    "probe_targets": ".prober",
+    "Metrics": ".metrics",
+    "MetricsError": ".metrics",
+    "MetricsServer": ".metrics",
+    "ServiceHealth": ".healthz",
+    "Notifier": ".notify",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

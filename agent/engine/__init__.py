@@ -8,8 +8,9 @@ runs exec checks.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.engine.events import EventFollower
@@ -27,19 +28,13 @@ __all__ = [
 ]
 
 _HOMES = {
-    "ActionResult": "executor",
-    "execute": "executor",
-    "Images": "images",
-    "EventFollower": "events",
-    "UnknownContainer": "logs",
-    "write_logs": "logs",
+    "ActionResult": ".executor",
+    "execute": ".executor",
+    "Images": ".images",
+    "EventFollower": ".events",
+    "UnknownContainer": ".logs",
+    "write_logs": ".logs",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

@@ -9,8 +9,9 @@ declaration in ``declaration``). ``gotime`` reads Go's durations and timestamps.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.manifest.declaration import is_declaration, parse_declaration
@@ -66,40 +67,34 @@ __all__ = [
 ]
 
 _HOMES = {
-    "UpdateStrategy": "strategy",
-    "DECLARATION": "models",
-    "IMAGE_PULL_POLICIES": "models",
-    "RESTART_POLICIES": "models",
-    "SUPPORTED_VERSIONS": "models",
-    "Container": "models",
-    "EmptyDir": "models",
-    "EnvVar": "models",
-    "HostDir": "models",
-    "LogLimits": "models",
-    "Manifest": "models",
-    "Port": "models",
-    "Volume": "models",
-    "VolumeMount": "models",
-    "VolumeSource": "models",
-    "Check": "probes",
-    "ExecCheck": "probes",
-    "HttpCheck": "probes",
-    "Probe": "probes",
-    "TcpCheck": "probes",
-    "MAX_BYTES": "parse",
-    "parse_document": "parse",
-    "is_declaration": "declaration",
-    "parse_declaration": "declaration",
-    "QuantityError": "quantity",
-    "cpu_millis": "quantity",
-    "memory_bytes": "quantity",
+    "UpdateStrategy": ".strategy",
+    "DECLARATION": ".models",
+    "IMAGE_PULL_POLICIES": ".models",
+    "RESTART_POLICIES": ".models",
+    "SUPPORTED_VERSIONS": ".models",
+    "Container": ".models",
+    "EmptyDir": ".models",
+    "EnvVar": ".models",
+    "HostDir": ".models",
+    "LogLimits": ".models",
+    "Manifest": ".models",
+    "Port": ".models",
+    "Volume": ".models",
+    "VolumeMount": ".models",
+    "VolumeSource": ".models",
+    "Check": ".probes",
+    "ExecCheck": ".probes",
+    "HttpCheck": ".probes",
+    "Probe": ".probes",
+    "TcpCheck": ".probes",
+    "MAX_BYTES": ".parse",
+    "parse_document": ".parse",
+    "is_declaration": ".declaration",
+    "parse_declaration": ".declaration",
+    "QuantityError": ".quantity",
+    "cpu_millis": ".quantity",
+    "memory_bytes": ".quantity",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

@@ -4,8 +4,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.output.progress import ApplyProgress
@@ -36,24 +37,18 @@ __all__ = [
 ]
 
 _HOMES = {
-    "JSON_FORMAT_VERSION": "render",
-    "apply_to_dict": "render",
-    "plan_to_dict": "render",
-    "render_json": "render",
-    "render_results": "render",
-    "render_status": "render",
-    "render_text": "render",
-    "status_to_dict": "render",
-    "ContainerStatus": "status",
-    "statuses": "status",
-    "ApplyProgress": "progress",
+    "JSON_FORMAT_VERSION": ".render",
+    "apply_to_dict": ".render",
+    "plan_to_dict": ".render",
+    "render_json": ".render",
+    "render_results": ".render",
+    "render_status": ".render",
+    "render_text": ".render",
+    "status_to_dict": ".render",
+    "ContainerStatus": ".status",
+    "statuses": ".status",
+    "ApplyProgress": ".progress",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

@@ -8,8 +8,9 @@ Imports :mod:`agent.manifest` only.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.planning.actions import (
@@ -88,51 +89,45 @@ __all__ = [
 ]
 
 _HOMES = {
-    "RolloutRecord": "rollout",
-    "FailedRevision": "rollout",
-    "RolloutInputs": "rollout",
-    "Rollback": "actions",
-    "Watch": "actions",
-    "Hold": "actions",
-    "PlanOptions": "planner",
-    "plan": "planner",
-    "Action": "actions",
-    "ContainerAction": "actions",
-    "CreateNetwork": "actions",
-    "Join": "actions",
-    "NetworkAction": "actions",
-    "Plan": "actions",
-    "Remove": "actions",
-    "RemoveNetwork": "actions",
-    "Restart": "actions",
-    "Start": "actions",
-    "Wait": "actions",
-    "LABEL_HASH": "spec",
-    "LABEL_NAME": "spec",
-    "LABEL_NAMESPACE": "spec",
-    "Mount": "spec",
-    "PortBinding": "spec",
-    "RunSpec": "spec",
-    "build_specs": "spec",
-    "engine_name": "spec",
-    "ContainerEvent": "observed",
-    "ObservedContainer": "observed",
-    "NetworkConflict": "network",
-    "ObservedNetwork": "network",
-    "network_name": "network",
-    "Health": "health",
-    "Outcome": "health",
-    "CRASH_LOOP": "backoff",
-    "Backoff": "backoff",
-    "BackoffError": "backoff",
-    "Change": "record",
+    "RolloutRecord": ".rollout",
+    "FailedRevision": ".rollout",
+    "RolloutInputs": ".rollout",
+    "Rollback": ".actions",
+    "Watch": ".actions",
+    "Hold": ".actions",
+    "PlanOptions": ".planner",
+    "plan": ".planner",
+    "Action": ".actions",
+    "ContainerAction": ".actions",
+    "CreateNetwork": ".actions",
+    "Join": ".actions",
+    "NetworkAction": ".actions",
+    "Plan": ".actions",
+    "Remove": ".actions",
+    "RemoveNetwork": ".actions",
+    "Restart": ".actions",
+    "Start": ".actions",
+    "Wait": ".actions",
+    "LABEL_HASH": ".spec",
+    "LABEL_NAME": ".spec",
+    "LABEL_NAMESPACE": ".spec",
+    "Mount": ".spec",
+    "PortBinding": ".spec",
+    "RunSpec": ".spec",
+    "build_specs": ".spec",
+    "engine_name": ".spec",
+    "ContainerEvent": ".observed",
+    "ObservedContainer": ".observed",
+    "NetworkConflict": ".network",
+    "ObservedNetwork": ".network",
+    "network_name": ".network",
+    "Health": ".health",
+    "Outcome": ".health",
+    "CRASH_LOOP": ".backoff",
+    "Backoff": ".backoff",
+    "BackoffError": ".backoff",
+    "Change": ".record",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

@@ -7,8 +7,9 @@ engine only.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.sources.allowances import Allowances, check_desired
@@ -36,27 +37,21 @@ __all__ = [
 ]
 
 _HOMES = {
-    "STDIN": "load",
-    "DesiredSet": "load",
-    "expand_sources": "load",
-    "load_file": "load",
-    "load_sources": "load",
-    "merge": "load",
-    "Allowances": "allowances",
-    "check_desired": "allowances",
-    "UrlFetchError": "urls",
-    "UrlOptions": "urls",
-    "SignatureError": "signatures",
-    "SourceSet": "source_set",
-    "SourceStatus": "source_set",
-    "Watcher": "watch",
+    "STDIN": ".load",
+    "DesiredSet": ".load",
+    "expand_sources": ".load",
+    "load_file": ".load",
+    "load_sources": ".load",
+    "merge": ".load",
+    "Allowances": ".allowances",
+    "check_desired": ".allowances",
+    "UrlFetchError": ".urls",
+    "UrlOptions": ".urls",
+    "SignatureError": ".signatures",
+    "SourceSet": ".source_set",
+    "SourceStatus": ".source_set",
+    "Watcher": ".watch",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)

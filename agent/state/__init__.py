@@ -5,8 +5,9 @@ Imports :mod:`agent.planning` (for the health model) and below.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from agent.lazy import on_first_use
 
 if TYPE_CHECKING:
     from agent.state.health_file import HealthFile
@@ -23,18 +24,12 @@ __all__ = [
 ]
 
 _HOMES = {
-    "RolloutBook": "rollouts",
-    "RestartLedger": "restarts",
-    "HealthFile": "health_file",
-    "NamespaceLocked": "lock",
-    "namespace_lock": "lock",
+    "RolloutBook": ".rollouts",
+    "RestartLedger": ".restarts",
+    "HealthFile": ".health_file",
+    "NamespaceLocked": ".lock",
+    "namespace_lock": ".lock",
 }
 
 
-def __getattr__(name: str) -> Any:
-    """A name of ``__all__``, imported from its module on first use (PEP 562)."""
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = on_first_use(__name__, _HOMES)
