@@ -106,7 +106,11 @@ def plan_against(
     """
     desired = check_desired(desired, settings.allowances)
     specs = build_specs(
-        desired.containers, settings.namespace, settings.volumes_root, settings.network
+        desired.containers,
+        settings.namespace,
+        settings.volumes_root,
+        settings.network,
+        settings.log_limits,
     )
     options = settings.plan_options(allow_removals=desired.complete)
     return plan(specs, observed, now, options, images, restarts, health, network)

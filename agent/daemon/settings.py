@@ -14,6 +14,7 @@ import attrs
 
 from agent.errors import SettingsError
 from agent.manifest.fields import MAX_PORT, is_rfc1035_name
+from agent.manifest.models import DEFAULT_LOGS, LogLimits
 from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.sources.allowances import Allowances
 from agent.sources.urls import UrlOptions, read_token
@@ -101,6 +102,13 @@ def _seconds(minimum: float, strict: bool) -> Any:
 def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SettingsError(attribute.name, f"must be a whole number, 1 or more, got {value!r}")
+
+
+def _mebibytes(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SettingsError(
+            attribute.name, f"must be a whole number of MiB, 0 or more, got {value!r}"
+        )
 
 
 def _whole(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -205,6 +213,18 @@ class Settings:
         "seconds a container gets to stop before it is killed",
         _whole,
         _seconds(0, strict=False),
+    )
+    log_max_size: int = _setting(
+        DEFAULT_LOGS.max_size_mb,
+        "the size in MiB at which a container's log is rotated, unless its manifest bounds "
+        "it (0: not bounded, the engine's own default logging)",
+        _mebibytes,
+    )
+    log_max_files: int = _setting(
+        DEFAULT_LOGS.max_files,
+        "how many log files a container keeps at most, the live one included (Docker's "
+        "json-file; Podman's k8s-file keeps one file, cut back at the size)",
+        _count,
     )
     parallel: int = _setting(
         32, "how many actions run at once (1: one after another, in the plan's order)", _count
@@ -321,6 +341,11 @@ class Settings:
             self.backoff  # noqa: B018 -- made once to check it
         except BackoffError as exc:
             raise SettingsError(f"backoff_{exc.field}", exc.problem) from None
+
+    @property
+    def log_limits(self) -> LogLimits | None:
+        """The logs every container gets unless its manifest says otherwise; None: unbounded."""
+        return LogLimits(self.log_max_size, self.log_max_files) if self.log_max_size else None
 
     @property
     def allowances(self) -> Allowances:
