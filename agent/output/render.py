@@ -18,6 +18,7 @@ from agent.planning.actions import (
     Start,
     Wait,
 )
+from agent.planning.observed import short_image_id
 from agent.planning.spec import PortBinding
 
 if TYPE_CHECKING:
@@ -241,7 +242,10 @@ def render_status(
         return f"No containers in namespace {namespace}.\n" + footer
     with_sync = any(row.sync is not None for row in rows)
     with_health = any(row.health is not None for row in rows)
-    header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE", "ENGINE NAME"]
+    with_ids = any(row.image_id for row in rows)
+    header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE"]
+    header += ["IMAGE ID"] if with_ids else []
+    header += ["ENGINE NAME"]
     header += ["HEALTH"] if with_health else []
     table = [[*header, "SYNC"] if with_sync else header]
     for row in rows:
@@ -253,6 +257,7 @@ def render_status(
             "-" if uptime is None else _duration(uptime),
             ", ".join(map(_port, row.ports)) or "-",
             row.image or "-",
+            *([short_image_id(row.image_id) if row.image_id else "-"] if with_ids else []),
             row.engine_name,
         ]
         line += [_health(row)] if with_health else []
@@ -325,6 +330,7 @@ def status_to_dict(
                 "engine_name": row.engine_name,
                 "id": row.id,
                 "image": row.image,
+                "image_id": row.image_id,
                 "state": row.state,
                 "exit_code": row.exit_code,
                 "restarts": row.restarts,

@@ -57,6 +57,8 @@ class ContainerStatus:
     image: str
     state: str
     exit_code: int | None = None
+    image_id: str | None = None
+    """The id of the image it runs, as the engine knows it; None: not known (or missing)."""
     restarts: int = 0
     started_at: float | None = None
     restart_at: float | None = None
@@ -115,6 +117,7 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
         engine_name=container.engine_name,
         id=container.id,
         image=container.image,
+        image_id=container.image_id or None,
         state=container.state,
         exit_code=None if container.running else container.exit_code,
         restarts=restarts,

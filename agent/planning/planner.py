@@ -30,7 +30,7 @@ from agent.planning.actions import (
 from agent.planning.backoff import CRASH_LOOP, Backoff
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork
-from agent.planning.observed import ObservedContainer
+from agent.planning.observed import ObservedContainer, short_image_id
 from agent.planning.record import changes
 from agent.planning.spec import RunSpec
 
@@ -71,8 +71,9 @@ def plan(
 
     ``images`` maps image references to the id they name now (after a pull); a
     container under ``imagePullPolicy: Always`` made from another id is replaced,
-    because its image changed. ``restarts`` maps container ids to how often the
-    agent restarted each in its current crash loop (the agent keeps the count:
+    because its image changed; a container replaced for another image reference names
+    the two images' short ids too where both are known. ``restarts`` maps container ids
+    to how often the agent restarted each in its current crash loop (the agent keeps the count:
     no engine observes it). ``health`` maps container ids to what their liveness
     probes found: a running container unhealthy under its spec's probe is restarted,
     under the same back-off as a crash. ``network`` is the namespace's network as the
@@ -92,7 +93,7 @@ def plan(
     kept: list[tuple[RunSpec, ObservedContainer]] = []
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        new_image = images.get(spec.image, "") if spec.pulls_always else ""
+        new_image = images.get(spec.image, "")
         planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
@@ -153,7 +154,7 @@ def _plan_container(
     """What one desired container needs, given the containers of its name: remove the
     stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
     actions: list[Action] = [
-        _replaced(stale, spec) for stale in existing if stale.hash != spec.hash
+        _replaced(stale, spec, new_image) for stale in existing if stale.hash != spec.hash
     ]
     keeper = _best([c for c in existing if c.hash == spec.hash])
     if keeper is None:
@@ -161,11 +162,11 @@ def _plan_container(
         return [*actions, Start(spec, reason)]
     duplicate = f"duplicate of {keeper.engine_name}"
     actions += [Remove(c, duplicate) for c in existing if c.hash == spec.hash and c is not keeper]
-    if new_image and keeper.image_id and keeper.image_id != new_image:
+    if spec.pulls_always and new_image and keeper.image_id and keeper.image_id != new_image:
         return [
             *actions,
-            Remove(keeper, f"image changed: {spec.image} is now {_short(new_image)}"),
-            Start(spec, f"image changed: {_short(keeper.image_id)} -> {_short(new_image)}"),
+            Remove(keeper, f"image changed: {spec.image} is now {short_image_id(new_image)}"),
+            Start(spec, "image changed: " + _digests(keeper.image_id, new_image)),
         ]
     if keeper.state == "dead":
         return [
@@ -245,12 +246,17 @@ def _after_unhealthy(
     return Wait(container, f"back-off: {what}; restart in {math.ceil(left)}s", since + delay)
 
 
-def _replaced(stale: ObservedContainer, spec: RunSpec) -> Remove:
+def _replaced(stale: ObservedContainer, spec: RunSpec, new_image: str = "") -> Remove:
     """The removal of a container whose spec changed, saying what changed where its record
-    tells: field by field; where it does not, by image or by hash alone."""
+    tells: field by field; where it does not, by image or by hash alone. An image change
+    names the two images' short ids too where both are known (``new_image``: the id the
+    new reference names, when the engine said)."""
     found = changes(stale.record, spec)
     if stale.image and normalized(stale.image) != normalized(spec.image):
-        return Remove(stale, f"image changed: {stale.image} -> {spec.image}", found or ())
+        reason = f"image changed: {stale.image} -> {spec.image}"
+        if stale.image_id and new_image and stale.image_id != new_image:
+            reason += f" ({_digests(stale.image_id, new_image)})"
+        return Remove(stale, reason, found or ())
     if found is None:
         hashes = f"hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]}"
         return Remove(stale, f"spec changed ({hashes}); origin unknown: no record on it")
@@ -260,6 +266,6 @@ def _replaced(stale: ObservedContainer, spec: RunSpec) -> Remove:
     return Remove(stale, "spec changed: " + ", ".join(fields), found)
 
 
-def _short(image_id: str) -> str:
-    """``sha256:0123456789abcdef...`` -> ``0123456789ab``, as engines show ids."""
-    return image_id.rpartition(":")[2][:12]
+def _digests(old: str, new: str) -> str:
+    """``sha256:0123456789ab -> sha256:ba9876543210``: an image change by its short ids."""
+    return f"{short_image_id(old)} -> {short_image_id(new)}"
