@@ -32,7 +32,7 @@ from backends.credentials import RegistryAuth
 from backends.deadline import within
 from backends.docker_rows import event_from_docker, network_from_row
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling, sdk_required
-from backends.libpod_rows import observed_from_libpod
+from backends.libpod_rows import LASTING_UPDATE, observed_from_libpod, podman_version
 from backends.sockets import may_answer, podman_address, podman_addresses
 from backends.streams import RowEvents, interrupt, json_lines
 from backends.transport import CONNECTIONS, unreachable
@@ -81,6 +81,9 @@ class PodmanBackend(Backend):
     @property
     def address(self) -> str:
         return self._address
+
+    def updates_in_place(self) -> bool:
+        return podman_version(self.version()) >= LASTING_UPDATE
 
     def version(self) -> str:
         with self._engine_errors():
@@ -237,6 +240,17 @@ class PodmanBackend(Backend):
             response = self._connect().api.post(f"/containers/{quote(container_id, safe='')}/start")
             response.raise_for_status()
 
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        """libpod's update (Podman 4.3 and later) takes the OCI resources as its body."""
+        limits = resource_limits(spec)
+        if limits:
+            with self._engine_errors():
+                response = self._connect().api.post(
+                    f"/containers/{quote(container_id, safe='')}/update",
+                    data=json.dumps(limits),
+                )
+                response.raise_for_status()
+
     def stop(self, container_id: str, timeout: int = 10) -> None:
         with self._engine_errors():
             response = self._connect().api.post(
@@ -358,11 +372,7 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
             {"Name": "", "Dest": mount.target, "Options": ["ro"] if mount.read_only else []}
             for mount in anonymous
         ]
-    limits: dict[str, Any] = {}
-    if spec.memory is not None:  # the OCI swap limit is memory + swap: no swap beyond it
-        limits["memory"] = {"limit": spec.memory, "swap": spec.memory}
-    if spec.cpu is not None:  # as ``podman create --cpus`` sets it: a quota of each period
-        limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+    limits = resource_limits(spec)
     if limits:
         body["resource_limits"] = limits
     if spec.hostname is not None:
@@ -404,3 +414,13 @@ def _api_version(probe: podman.PodmanClient) -> str:
         if component.get("Name") == "Podman Engine":
             return str(component.get("Details", {}).get("APIVersion") or component["Version"])
     return str(info["Version"])
+
+
+def resource_limits(spec: RunSpec) -> dict[str, Any]:
+    """The memory and CPU limits as OCI resources, as ``create`` and ``update`` send them."""
+    limits: dict[str, Any] = {}
+    if spec.memory is not None:  # the OCI swap limit is memory + swap: no swap beyond it
+        limits["memory"] = {"limit": spec.memory, "swap": spec.memory}
+    if spec.cpu is not None:  # as ``podman create --cpus`` sets it: a quota of each period
+        limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+    return limits

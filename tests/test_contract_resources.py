@@ -323,3 +323,26 @@ def test_a_container_over_its_memory_limit_is_left_exited_under_never(ws: Worksp
     assert plan.actions == () and results == ()
     after = ws.container("hog")["State"]
     assert (after["Status"], after["StartedAt"]) == (before["Status"], before["StartedAt"])
+
+
+def test_a_limit_change_is_made_in_place_where_the_engine_keeps_it(ws: Workspace) -> None:
+    ws.write(limited("64Mi", "500m"))
+    assert all(r.ok for r in ws.apply()[1])
+    before = ws.container("app")
+    ws.write(limited("96Mi", "250m"))
+    the_plan, results = ws.apply()
+    assert all(r.ok for r in results), results
+    after = ws.container("app")
+    assert after["State"]["Running"]
+    assert (after["HostConfig"]["Memory"], after["HostConfig"]["MemorySwap"]) == (96 * MI, 96 * MI)
+    assert cpu_limit(after["HostConfig"]) == 0.25
+    if ws.target.backend().updates_in_place():  # dockerd; Podman 5
+        assert after["Id"] == before["Id"]
+        assert [a.verb for a in the_plan.actions] == ["update"]
+    else:  # Podman 4.3 changes the cgroup alone, its inspect the old limits: replaced
+        assert after["Id"] != before["Id"]
+        assert "cannot change them in place" in the_plan.actions[0].reason
+    again, _ = ws.apply()
+    assert not again.changes, again
+    done = ws.agent("plan")
+    assert done.returncode == 0 and "No changes." in done.stdout, done.stdout

@@ -35,7 +35,15 @@ from agent import __version__
 from agent.daemon.healthz import ServiceHealth
 from agent.daemon.report import PassReport
 from agent.errors import AgentError
-from agent.planning.actions import CreateNetwork, Join, Remove, RemoveNetwork, Restart, Start
+from agent.planning.actions import (
+    CreateNetwork,
+    Join,
+    Remove,
+    RemoveNetwork,
+    Restart,
+    Start,
+    Update,
+)
 from agent.planning.health import Health
 from agent.sources.source_set import SourceStatus
 
@@ -59,6 +67,7 @@ ACTIONS = (
     Restart.verb,
     Remove.verb,
     Join.verb,
+    Update.verb,
     CreateNetwork.verb,
     RemoveNetwork.verb,
 )

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import attrs
+
 from agent.daemon.settings import Settings
 from agent.manifest.models import ALWAYS
-from agent.planning.actions import Plan, Remove
+from agent.planning import record
+from agent.planning.actions import Plan, Remove, Update
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork, all_attached, owned
 from agent.planning.observed import ObservedContainer
@@ -18,6 +22,7 @@ from agent.sources.allowances import check_desired
 from agent.sources.load import DesiredSet
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
+from agent.state.updates import UpdateLedger
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
@@ -59,7 +64,10 @@ def plan_for(
     if health is None:
         health = HealthFile(settings.health_path).read()
     network = observe_network(engine, settings, observed, bool(desired.containers))
-    return plan_against(desired, observed, settings, now, images, restarts, health, network)
+    in_place = engine.updates_in_place()
+    return plan_against(
+        desired, observed, settings, now, images, restarts, health, network, in_place
+    )
 
 
 def observe_network(
@@ -96,9 +104,12 @@ def plan_against(
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
+    in_place: bool = False,
 ) -> Plan:
     """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
-    namespace's network (:func:`observe_network`) in hand.
+    namespace's network (:func:`observe_network`) in hand; ``in_place``: whether the engine
+    changes limits in place (``EngineReader.updates_in_place``). The containers updated in
+    place are read from ``settings.state_dir``.
 
     What the settings do not allow (a hostDir outside ``settings.allow_host_path``, a
     privileged container, host networking: :mod:`agent.sources.allowances`) raises a
@@ -112,8 +123,9 @@ def plan_against(
         settings.network,
         settings.log_limits,
     )
-    options = settings.plan_options(allow_removals=desired.complete)
-    return plan(specs, observed, now, options, images, restarts, health, network)
+    options = attrs.evolve(settings.plan_options(desired.complete), in_place=in_place)
+    updated = UpdateLedger(settings.updates_path).updated()
+    return plan(specs, observed, now, options, images, restarts, health, network, updated)
 
 
 def converge(
@@ -155,8 +167,22 @@ def converge(
         on_result,
         settings.allow_host_path,
     )
-    ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
+    removed = [a.container.id for a in the_plan.actions if isinstance(a, Remove)]
+    ledger.forget(removed)
+    _keep_updates(results, UpdateLedger(settings.updates_path), removed)
     return the_plan, results
+
+
+def _keep_updates(
+    results: Sequence[ActionResult], updates: UpdateLedger, removed: Sequence[str]
+) -> None:
+    """Keep what each container updated in place matches now: its labels cannot say."""
+    for result in results:
+        action = result.action
+        if result.ok and isinstance(action, Update):
+            salt = secrets.token_hex(8)
+            updates.record(action.container.id, action.spec.hash, record.encode(action.spec, salt))
+    updates.forget(removed)
 
 
 def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:

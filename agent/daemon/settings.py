@@ -376,6 +376,13 @@ class Settings:
         return None if self.no_network else self.network_name
 
     @property
+    def updates_path(self) -> str | None:
+        """The file of the containers updated in place, or None to keep them in memory."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.updates.json")
+
+    @property
     def restarts_path(self) -> str | None:
         """The file of this namespace's restart counts, or None to keep them in memory."""
         if self.state_dir is None:

@@ -48,6 +48,7 @@ from agent.planning.actions import (
     RemoveNetwork,
     Restart,
     Start,
+    Update,
     Wait,
 )
 from agent.planning.network import network_labels
@@ -142,7 +143,7 @@ class _SharedImages:
             return self._images.ensure(image, policy)
 
 
-_Executable = Start | Restart | Remove | Join | CreateNetwork | RemoveNetwork
+_Executable = Start | Restart | Remove | Join | Update | CreateNetwork | RemoveNetwork
 """An action that calls the engine (a wait does not)."""
 _Submit = Callable[[_Executable], Future[ActionResult]]
 """Hands an action to a worker."""
@@ -352,6 +353,9 @@ def _apply(
         return action.network.id or action.network.name
     if isinstance(action, Join):
         backend.connect(action.network, action.container.id, action.aliases)
+        return action.container.id
+    if isinstance(action, Update):
+        backend.update_limits(action.container.id, action.spec)
         return action.container.id
     if isinstance(action, Remove):
         # The grace period the container was made with (its terminationGracePeriodSeconds),

@@ -16,6 +16,7 @@ from agent.planning.actions import (
     RemoveNetwork,
     Restart,
     Start,
+    Update,
     Wait,
 )
 from agent.planning.observed import short_image_id
@@ -48,6 +49,7 @@ _LEGEND = (
     "  > join (attach an existing container to the namespace's network, in place)\n"
     "  = wait (an exited container in crash-loop back-off; no change yet)\n"
 )
+_LEGEND_UPDATE = "  ~ update (change the existing container's limits in place)\n"
 
 
 def summary(plan: Plan) -> str:
@@ -58,6 +60,7 @@ def summary(plan: Plan) -> str:
     if not plan.changes:
         return "No changes. Containers match the manifest." + tail
     joins = plan.count(Join)
+    updates = plan.count(Update)
     network = "".join(
         f" Network {a.name} to {'make' if isinstance(a, CreateNetwork) else 'remove'}."
         for a in plan.actions
@@ -66,6 +69,7 @@ def summary(plan: Plan) -> str:
     return (
         f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
         f"{plan.count(Remove)} to remove"
+        + (f", {updates} to update in place" if updates else "")
         + (f", {joins} to join" if joins else "")
         + "."
         + network
@@ -84,7 +88,8 @@ def render_text(plan: Plan) -> str:
         ),
         default=1,
     )
-    lines = [_LEGEND, "The agent will perform these actions:", ""]
+    legend = _LEGEND + (_LEGEND_UPDATE if plan.count(Update) else "")
+    lines = [legend, "The agent will perform these actions:", ""]
     for action in plan.actions:
         name = action.name or "?"
         if isinstance(action, (CreateNetwork, RemoveNetwork)):
@@ -92,7 +97,7 @@ def render_text(plan: Plan) -> str:
         else:
             lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
-        if isinstance(action, Remove):
+        if isinstance(action, (Remove, Update)):
             lines += [f"        {change.text()}" for change in action.changes]
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"
@@ -109,6 +114,7 @@ def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None)
     totals = _totals(results)
     took = "" if elapsed is None else f" Took {elapsed:.1f}s."
     joined = f"{totals['joined']} joined, " if totals["joined"] else ""
+    joined += f"{totals['updated']} updated in place, " if totals["updated"] else ""
     return (
         f"Apply {'failed' if totals['failed'] else 'complete'}: {totals['started']} started, "
         f"{totals['restarted']} restarted, {totals['removed']} removed, {joined}"
@@ -126,10 +132,11 @@ _PAST = {
     "restart": "restarted",
     "remove": "removed",
     "join": "joined",
+    "update": "updated",
     "create-network": "made",
     "remove-network": "removed",
 }
-_COUNTED = ("start", "restart", "remove", "join")
+_COUNTED = ("start", "restart", "remove", "join", "update")
 """The verbs an apply's totals count: what was done to containers (the network is none)."""
 
 
@@ -178,6 +185,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "remove": plan.count(Remove),
             "wait": plan.count(Wait),
             "join": plan.count(Join),
+            "update": plan.count(Update),
             "create_network": plan.count(CreateNetwork),
             "remove_network": plan.count(RemoveNetwork),
         },
@@ -224,7 +232,7 @@ def _action(action: Action) -> dict[str, Any]:
         "hash": action.container.hash or None,
         "reason": action.reason,
     }
-    if isinstance(action, Remove) and action.changes:
+    if isinstance(action, (Remove, Update)) and action.changes:
         shown["changes"] = [change.as_dict() for change in action.changes]
     if isinstance(action, Join):
         shown["network"] = action.network

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.planning.actions import Join, Plan, Remove, Restart, Start, Wait
+from agent.planning.actions import Join, Plan, Remove, Restart, Start, Update, Wait
 from agent.planning.health import Health
 from agent.planning.observed import ObservedContainer
 from agent.planning.spec import PortBinding
@@ -127,7 +127,9 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
 
 
 def _against(
-    row: ContainerStatus, action: Restart | Remove | Wait | Join | None, wanted: Collection[str]
+    row: ContainerStatus,
+    action: Restart | Remove | Wait | Join | Update | None,
+    wanted: Collection[str],
 ) -> ContainerStatus:
     """How a listed container stands against the manifests, given its action."""
     if action is None:
@@ -142,13 +144,13 @@ def _against(
     return attrs.evolve(row, sync=sync, reason=action.reason)
 
 
-def _actions_by_container(plan: Plan) -> dict[str, Restart | Remove | Wait | Join]:
+def _actions_by_container(plan: Plan) -> dict[str, Restart | Remove | Wait | Join | Update]:
     """Each listed container's action; a join is said only of one that has no other."""
-    found: dict[str, Restart | Remove | Wait | Join] = {
+    found: dict[str, Restart | Remove | Wait | Join | Update] = {
         a.container.id: a for a in plan.actions if isinstance(a, Join)
     }
     found.update(
-        (a.container.id, a) for a in plan.actions if isinstance(a, (Restart, Remove, Wait))
+        (a.container.id, a) for a in plan.actions if isinstance(a, (Restart, Remove, Wait, Update))
     )
     return found
 

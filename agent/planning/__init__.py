@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         RemoveNetwork,
         Restart,
         Start,
+        Update,
         Wait,
     )
     from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
@@ -70,6 +71,7 @@ __all__ = [
     "Restart",
     "RunSpec",
     "Start",
+    "Update",
     "Wait",
     "build_specs",
     "engine_name",
@@ -84,6 +86,7 @@ _HOMES = {
     "ContainerAction": "actions",
     "CreateNetwork": "actions",
     "Join": "actions",
+    "Update": "actions",
     "NetworkAction": "actions",
     "Plan": "actions",
     "Remove": "actions",

@@ -21,6 +21,7 @@ __all__ = [
     "RemoveNetwork",
     "Restart",
     "Start",
+    "Update",
     "Wait",
 ]
 
@@ -91,6 +92,21 @@ class Remove(_Existing):
 
 
 @attrs.frozen
+class Update(_Existing):
+    """Change an existing container's limits in place (``docker update``): it keeps its
+    id, and runs on. ``spec`` is the spec it then matches; ``changes`` what changes,
+    field by field (only the limits: see :data:`agent.planning.planner.IN_PLACE`).
+    """
+
+    container: ObservedContainer
+    spec: RunSpec
+    reason: str
+    changes: tuple[Change, ...] = ()
+    symbol = "~"
+    verb = "update"
+
+
+@attrs.frozen
 class Wait(_Existing):
     """Leave an exited container alone for now: its crash-loop back-off has not elapsed.
 
@@ -155,11 +171,11 @@ class RemoveNetwork:
         return self.network.name
 
 
-ContainerAction = Start | Restart | Remove | Wait | Join
+ContainerAction = Start | Restart | Remove | Wait | Join | Update
 """An action on one container."""
 NetworkAction = CreateNetwork | RemoveNetwork
 """An action on the namespace's network."""
-Action = Start | Restart | Remove | Wait | Join | CreateNetwork | RemoveNetwork
+Action = Start | Restart | Remove | Wait | Join | Update | CreateNetwork | RemoveNetwork
 
 
 @attrs.frozen

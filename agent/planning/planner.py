@@ -25,16 +25,21 @@ from agent.planning.actions import (
     RemoveNetwork,
     Restart,
     Start,
+    Update,
     Wait,
 )
 from agent.planning.backoff import CRASH_LOOP, Backoff
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork
 from agent.planning.observed import ObservedContainer, short_image_id
-from agent.planning.record import changes
+from agent.planning.record import Change, changes
 from agent.planning.spec import RunSpec
 
-__all__ = ["PlanOptions", "plan"]
+__all__ = ["IN_PLACE", "PlanOptions", "plan"]
+
+IN_PLACE = frozenset({"resources.limits.memory", "resources.limits.cpu"})
+"""The record's fields an engine can change on a container in place (``docker update``):
+a spec whose change is in these alone (set or changed, not lifted) updates the container."""
 
 
 @attrs.frozen
@@ -49,12 +54,15 @@ class PlanOptions:
     to ``backoff.max``; a container that ran ``backoff.reset`` seconds before it
     exited starts afresh. ``network``: the name of the namespace's network, on which
     the containers reach each other by name; None when it is off (``--no-network``).
+    ``in_place``: whether the engine changes limits in place (see :data:`IN_PLACE`); when
+    not, such a change replaces the container, and its reason says why.
     """
 
     namespace: str
     allow_removals: bool = True
     backoff: Backoff = CRASH_LOOP
     network: str | None = None
+    in_place: bool = False
 
 
 def plan(
@@ -66,6 +74,7 @@ def plan(
     restarts: Mapping[str, int] | None = None,
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
+    updated: Mapping[str, tuple[str, str]] | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
@@ -79,13 +88,19 @@ def plan(
     under the same back-off as a crash. ``network`` is the namespace's network as the
     engine has it (the caller has made sure it is the namespace's own), None when it has
     none: it is made before the first container needs it, containers not on it join it
-    in place, and it is removed once no container is desired.
+    in place, and it is removed once no container is desired. ``updated`` maps the ids
+    of containers whose limits were changed in place to the hash and record they match
+    since (labels cannot change: the agent keeps these): they are planned as such.
     """
     images = images or {}
     restarts = restarts or {}
     health = health or {}
+    updated = updated or {}
     by_name: dict[str, list[ObservedContainer]] = {}
     for container in observed:
+        if container.id in updated:
+            hash, record = updated[container.id]
+            container = attrs.evolve(container, hash=hash, record=record)
         if container.namespace == options.namespace:
             by_name.setdefault(container.name, []).append(container)
 
@@ -94,7 +109,7 @@ def plan(
     for spec in desired:
         existing = by_name.pop(spec.name, [])
         new_image = images.get(spec.image, "")
-        planned = _plan_container(spec, existing, new_image, now, options.backoff, restarts, health)
+        planned = _plan_container(spec, existing, new_image, now, options, restarts, health)
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
         actions += planned
@@ -147,16 +162,26 @@ def _plan_container(
     existing: list[ObservedContainer],
     new_image: str,
     now: float,
-    backoff: Backoff,
+    options: PlanOptions,
     restarts: Mapping[str, int],
     health: Mapping[str, Health],
 ) -> list[Action]:
-    """What one desired container needs, given the containers of its name: remove the
-    stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
-    actions: list[Action] = [
-        _replaced(stale, spec, new_image) for stale in existing if stale.hash != spec.hash
-    ]
+    """What one desired container needs, given the containers of its name: update the one
+    whose limits alone changed, or remove the stale ones and the duplicates, then start,
+    replace, restart, wait, or nothing."""
+    backoff = options.backoff
     keeper = _best([c for c in existing if c.hash == spec.hash])
+    if keeper is None and len(existing) == 1:
+        (only,) = existing
+        limits = _limits_changed(only, spec)
+        if limits and options.in_place and only.state not in ("dead", "removing"):
+            shown = "; ".join(change.text().removeprefix("~ ") for change in limits)
+            return [Update(only, spec, f"in place: {shown}", limits)]
+    actions: list[Action] = [
+        _replaced(stale, spec, new_image, options.in_place)
+        for stale in existing
+        if stale.hash != spec.hash
+    ]
     if keeper is None:
         reason = "replaces a changed container" if existing else "missing"
         return [*actions, Start(spec, reason)]
@@ -181,7 +206,16 @@ def _plan_container(
     return [*actions, after] if after is not None else actions
 
 
-_RANK = {CreateNetwork: 0, Remove: 1, Join: 2, Restart: 3, Start: 4, RemoveNetwork: 5, Wait: 6}
+_RANK = {
+    CreateNetwork: 0,
+    Remove: 1,
+    Join: 2,
+    Update: 3,
+    Restart: 4,
+    Start: 5,
+    RemoveNetwork: 6,
+    Wait: 7,
+}
 
 
 def _order(action: Action) -> tuple[int, str, str]:
@@ -246,7 +280,23 @@ def _after_unhealthy(
     return Wait(container, f"back-off: {what}; restart in {math.ceil(left)}s", since + delay)
 
 
-def _replaced(stale: ObservedContainer, spec: RunSpec, new_image: str = "") -> Remove:
+def _limits_changed(stale: ObservedContainer, spec: RunSpec) -> tuple[Change, ...]:
+    """The changes from ``stale`` to ``spec`` when they are limits set or changed, and
+    nothing else: what an update in place does; empty otherwise (or when its record does
+    not tell). A change of the logs' bounds is left aside: a manifest's are hashed and
+    fixed (a declaration's), so one seen here is the agent's default, which applies when a
+    container is made and changes none."""
+    found = [c for c in changes(stale.record, spec) or () if c.field != "logs"]
+    if stale.image and normalized(stale.image) != normalized(spec.image):
+        return ()
+    if found and all(c.field in IN_PLACE and c.kind != "-" and c.after is not None for c in found):
+        return tuple(found)
+    return ()
+
+
+def _replaced(
+    stale: ObservedContainer, spec: RunSpec, new_image: str = "", in_place: bool = True
+) -> Remove:
     """The removal of a container whose spec changed, saying what changed where its record
     tells: field by field; where it does not, by image or by hash alone. An image change
     names the two images' short ids too where both are known (``new_image``: the id the
@@ -261,6 +311,13 @@ def _replaced(stale: ObservedContainer, spec: RunSpec, new_image: str = "") -> R
         hashes = f"hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]}"
         return Remove(stale, f"spec changed ({hashes}); origin unknown: no record on it")
     fields = list(dict.fromkeys(change.field for change in found))
+    if not in_place and _limits_changed(stale, spec):
+        return Remove(
+            stale,
+            "spec changed: " + ", ".join(fields) + " (this engine cannot change them in "
+            "place: replaced)",
+            found,
+        )
     if not fields:
         return Remove(stale, f"spec changed (hash {stale.hash[:8]} -> {spec.hash[:8]})")
     return Remove(stale, "spec changed: " + ", ".join(fields), found)
