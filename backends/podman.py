@@ -64,6 +64,7 @@ class PodmanBackend(Backend):
         self._address = host or podman_address()
         self._client: podman.PodmanClient | None = None
         self._lock = threading.Lock()
+        self._lasting: bool | None = None
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> PodmanBackend:
@@ -83,7 +84,10 @@ class PodmanBackend(Backend):
         return self._address
 
     def updates_in_place(self) -> bool:
-        return podman_version(self.version()) >= LASTING_UPDATE
+        """Asked of the engine once."""
+        if self._lasting is None:
+            self._lasting = podman_version(self.version()) >= LASTING_UPDATE
+        return self._lasting
 
     def version(self) -> str:
         with self._engine_errors():

@@ -10,6 +10,7 @@ import pytest
 
 from agent.manifest.models import Container
 from agent.output.render import plan_to_dict, render_text
+from agent.output.status import statuses
 from agent.planning.actions import Plan, Update
 from agent.planning.observed import ObservedContainer
 from agent.planning.planner import PlanOptions, plan
@@ -147,3 +148,12 @@ def test_the_plan_shows_an_update_as_a_tilde_with_what_changes() -> None:
             "hidden": False,
         }
     ]
+
+
+def test_status_says_a_container_to_update_is_changed_and_how() -> None:
+    the_plan = planned({"memory": 128 * MI}, {})
+    (row,) = statuses([made_from(OLD)], {}, the_plan, {"web"})
+    assert (row.sync, row.reason) == (
+        "changed",
+        'in place: resources.limits.memory: "64Mi" -> "128Mi"',
+    )
