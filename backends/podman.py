@@ -64,7 +64,7 @@ class PodmanBackend(Backend):
         self._address = host or podman_address()
         self._client: podman.PodmanClient | None = None
         self._lock = threading.Lock()
-        self._lasting: bool | None = None
+        self._libpod_version = ""
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> PodmanBackend:
@@ -84,10 +84,9 @@ class PodmanBackend(Backend):
         return self._address
 
     def updates_in_place(self) -> bool:
-        """Asked of the engine once."""
-        if self._lasting is None:
-            self._lasting = podman_version(self.version()) >= LASTING_UPDATE
-        return self._lasting
+        """By the libpod API version the connection was made with: no call of its own."""
+        self._connect()
+        return podman_version(self._libpod_version) >= LASTING_UPDATE
 
     def version(self) -> str:
         with self._engine_errors():
@@ -305,6 +304,7 @@ class PodmanBackend(Backend):
             if self._client is None:
                 with self._sdk.PodmanClient(base_url=self._address, timeout=self.timeout) as probe:
                     version = _api_version(probe)
+                self._libpod_version = version
                 self._client = self._sdk.PodmanClient(
                     base_url=self._address,
                     version=version,

@@ -12,7 +12,7 @@ import attrs
 from agent.daemon.reconcile import converge
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult
-from agent.planning.actions import Remove, RemoveNetwork, Restart, Start
+from agent.planning.actions import Remove, RemoveNetwork, Restart, Start, Update
 from agent.planning.record import Change
 from agent.sources.load import load_sources
 from tests.contract import Workspace, wait_for
@@ -91,6 +91,15 @@ def test_a_changed_limit_replaces_the_container_and_the_plan_says_why(ws: Worksp
     old = ws.container("app")["Id"]
     ws.write(limited("128Mi", "500m"))
     plan, results = ws.apply()
+    if ws.target.backend().updates_in_place():  # dockerd: an update in place since issue 20
+        (update,) = plan.actions
+        assert isinstance(update, Update) and all(r.ok for r in results), results
+        assert update.changes == (
+            Change("resources.limits.memory", "~", before="64Mi", after="128Mi"),
+        )
+        kept = ws.container("app")
+        assert (kept["Id"], kept["HostConfig"]["Memory"]) == (old, 128 * MI)
+        return
     removal, start = plan.actions
     assert isinstance(removal, Remove) and isinstance(start, Start)
     assert removal.changes == (
