@@ -78,6 +78,12 @@ class EngineReader(abc.ABC):
     def image_id(self, image: str) -> str | None:
         """The id of the local image ``image`` names, or None when it is not present."""
 
+    def updates_in_place(self) -> bool:
+        """Whether ``update_limits`` changes a container's limits for good: its
+        inspect shows them and they outlive a restart. Podman 4 changes only the running
+        cgroup (its inspect keeps the old limits, a restart brings them back)."""
+        return True
+
     def network(self, name: str) -> ObservedNetwork | None:
         """The network called ``name`` (its id and namespace label), or None when the engine
         has none of that name; one engine call. A backend that makes no networks raises
@@ -179,6 +185,12 @@ class Backend(EngineReader):
     @abc.abstractmethod
     def start(self, container_id: str) -> None: ...
 
+    @abc.abstractmethod
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        """Set the container's memory limit (its swap limit too: no swap) and CPU limit to
+        ``spec``'s, in place: the container keeps its id and, running, keeps running.
+        Only limits ``spec`` sets are set: lifting one is a replacement."""
+
     def run(self, spec: RunSpec) -> str:
         """Create the container, start it and return its id: :meth:`create` then
         :meth:`start`, unless a backend does both in one call (the CLI's ``run``). A
@@ -217,6 +229,9 @@ class ReadOnly(EngineReader):
 
     def image_id(self, image: str) -> str | None:
         return self._backend.image_id(image)
+
+    def updates_in_place(self) -> bool:
+        return self._backend.updates_in_place()
 
     def network(self, name: str) -> ObservedNetwork | None:
         return self._backend.network(name)

@@ -31,7 +31,12 @@ from backends.docker_rows import (
     with_run_times,
 )
 from backends.errors import BackendError, EngineUnreachable, NotFound, kind_of, pulling
-from backends.libpod_rows import event_from_podman_cli, observed_from_libpod, podman_version
+from backends.libpod_rows import (
+    LASTING_UPDATE,
+    event_from_podman_cli,
+    observed_from_libpod,
+    podman_version,
+)
 from backends.streams import ProcessEvents, end_process
 
 __all__ = ["DockerCLIBackend", "create_args"]
@@ -83,6 +88,9 @@ class DockerCLIBackend(Backend):
             said = self._run("--version", local=True, env=dict(os.environ)).strip().lower()
             self._podman = podman_version(said) if said.startswith("podman") else ()
         return self._podman
+
+    def updates_in_place(self) -> bool:
+        return not self.is_podman or self._podman_version >= LASTING_UPDATE
 
     def version(self) -> str:
         if self.is_podman:
@@ -250,6 +258,11 @@ class DockerCLIBackend(Backend):
     def start(self, container_id: str) -> None:
         self._run("start", "--", container_id)
 
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        args = limit_args(spec)
+        if args:
+            self._run("update", *args, container_id)
+
     def stop(self, container_id: str, timeout: int = 10) -> None:
         self._run("stop", f"--time={timeout}", "--", container_id)
 
@@ -376,11 +389,18 @@ def create_args(spec: RunSpec, podman: bool = False) -> list[str]:
             args.append(f"--mount=type=tmpfs,target={mount.target}{readonly}")
         else:  # an anonymous volume, removed with the container (rm --volumes)
             args.append(f"--mount=type=volume,target={mount.target}{readonly}")
-    if spec.memory is not None:  # the memory limit is the swap limit too: no swap beyond it
-        args += [f"--memory={spec.memory}", f"--memory-swap={spec.memory}"]
-    if spec.cpus is not None:
-        args.append(f"--cpus={spec.cpus}")
+    args += limit_args(spec)
     if spec.network:
         args.append(f"--network={spec.network}")
         args += [f"--network-alias={alias}" for alias in spec.network_aliases]
     return [*args, "--", spec.image, *command]
+
+
+def limit_args(spec: RunSpec) -> list[str]:
+    """The memory and CPU limits as ``create`` and ``update`` take them."""
+    args = []
+    if spec.memory is not None:  # the memory limit is the swap limit too: no swap beyond it
+        args += [f"--memory={spec.memory}", f"--memory-swap={spec.memory}"]
+    if spec.cpus is not None:
+        args.append(f"--cpus={spec.cpus}")
+    return args

@@ -267,6 +267,19 @@ class DockerSDKBackend(Backend):
         with self._engine_errors():
             self._api().start(container_id)
 
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        """The API's update, as docker-py's ``update_container`` lacks NanoCpus."""
+        limits: dict[str, int] = {}
+        if spec.memory is not None:  # the memory limit is the swap limit too: no swap
+            limits |= {"Memory": spec.memory, "MemorySwap": spec.memory}
+        if spec.nano_cpus is not None:
+            limits["NanoCpus"] = spec.nano_cpus
+        if limits:
+            with self._engine_errors():
+                api = self._api()
+                url = api._url("/containers/{0}/update", container_id)
+                api._raise_for_status(api._post_json(url, data=limits))
+
     def events(self, namespace: str) -> EventStream:
         filters = {"type": "container", "label": [f"{LABEL_NAMESPACE}={namespace}"]}
         with self._engine_errors():

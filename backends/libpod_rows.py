@@ -115,3 +115,9 @@ def podman_version(said: str) -> tuple[int, ...]:
     still, but one that no rule of a version applies to)."""
     match = _VERSION.search(said)
     return tuple(int(part) for part in match.groups(default="0")) if match else (0,)
+
+
+LASTING_UPDATE = (5, 0)
+"""The first Podman whose update is kept in the container's configuration (Podman 4.3's
+changes the running cgroup alone: its inspect keeps the old limits, and a restart brings
+them back, as measured; 5.0 is the version assumed, not one tried here)."""

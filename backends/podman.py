@@ -32,7 +32,7 @@ from backends.credentials import RegistryAuth
 from backends.deadline import within
 from backends.docker_rows import event_from_docker, network_from_row
 from backends.errors import BackendError, ImageUnavailable, kind_of, pulling, sdk_required
-from backends.libpod_rows import observed_from_libpod
+from backends.libpod_rows import LASTING_UPDATE, observed_from_libpod, podman_version
 from backends.sockets import may_answer, podman_address, podman_addresses
 from backends.streams import RowEvents, interrupt, json_lines
 from backends.transport import CONNECTIONS, unreachable
@@ -64,6 +64,7 @@ class PodmanBackend(Backend):
         self._address = host or podman_address()
         self._client: podman.PodmanClient | None = None
         self._lock = threading.Lock()
+        self._libpod_version = ""
 
     @classmethod
     def from_options(cls, options: BackendOptions) -> PodmanBackend:
@@ -81,6 +82,11 @@ class PodmanBackend(Backend):
     @property
     def address(self) -> str:
         return self._address
+
+    def updates_in_place(self) -> bool:
+        """By the libpod API version the connection was made with: no call of its own."""
+        self._connect()
+        return podman_version(self._libpod_version) >= LASTING_UPDATE
 
     def version(self) -> str:
         with self._engine_errors():
@@ -237,6 +243,17 @@ class PodmanBackend(Backend):
             response = self._connect().api.post(f"/containers/{quote(container_id, safe='')}/start")
             response.raise_for_status()
 
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        """libpod's update (Podman 4.3 and later) takes the OCI resources as its body."""
+        limits = resource_limits(spec)
+        if limits:
+            with self._engine_errors():
+                response = self._connect().api.post(
+                    f"/containers/{quote(container_id, safe='')}/update",
+                    data=json.dumps(limits),
+                )
+                response.raise_for_status()
+
     def stop(self, container_id: str, timeout: int = 10) -> None:
         with self._engine_errors():
             response = self._connect().api.post(
@@ -287,6 +304,7 @@ class PodmanBackend(Backend):
             if self._client is None:
                 with self._sdk.PodmanClient(base_url=self._address, timeout=self.timeout) as probe:
                     version = _api_version(probe)
+                self._libpod_version = version
                 self._client = self._sdk.PodmanClient(
                     base_url=self._address,
                     version=version,
@@ -358,11 +376,7 @@ def spec_generator(spec: RunSpec) -> dict[str, Any]:
             {"Name": "", "Dest": mount.target, "Options": ["ro"] if mount.read_only else []}
             for mount in anonymous
         ]
-    limits: dict[str, Any] = {}
-    if spec.memory is not None:  # the OCI swap limit is memory + swap: no swap beyond it
-        limits["memory"] = {"limit": spec.memory, "swap": spec.memory}
-    if spec.cpu is not None:  # as ``podman create --cpus`` sets it: a quota of each period
-        limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+    limits = resource_limits(spec)
     if limits:
         body["resource_limits"] = limits
     if spec.hostname is not None:
@@ -404,3 +418,13 @@ def _api_version(probe: podman.PodmanClient) -> str:
         if component.get("Name") == "Podman Engine":
             return str(component.get("Details", {}).get("APIVersion") or component["Version"])
     return str(info["Version"])
+
+
+def resource_limits(spec: RunSpec) -> dict[str, Any]:
+    """The memory and CPU limits as OCI resources, as ``create`` and ``update`` send them."""
+    limits: dict[str, Any] = {}
+    if spec.memory is not None:  # the OCI swap limit is memory + swap: no swap beyond it
+        limits["memory"] = {"limit": spec.memory, "swap": spec.memory}
+    if spec.cpu is not None:  # as ``podman create --cpus`` sets it: a quota of each period
+        limits["cpu"] = {"quota": spec.cpu * CPU_PERIOD // 1000, "period": CPU_PERIOD}
+    return limits

@@ -182,6 +182,9 @@ class FakeBackend(Backend):
     def start(self, container_id: str) -> None:
         self._record("start", container_id)
 
+    def update_limits(self, container_id: str, spec: RunSpec) -> None:
+        self._record("update", container_id, str(spec.memory), str(spec.cpu))
+
     def stop(self, container_id: str, timeout: int = 10) -> None:
         self._record("stop", container_id, str(timeout))
 

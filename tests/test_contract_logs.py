@@ -225,3 +225,44 @@ def _lines_of(process: subprocess.Popen[str], count: int, timeout: float) -> lis
         except queue.Empty:
             raise AssertionError(f"{count} lines not printed in {timeout}s: {lines}") from None
     return lines
+
+
+def log_bounds(ws: Workspace, name: str) -> tuple[str, ...]:
+    """The bounds the engine keeps a container's logs within, as its inspect shows them:
+    dockerd's json-file max-size and max-file, Podman's one k8s-file's size."""
+    config = ws.container(name)["HostConfig"]["LogConfig"]
+    if ws.target.engine.kind == "docker":
+        assert config["Type"] == "json-file"
+        options = config.get("Config") or {}
+        return tuple(options[key] for key in ("max-size", "max-file") if key in options)
+    assert config["Type"] in ("json-file", "k8s-file")
+    return (config["Size"],) if config.get("Size") not in (None, "", "0B") else ()
+
+
+def test_every_container_gets_bounded_logs_that_agent_logs_still_reads(ws: Workspace) -> None:
+    applied(ws, printer="echo one; echo two; exec sleep 300")
+    # 10 MiB x 3 files by default; Podman keeps one file, cut back at 10 MiB (10.49 MB).
+    docker = ws.target.engine.kind == "docker"
+    assert log_bounds(ws, "printer") == (("10m", "3") if docker else ("10.49MB",))
+    wait_for(lambda: agent_logs(ws, "printer").stdout == "one\ntwo\n", what="the two lines")
+
+    # Agent-wide: a new container (a changed command) gets the bounds the agent is given.
+    ws.write(containers(printer="echo three; exec sleep 300"))
+    done = ws.agent("apply", "--log-max-size=2", "--log-max-files=5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert log_bounds(ws, "printer") == (("2m", "5") if docker else ("2.097MB",))
+    wait_for(lambda: agent_logs(ws, "printer").stdout == "three\n", what="the new line")
+
+
+def test_a_new_default_replaces_no_container_and_0_leaves_logs_unbounded(ws: Workspace) -> None:
+    applied(ws, printer="exec sleep 300")
+    before = ws.container("printer")["Id"]
+    again = ws.agent("apply", "--log-max-size=0")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert ws.container("printer")["Id"] == before
+
+    ws.write(containers(printer="echo free; exec sleep 300"))
+    done = ws.agent("apply", "--log-max-size=0")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert log_bounds(ws, "printer") == ()
+    wait_for(lambda: agent_logs(ws, "printer").stdout == "free\n", what="the line")

@@ -12,7 +12,7 @@ import attrs
 from agent.daemon.reconcile import converge
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult
-from agent.planning.actions import Remove, RemoveNetwork, Restart, Start
+from agent.planning.actions import Remove, RemoveNetwork, Restart, Start, Update
 from agent.planning.record import Change
 from agent.sources.load import load_sources
 from agent.testing import Workspace, wait_for
@@ -91,6 +91,15 @@ def test_a_changed_limit_replaces_the_container_and_the_plan_says_why(ws: Worksp
     old = ws.container("app")["Id"]
     ws.write(limited("128Mi", "500m"))
     plan, results = ws.apply()
+    if ws.target.backend().updates_in_place():  # dockerd: an update in place since issue 20
+        (update,) = plan.actions
+        assert isinstance(update, Update) and all(r.ok for r in results), results
+        assert update.changes == (
+            Change("resources.limits.memory", "~", before="64Mi", after="128Mi"),
+        )
+        kept = ws.container("app")
+        assert (kept["Id"], kept["HostConfig"]["Memory"]) == (old, 128 * MI)
+        return
     removal, start = plan.actions
     assert isinstance(removal, Remove) and isinstance(start, Start)
     assert removal.changes == (
@@ -323,3 +332,26 @@ def test_a_container_over_its_memory_limit_is_left_exited_under_never(ws: Worksp
     assert plan.actions == () and results == ()
     after = ws.container("hog")["State"]
     assert (after["Status"], after["StartedAt"]) == (before["Status"], before["StartedAt"])
+
+
+def test_a_limit_change_is_made_in_place_where_the_engine_keeps_it(ws: Workspace) -> None:
+    ws.write(limited("64Mi", "500m"))
+    assert all(r.ok for r in ws.apply()[1])
+    before = ws.container("app")
+    ws.write(limited("96Mi", "250m"))
+    the_plan, results = ws.apply()
+    assert all(r.ok for r in results), results
+    after = ws.container("app")
+    assert after["State"]["Running"]
+    assert (after["HostConfig"]["Memory"], after["HostConfig"]["MemorySwap"]) == (96 * MI, 96 * MI)
+    assert cpu_limit(after["HostConfig"]) == 0.25
+    if ws.target.backend().updates_in_place():  # dockerd; Podman 5
+        assert after["Id"] == before["Id"]
+        assert [a.verb for a in the_plan.actions] == ["update"]
+    else:  # Podman 4.3 changes the cgroup alone, its inspect the old limits: replaced
+        assert after["Id"] != before["Id"]
+        assert "cannot change them in place" in the_plan.actions[0].reason
+    again, _ = ws.apply()
+    assert not again.changes, again
+    done = ws.agent("plan")
+    assert done.returncode == 0 and "No changes." in done.stdout, done.stdout

@@ -250,3 +250,17 @@ def test_apply_json_has_the_plan_each_result_and_the_totals(ws: Workspace) -> No
     assert outcome[("start", "web")]["ok"] is False and outcome[("start", "web")]["error"]
     assert document["plan"]["summary"]["start"] == 2
     assert document["totals"]["failed"] >= 1
+
+
+def test_status_shows_the_id_of_the_image_each_container_runs(ws: Workspace) -> None:
+    ws.write(pair(free_port()))
+    assert ws.agent("apply").returncode == 0
+    found = rows(status(ws))
+    table = ws.agent("status").stdout.splitlines()
+    assert "IMAGE ID" in table[0]
+    for name in ("web", "worker"):
+        runs = ws.container(name)["Image"]  # what the engine's inspect says it runs
+        digits = runs.rpartition(":")[2]
+        assert found[name]["image_id"].rpartition(":")[2] == digits
+        line = next(line for line in table if line.startswith(f"{name} "))
+        assert f"sha256:{digits[:12]}" in line.split()

@@ -117,7 +117,7 @@ def test_the_apply_document_is_the_readme_table() -> None:
     document = apply_to_dict(both(), results, 1.5)
     assert problems(document, "apply") == []
     assert document["totals"] == {
-        "started": 1, "restarted": 0, "removed": 1, "joined": 1, "failed": 1,
+        "started": 1, "restarted": 0, "removed": 1, "joined": 1, "updated": 0, "failed": 1,
         "elapsed_seconds": 1.5,
     }  # fmt: skip
 

@@ -220,6 +220,17 @@ def everything_at_once(world: World) -> None:
     world.add(stranger("ns-alpha", NS, "alpha"))
 
 
+def image_changed_with_ids(world: World) -> None:
+    image_changed(world)
+    world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
+    world.images["nginx:1.27"] = "sha256:cccccccccccccccc"
+
+
+def image_changed_new_id_unknown(world: World) -> None:
+    image_changed(world)
+    world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
+
+
 def pulled_new_image(world: World) -> None:
     world.want(spec("web", image_pull_policy="Always"))
     world.change(WEB.engine_name, image_id="sha256:aaaaaaaaaaaaaaaa")
@@ -359,8 +370,8 @@ CASES: dict[str, tuple[Mutation, Expected]] = {
     "the tag now names a new image -> replace": (
         pulled_new_image,
         [
-            ("remove", "web", "image changed: nginx:1.25 is now bbbbbbbbbbbb"),
-            ("start", "web", "image changed: aaaaaaaaaaaa -> bbbbbbbbbbbb"),
+            ("remove", "web", "image changed: nginx:1.25 is now sha256:bbbbbbbbbbbb"),
+            ("start", "web", "image changed: sha256:aaaaaaaaaaaa -> sha256:bbbbbbbbbbbb"),
         ],
     ),
     "the tag names a new image under IfNotPresent -> nothing": (
@@ -414,6 +425,25 @@ CASES: dict[str, tuple[Mutation, Expected]] = {
     ),
     "image changed -> the reason names the old and the new image": (
         image_changed,
+        [
+            ("remove", "web", "image changed: nginx:1.25 -> nginx:1.27"),
+            ("start", "web", "replaces a changed container"),
+        ],
+    ),
+    "image changed, both ids known -> the reason names their short ids too": (
+        image_changed_with_ids,
+        [
+            (
+                "remove",
+                "web",
+                "image changed: nginx:1.25 -> nginx:1.27 "
+                "(sha256:aaaaaaaaaaaa -> sha256:cccccccccccc)",
+            ),
+            ("start", "web", "replaces a changed container"),
+        ],
+    ),
+    "image changed, the new id unknown -> the references alone": (
+        image_changed_new_id_unknown,
         [
             ("remove", "web", "image changed: nginx:1.25 -> nginx:1.27"),
             ("start", "web", "replaces a changed container"),

@@ -94,6 +94,7 @@ def test_json_of_no_changes() -> None:
             "remove": 0,
             "wait": 0,
             "join": 0,
+            "update": 0,
             "create_network": 0,
             "remove_network": 0,
         },
@@ -113,6 +114,7 @@ def test_json_of_one_of_each_action_in_plan_order() -> None:
             "remove": 1,
             "wait": 0,
             "join": 0,
+            "update": 0,
             "create_network": 0,
             "remove_network": 0,
         },
@@ -218,7 +220,7 @@ def test_json_of_a_plan_with_the_network() -> None:
     document = plan_to_dict(NETWORKED)
     assert document["summary"] == {
         "start": 1, "restart": 0, "remove": 0, "wait": 0,
-        "join": 1, "create_network": 1, "remove_network": 0,
+        "join": 1, "update": 0, "create_network": 1, "remove_network": 0,
     }  # fmt: skip
     create, join, _ = document["actions"]
     assert create == {

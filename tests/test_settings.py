@@ -66,6 +66,16 @@ REFUSED = [
         {"reload": 0}, "reload must be more than 0, got 0", id="a reload interval of nothing"
     ),
     pytest.param(
+        {"log_max_size": -1},
+        "log_max_size must be a whole number of MiB, 0 or more, got -1",
+        id="a negative log size",
+    ),
+    pytest.param(
+        {"log_max_files": 0},
+        "log_max_files must be a whole number, 1 or more, got 0",
+        id="no log file",
+    ),
+    pytest.param(
         {"pull_interval": "often"},
         "pull_interval must be a number of seconds, got 'often'",
         id="a pull interval that is no number",

@@ -12,7 +12,17 @@ from typing import Any
 import attrs
 import pytest
 
-from agent.manifest.models import Container, EnvVar, Manifest, Port, VolumeMount
+from agent.daemon.settings import Settings
+from agent.manifest.models import (
+    DEFAULT_LOGS,
+    KONLET_LOGS,
+    Container,
+    EnvVar,
+    LogLimits,
+    Manifest,
+    Port,
+    VolumeMount,
+)
 from agent.manifest.parse import parse_document
 from agent.manifest.ports import Binding, HostClaims, describe_binding, port_conflict
 from agent.planning.spec import (
@@ -343,3 +353,24 @@ def test_a_binding_reads_as_a_manifest_port_does(binding: PortBinding, text: str
 def test_ports_and_bindings_are_bindings_to_the_type_checker() -> None:
     bindings: list[Binding] = [Port(80, 80), PortBinding(80, 80)]
     assert [b.protocol for b in bindings] == ["TCP", "tcp"]
+
+
+@pytest.mark.parametrize(
+    ("given", "default", "kept"),
+    [
+        pytest.param(None, DEFAULT_LOGS, DEFAULT_LOGS, id="the agent's default"),
+        pytest.param(None, LogLimits(2, 5), LogLimits(2, 5), id="the agent's setting"),
+        pytest.param(None, None, None, id="unbounded (0)"),
+        pytest.param(KONLET_LOGS, DEFAULT_LOGS, KONLET_LOGS, id="the manifest's own"),
+    ],
+)
+def test_logs_are_bounded_by_the_manifest_else_the_agent_and_only_the_manifests_hashed(
+    given: LogLimits | None, default: LogLimits | None, kept: LogLimits | None
+) -> None:
+    container = Container("web", "nginx", log_limits=given)
+    (spec,) = build_specs([container], NS, ROOT, None, default)
+    (plain,) = build_specs([container], NS, ROOT)
+    assert spec.log_limits == kept
+    assert spec.hash == plain.hash
+    assert Settings().log_limits == DEFAULT_LOGS == LogLimits(10, 3)
+    assert Settings(log_max_size=0).log_limits is None

@@ -170,6 +170,7 @@ def test_the_json_carries_every_row() -> None:
         "engine_name": specs(*world.wanted)[3].engine_name,
         "id": None,
         "image": "rabbitmq:3",
+        "image_id": None,
         "state": "missing",
         "exit_code": None,
         "restarts": 0,
@@ -216,3 +217,27 @@ def test_what_the_daemon_s_probes_found_is_shown_for_running_containers() -> Non
     assert text.splitlines()[0].split()[-2:] == ["HEALTH", "SYNC"]
     web = next(line for line in text.splitlines() if line.startswith("web "))
     assert "unhealthy (HTTP 500 from 127.0.0.1:8080/healthz)" in web
+
+
+@pytest.mark.parametrize(
+    ("image_id", "shown"),
+    [
+        pytest.param("sha256:" + "0123456789abcdef" * 4, "sha256:0123456789ab", id="a full id"),
+        pytest.param("0123456789abcdef" * 4, "sha256:0123456789ab", id="an id without sha256"),
+        pytest.param("sha512:" + "f" * 128, "sha512:ffffffffffff", id="another algorithm"),
+    ],
+)
+def test_status_shows_the_short_id_of_the_image_a_container_runs(image_id: str, shown: str) -> None:
+    (web,) = specs(Container("web", "nginx:1.25"))
+    rows = statuses([running(web, image_id=image_id)], {})
+    text = render_status(rows, NOW, NS).splitlines()
+    assert text[0].split()[5:8] == ["IMAGE", "IMAGE", "ID"]
+    assert text[1].split()[5:7] == ["nginx:1.25", shown]
+    (row,) = status_to_dict(rows, NOW, NS, "unix:///x.sock")["containers"]
+    assert row["image_id"] == image_id
+
+
+def test_no_image_id_column_when_no_container_has_one() -> None:
+    (web,) = specs(Container("web", "nginx:1.25"))
+    text = render_status(statuses([running(web)], {}), NOW, NS)
+    assert "IMAGE ID" not in text

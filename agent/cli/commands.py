@@ -111,7 +111,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if desired is None:
         rows = statuses(observed, restarts, health=health)
     else:
-        the_plan = plan_against(desired, observed, settings, now, None, restarts, health, network)
+        in_place = reader.updates_in_place()
+        the_plan = plan_against(
+            desired, observed, settings, now, None, restarts, health, network, in_place=in_place
+        )
         wanted = {c.name for c in desired.containers}
         rows = statuses(observed, restarts, the_plan, wanted, health)
     name = network.name if network is not None else None

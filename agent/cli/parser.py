@@ -57,6 +57,8 @@ def _common(
     _option(agent, "volumes_root")
     _option(agent, "stop_timeout", int)
     _option(agent, "parallel", int)
+    _option(agent, "log_max_size", int)
+    _option(agent, "log_max_files", int)
     _option(agent, "allow_host_path", metavar="PREFIX")
     _option(agent, "allow_privileged")
     _option(agent, "allow_host_network")

@@ -45,6 +45,7 @@ from agent.planning.actions import (
     Restart,
     Rollback,
     Start,
+    Update,
     Watch,
 )
 from agent.planning.health import Health
@@ -71,6 +72,7 @@ ACTIONS = (
     Remove.verb,
     Join.verb,
     Rollback.verb,
+    Update.verb,
     CreateNetwork.verb,
     RemoveNetwork.verb,
 )

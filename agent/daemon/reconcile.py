@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
+import attrs
+
 from agent.daemon.settings import Settings
 from agent.manifest.models import ALWAYS
 from agent.manifest.strategy import UpdateStrategy
-from agent.planning.actions import Plan, Remove, Watch
+from agent.planning import record
+from agent.planning.actions import Plan, Remove, Update, Watch
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork, all_attached, owned
 from agent.planning.observed import ObservedContainer
@@ -22,6 +26,7 @@ from agent.sources.load import DesiredSet
 from agent.state.health_file import HealthFile
 from agent.state.restarts import RestartLedger
 from agent.state.rollouts import RolloutBook
+from agent.state.updates import UpdateLedger
 from backends.base import Backend, EngineReader
 from backends.errors import BackendError
 
@@ -77,8 +82,9 @@ def plan_for(
     network = observe_network(engine, settings, observed, bool(desired.containers))
     book = book or RolloutBook(settings.rollouts_path)
     rollouts = rollout_inputs(desired, settings, book, engine, probing)
+    in_place = engine.updates_in_place()
     return plan_against(
-        desired, observed, settings, now, images, restarts, health, network, rollouts
+        desired, observed, settings, now, images, restarts, health, network, rollouts, in_place
     )
 
 
@@ -142,9 +148,12 @@ def plan_against(
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
     rollouts: RolloutInputs | None = None,
+    in_place: bool = False,
 ) -> Plan:
     """:func:`plan_for` with the listing (``agent status`` lists with run times) and the
-    namespace's network (:func:`observe_network`) in hand.
+    namespace's network (:func:`observe_network`) in hand; ``in_place``: whether the engine
+    changes limits in place (``EngineReader.updates_in_place``). The containers updated in
+    place are read from ``settings.state_dir``.
 
     What the settings do not allow (a hostDir outside ``settings.allow_host_path``, a
     privileged container, host networking: :mod:`agent.sources.allowances`) raises a
@@ -152,12 +161,17 @@ def plan_against(
     """
     desired = check_desired(desired, settings.allowances)
     specs = build_specs(
-        desired.containers, settings.namespace, settings.volumes_root, settings.network
+        desired.containers,
+        settings.namespace,
+        settings.volumes_root,
+        settings.network,
+        settings.log_limits,
     )
-    options = settings.plan_options(allow_removals=desired.complete)
+    options = attrs.evolve(settings.plan_options(desired.complete), in_place=in_place)
     if rollouts is None:
         rollouts = rollout_inputs(desired, settings, RolloutBook(settings.rollouts_path))
-    return plan(specs, observed, now, options, images, restarts, health, network, rollouts)
+    updated = UpdateLedger(settings.updates_path).updated()
+    return plan(specs, observed, now, options, images, restarts, health, network, rollouts, updated)
 
 
 def converge(
@@ -220,7 +234,9 @@ def converge(
         settings.allow_host_path,
         book,
     )
-    ledger.forget(a.container.id for a in the_plan.actions if isinstance(a, Remove))
+    removed = [a.container.id for a in the_plan.actions if isinstance(a, Remove)]
+    ledger.forget(removed)
+    _keep_updates(results, UpdateLedger(settings.updates_path), removed)
     return the_plan, results
 
 
@@ -249,6 +265,18 @@ def converge_through(
         )
         done += results
     return first, tuple(done)
+
+
+def _keep_updates(
+    results: Sequence[ActionResult], updates: UpdateLedger, removed: Sequence[str]
+) -> None:
+    """Keep what each container updated in place matches now: its labels cannot say."""
+    for result in results:
+        action = result.action
+        if result.ok and isinstance(action, Update):
+            salt = secrets.token_hex(8)
+            updates.record(action.container.id, action.spec.hash, record.encode(action.spec, salt))
+    updates.forget(removed)
 
 
 def _pull_always(desired: DesiredSet, images: Images) -> dict[str, str]:

@@ -229,7 +229,9 @@ class RunLoop:
         if any(c.liveness_probe is not None for c in desired.containers):
             allowed = check_desired(desired, settings.allowances).containers
             probed = [c for c in allowed if c.liveness_probe is not None]
-            specs = build_specs(probed, settings.namespace, settings.volumes_root)
+            specs = build_specs(
+                probed, settings.namespace, settings.volumes_root, None, settings.log_limits
+            )
         restarted = [r.container_id for r in results if r.ok and r.action.verb == "restart"]
         self.prober.forget(cid for cid in restarted if cid)
         self.prober.watch(probe_targets(specs, observed, results))

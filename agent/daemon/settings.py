@@ -14,6 +14,7 @@ import attrs
 
 from agent.errors import SettingsError
 from agent.manifest.fields import MAX_PORT, is_rfc1035_name
+from agent.manifest.models import DEFAULT_LOGS, LogLimits
 from agent.manifest.strategy import DEFAULT_STRATEGY, ON_FAILURE, STRATEGY_TYPES, UpdateStrategy
 from agent.planning.backoff import CRASH_LOOP, Backoff, BackoffError
 from agent.sources.allowances import Allowances
@@ -112,6 +113,13 @@ def _one_of(choices: tuple[str, ...]) -> Any:
 def _count(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SettingsError(attribute.name, f"must be a whole number, 1 or more, got {value!r}")
+
+
+def _mebibytes(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise SettingsError(
+            attribute.name, f"must be a whole number of MiB, 0 or more, got {value!r}"
+        )
 
 
 def _whole(instance: Any, attribute: attrs.Attribute[int], value: int) -> None:
@@ -216,6 +224,18 @@ class Settings:
         "seconds a container gets to stop before it is killed",
         _whole,
         _seconds(0, strict=False),
+    )
+    log_max_size: int = _setting(
+        DEFAULT_LOGS.max_size_mb,
+        "the size in MiB at which a container's log is rotated, unless its manifest bounds "
+        "it (0: not bounded, the engine's own default logging)",
+        _mebibytes,
+    )
+    log_max_files: int = _setting(
+        DEFAULT_LOGS.max_files,
+        "how many log files a container keeps at most, the live one included (Docker's "
+        "json-file; Podman's k8s-file keeps one file, cut back at the size)",
+        _count,
     )
     parallel: int = _setting(
         32, "how many actions run at once (1: one after another, in the plan's order)", _count
@@ -358,6 +378,11 @@ class Settings:
             raise SettingsError(f"backoff_{exc.field}", exc.problem) from None
 
     @property
+    def log_limits(self) -> LogLimits | None:
+        """The logs every container gets unless its manifest says otherwise; None: unbounded."""
+        return LogLimits(self.log_max_size, self.log_max_files) if self.log_max_size else None
+
+    @property
     def allowances(self) -> Allowances:
         """What these settings allow a manifest to ask for (:mod:`agent.sources.allowances`)."""
         return Allowances(self.allow_host_path, self.allow_privileged, self.allow_host_network)
@@ -398,6 +423,13 @@ class Settings:
     def network(self) -> str | None:
         """The namespace's network the containers are made on; None with ``no_network``."""
         return None if self.no_network else self.network_name
+
+    @property
+    def updates_path(self) -> str | None:
+        """The file of the containers updated in place, or None to keep them in memory."""
+        if self.state_dir is None:
+            return None
+        return os.path.join(self.state_dir, f"{self.namespace}.updates.json")
 
     @property
     def restarts_path(self) -> str | None:

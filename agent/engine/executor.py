@@ -50,6 +50,7 @@ from agent.planning.actions import (
     Restart,
     Rollback,
     Start,
+    Update,
 )
 from agent.planning.network import network_labels
 from agent.planning.observed import ObservedContainer
@@ -150,7 +151,7 @@ class _SharedImages:
             return self._images.ensure(image, policy)
 
 
-_Executable = Start | Restart | Remove | Join | Rollback | CreateNetwork | RemoveNetwork
+_Executable = Start | Restart | Remove | Join | Update | Rollback | CreateNetwork | RemoveNetwork
 """An action that calls the engine (a wait does not)."""
 _Submit = Callable[[_Executable], Future[ActionResult]]
 """Hands an action to a worker."""
@@ -370,6 +371,9 @@ def _apply(action: _Executable, engine: _Engine) -> str:
         return action.network.id or action.network.name
     if isinstance(action, Join):
         backend.connect(action.network, action.container.id, action.aliases)
+        return action.container.id
+    if isinstance(action, Update):
+        backend.update_limits(action.container.id, action.spec)
         return action.container.id
     if isinstance(action, Remove):
         backend.stop(action.container.id, engine.grace(action.container))

@@ -17,6 +17,7 @@ from agent.manifest.strategy import UpdateStrategy
 __all__ = [
     "ALWAYS",
     "DECLARATION",
+    "DEFAULT_LOGS",
     "IF_NOT_PRESENT",
     "IMAGE_PULL_POLICIES",
     "KONLET_LOGS",
@@ -127,6 +128,9 @@ class LogLimits:
 
 
 KONLET_LOGS = LogLimits(500, 3)
+DEFAULT_LOGS = LogLimits(10, 3)
+"""What every container the agent makes gets unless its manifest says otherwise (the
+agent's ``--log-max-size`` and ``--log-max-files``)."""
 """What konlet gave every container: json-file, 500 MB a file, 3 files."""
 
 

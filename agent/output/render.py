@@ -18,9 +18,11 @@ from agent.planning.actions import (
     Restart,
     Rollback,
     Start,
+    Update,
     Wait,
     Watch,
 )
+from agent.planning.observed import short_image_id
 from agent.planning.spec import PortBinding
 
 if TYPE_CHECKING:
@@ -56,6 +58,7 @@ _ROLLOUT_LEGEND = (
     "  ! held back (a change whose rollout failed, or whose manifest's rollout stopped)\n"
 )
 """The legend's lines for rollouts, shown when a plan has one."""
+_LEGEND_UPDATE = "  ~ update (change the existing container's limits in place)\n"
 
 
 def summary(plan: Plan) -> str:
@@ -72,6 +75,7 @@ def summary(plan: Plan) -> str:
         return "No changes. Containers match the manifest." + tail
     joins = plan.count(Join)
     rollbacks = plan.count(Rollback)
+    updates = plan.count(Update)
     network = "".join(
         f" Network {a.name} to {'make' if isinstance(a, CreateNetwork) else 'remove'}."
         for a in plan.actions
@@ -80,6 +84,7 @@ def summary(plan: Plan) -> str:
     return (
         f"Plan: {plan.count(Start)} to start, {plan.count(Restart)} to restart, "
         f"{plan.count(Remove)} to remove"
+        + (f", {updates} to update in place" if updates else "")
         + (f", {joins} to join" if joins else "")
         + (f", {rollbacks} to roll back" if rollbacks else "")
         + "."
@@ -100,7 +105,8 @@ def render_text(plan: Plan) -> str:
         default=1,
     )
     rolling = any(isinstance(a, (Watch, Rollback, Hold)) for a in plan.actions)
-    legend = _LEGEND + (_ROLLOUT_LEGEND if rolling else "")
+    legend = _LEGEND + (_LEGEND_UPDATE if plan.count(Update) else "")
+    legend += _ROLLOUT_LEGEND if rolling else ""
     lines = [legend, "The agent will perform these actions:", ""]
     for action in plan.actions:
         name = action.name or "?"
@@ -109,7 +115,7 @@ def render_text(plan: Plan) -> str:
         else:
             lines.append(f"  {action.symbol} {name:<{width}}  ({action.engine_name})")
         lines.append(f"      # {action.reason}")
-        if isinstance(action, (Remove, Start)):
+        if isinstance(action, (Remove, Start, Update)):
             lines += [f"        {change.text()}" for change in action.changes]
     lines += ["", summary(plan)]
     return "\n".join(lines) + "\n"
@@ -126,6 +132,7 @@ def apply_summary(results: Sequence[ActionResult], elapsed: float | None = None)
     totals = _totals(results)
     took = "" if elapsed is None else f" Took {elapsed:.1f}s."
     joined = f"{totals['joined']} joined, " if totals["joined"] else ""
+    joined += f"{totals['updated']} updated in place, " if totals["updated"] else ""
     back = sum(r.ok and isinstance(r.action, Rollback) for r in results)
     how = "rolled back" if back else "failed" if totals["failed"] else "complete"
     return (
@@ -147,11 +154,12 @@ _PAST = {
     "restart": "restarted",
     "remove": "removed",
     "join": "joined",
+    "update": "updated",
     "create-network": "made",
     "remove-network": "removed",
     "rollback": "rolled back",
 }
-_COUNTED = ("start", "restart", "remove", "join")
+_COUNTED = ("start", "restart", "remove", "join", "update")
 """The verbs an apply's totals count: what was done to containers (the network is none)."""
 
 
@@ -202,6 +210,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "remove": plan.count(Remove),
             "wait": plan.count(Wait),
             "join": plan.count(Join),
+            "update": plan.count(Update),
             "create_network": plan.count(CreateNetwork),
             "remove_network": plan.count(RemoveNetwork),
         },
@@ -266,7 +275,7 @@ def _action(action: Action) -> dict[str, Any]:
         "hash": action.container.hash or None,
         "reason": action.reason,
     }
-    if isinstance(action, Remove) and action.changes:
+    if isinstance(action, (Remove, Update)) and action.changes:
         shown["changes"] = [change.as_dict() for change in action.changes]
     if isinstance(action, Join):
         shown["network"] = action.network
@@ -288,7 +297,10 @@ def render_status(
         return f"No containers in namespace {namespace}.\n" + footer
     with_sync = any(row.sync is not None for row in rows)
     with_health = any(row.health is not None for row in rows)
-    header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE", "ENGINE NAME"]
+    with_ids = any(row.image_id for row in rows)
+    header = ["NAME", "STATE", "RESTARTS", "UPTIME", "PORTS", "IMAGE"]
+    header += ["IMAGE ID"] if with_ids else []
+    header += ["ENGINE NAME"]
     header += ["HEALTH"] if with_health else []
     table = [[*header, "SYNC"] if with_sync else header]
     for row in rows:
@@ -300,6 +312,7 @@ def render_status(
             "-" if uptime is None else _duration(uptime),
             ", ".join(map(_port, row.ports)) or "-",
             row.image or "-",
+            *([short_image_id(row.image_id) if row.image_id else "-"] if with_ids else []),
             row.engine_name,
         ]
         line += [_health(row)] if with_health else []
@@ -372,6 +385,7 @@ def status_to_dict(
                 "engine_name": row.engine_name,
                 "id": row.id,
                 "image": row.image,
+                "image_id": row.image_id,
                 "state": row.state,
                 "exit_code": row.exit_code,
                 "restarts": row.restarts,

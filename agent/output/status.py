@@ -12,7 +12,18 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 
 import attrs
 
-from agent.planning.actions import Hold, Join, Plan, Remove, Restart, Rollback, Start, Wait, Watch
+from agent.planning.actions import (
+    Hold,
+    Join,
+    Plan,
+    Remove,
+    Restart,
+    Rollback,
+    Start,
+    Update,
+    Wait,
+    Watch,
+)
 from agent.planning.health import Health
 from agent.planning.observed import ObservedContainer
 from agent.planning.spec import PortBinding
@@ -62,6 +73,8 @@ class ContainerStatus:
     image: str
     state: str
     exit_code: int | None = None
+    image_id: str | None = None
+    """The id of the image it runs, as the engine knows it; None: not known (or missing)."""
     restarts: int = 0
     started_at: float | None = None
     restart_at: float | None = None
@@ -120,6 +133,7 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
         engine_name=container.engine_name,
         id=container.id,
         image=container.image,
+        image_id=container.image_id or None,
         state=container.state,
         exit_code=None if container.running else container.exit_code,
         restarts=restarts,
@@ -128,7 +142,7 @@ def _row(container: ObservedContainer, restarts: int) -> ContainerStatus:
     )
 
 
-_Listed = Restart | Remove | Wait | Join | Watch | Rollback | Hold | Start
+_Listed = Restart | Remove | Wait | Join | Update | Watch | Rollback | Hold | Start
 _ROLLOUT_WORDS = {Watch: ROLLING_OUT, Rollback: ROLLBACK_DUE, Hold: HELD_BACK, Start: CHANGED}
 
 
@@ -155,7 +169,7 @@ def _actions_by_container(plan: Plan) -> dict[str, _Listed]:
     start); a join is said only of one that has no other."""
     found: dict[str, _Listed] = {a.container.id: a for a in plan.actions if isinstance(a, Join)}
     found.update((a.previous.id, a) for a in plan.actions if isinstance(a, Start) and a.previous)
-    kinds = (Restart, Remove, Wait, Watch, Rollback, Hold)
+    kinds = (Restart, Remove, Wait, Update, Watch, Rollback, Hold)
     found.update((a.container.id, a) for a in plan.actions if isinstance(a, kinds))
     return found
 

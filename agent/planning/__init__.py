@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Restart,
         Rollback,
         Start,
+        Update,
         Wait,
         Watch,
     )
@@ -80,6 +81,7 @@ __all__ = [
     "RolloutRecord",
     "RunSpec",
     "Start",
+    "Update",
     "Wait",
     "Watch",
     "build_specs",
@@ -93,6 +95,7 @@ _HOMES = {
     "FailedRevision": ".rollout",
     "RolloutInputs": ".rollout",
     "Rollback": ".actions",
+    "Update": ".actions",
     "Watch": ".actions",
     "Hold": ".actions",
     "PlanOptions": ".planner",

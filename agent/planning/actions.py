@@ -25,6 +25,7 @@ __all__ = [
     "Restart",
     "Rollback",
     "Start",
+    "Update",
     "Wait",
     "Watch",
 ]
@@ -114,6 +115,21 @@ class Remove(_Existing):
     """The previous container of a rollout whose new one counts as good now."""
     symbol = "-"
     verb = "remove"
+
+
+@attrs.frozen
+class Update(_Existing):
+    """Change an existing container's limits in place (``docker update``): it keeps its
+    id, and runs on. ``spec`` is the spec it then matches; ``changes`` what changes,
+    field by field (only the limits: see :data:`agent.planning.planner.IN_PLACE`).
+    """
+
+    container: ObservedContainer
+    spec: RunSpec
+    reason: str
+    changes: tuple[Change, ...] = ()
+    symbol = "~"
+    verb = "update"
 
 
 @attrs.frozen
@@ -220,13 +236,11 @@ class RemoveNetwork:
         return self.network.name
 
 
-ContainerAction = Start | Restart | Remove | Wait | Join | Watch | Rollback | Hold
+ContainerAction = Start | Restart | Remove | Wait | Join | Update | Watch | Rollback | Hold
 """An action on one container."""
 NetworkAction = CreateNetwork | RemoveNetwork
 """An action on the namespace's network."""
-Action = (
-    Start | Restart | Remove | Wait | Join | Watch | Rollback | Hold | CreateNetwork | RemoveNetwork
-)
+Action = ContainerAction | NetworkAction
 NO_CHANGE = (Wait, Watch, Hold)
 """The actions that change nothing: a plan of these alone is no change."""
 

@@ -6,7 +6,7 @@ import attrs
 
 from agent.planning.spec import PortBinding
 
-__all__ = ["ContainerEvent", "ObservedContainer"]
+__all__ = ["ContainerEvent", "ObservedContainer", "short_image_id"]
 
 
 @attrs.frozen
@@ -63,3 +63,10 @@ class ContainerEvent:
     name: str
     action: str
     time: float
+
+
+def short_image_id(image_id: str) -> str:
+    """An image's id or digest as people read it: ``sha256:`` and the first 12 hex digits
+    (``sha256:0123456789ab``); an id without its algorithm is taken as sha256's."""
+    algorithm, _, digits = image_id.rpartition(":")
+    return f"{algorithm or 'sha256'}:{digits[:12]}"

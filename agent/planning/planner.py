@@ -27,14 +27,15 @@ from agent.planning.actions import (
     Restart,
     Rollback,
     Start,
+    Update,
     Wait,
     Watch,
 )
 from agent.planning.backoff import CRASH_LOOP, Backoff
 from agent.planning.health import Health
 from agent.planning.network import ObservedNetwork
-from agent.planning.observed import ObservedContainer
-from agent.planning.record import changes
+from agent.planning.observed import ObservedContainer, short_image_id
+from agent.planning.record import Change, changes
 from agent.planning.rollout import (
     NO_ROLLOUTS,
     FailedRevision,
@@ -49,7 +50,11 @@ from agent.planning.rollout import (
 )
 from agent.planning.spec import RunSpec
 
-__all__ = ["PlanOptions", "plan"]
+__all__ = ["IN_PLACE", "PlanOptions", "plan"]
+
+IN_PLACE = frozenset({"resources.limits.memory", "resources.limits.cpu"})
+"""The record's fields an engine can change on a container in place (``docker update``):
+a spec whose change is in these alone (set or changed, not lifted) updates the container."""
 
 
 @attrs.frozen
@@ -64,12 +69,15 @@ class PlanOptions:
     to ``backoff.max``; a container that ran ``backoff.reset`` seconds before it
     exited starts afresh. ``network``: the name of the namespace's network, on which
     the containers reach each other by name; None when it is off (``--no-network``).
+    ``in_place``: whether the engine changes limits in place (see :data:`IN_PLACE`); when
+    not, such a change replaces the container, and its reason says why.
     """
 
     namespace: str
     allow_removals: bool = True
     backoff: Backoff = CRASH_LOOP
     network: str | None = None
+    in_place: bool = False
 
 
 def plan(
@@ -82,13 +90,15 @@ def plan(
     health: Mapping[str, Health] | None = None,
     network: ObservedNetwork | None = None,
     rollouts: RolloutInputs | None = None,
+    updated: Mapping[str, tuple[str, str]] | None = None,
 ) -> Plan:
     """Compute the actions that make ``observed`` match ``desired`` at time ``now``.
 
     ``images`` maps image references to the id they name now (after a pull); a
     container under ``imagePullPolicy: Always`` made from another id is replaced,
-    because its image changed. ``restarts`` maps container ids to how often the
-    agent restarted each in its current crash loop (the agent keeps the count:
+    because its image changed; a container replaced for another image reference names
+    the two images' short ids too where both are known. ``restarts`` maps container ids
+    to how often the agent restarted each in its current crash loop (the agent keeps the count:
     no engine observes it). ``health`` maps container ids to what their liveness
     probes found: a running container unhealthy under its spec's probe is restarted,
     under the same back-off as a crash. ``network`` is the namespace's network as the
@@ -97,13 +107,21 @@ def plan(
     in place, and it is removed once no container is desired. ``rollouts`` gives the update
     strategies, the rollouts under way and the failed revisions (see
     :mod:`agent.planning.rollout`); without, every change removes and starts at once.
+    ``updated`` maps the ids of containers whose limits were changed in place to the hash
+    and record they match since (labels cannot change: the agent keeps these): they are
+    planned as such. A change of the limits alone is made in place (when
+    ``options.in_place``), never through a rollout.
     """
     images = images or {}
     restarts = restarts or {}
     health = health or {}
     rollouts = rollouts or NO_ROLLOUTS
+    updated = updated or {}
     by_name: dict[str, list[ObservedContainer]] = {}
     for container in observed:
+        if container.id in updated:
+            hash, record = updated[container.id]
+            container = attrs.evolve(container, hash=hash, record=record)
         if container.namespace == options.namespace:
             by_name.setdefault(container.name, []).append(container)
 
@@ -112,19 +130,16 @@ def plan(
     turns = _Turns(desired, by_name, rollouts)
     for spec in desired:
         existing = by_name.pop(spec.name, [])
-        new_image = images.get(spec.image, "") if spec.pulls_always else ""
+        new_image = images.get(spec.image, "")
+        planned = _plan_container(spec, existing, new_image, now, options, restarts, health)
 
         def crash(container: ObservedContainer, spec: RunSpec = spec) -> Restart | Wait | None:
             count = restarts.get(container.id, 0)
             return _after_exit(container, spec, now, options.backoff, count)
 
-        rolled = _plan_rollout(spec, existing, now, rollouts, health, turns, crash)
-        if rolled is None:
-            planned = _plan_container(
-                spec, existing, new_image, now, options.backoff, restarts, health
-            )
-        else:
-            planned = rolled
+        if not any(isinstance(action, Update) for action in planned):
+            rolled = _plan_rollout(spec, existing, now, rollouts, health, turns, crash)
+            planned = planned if rolled is None else rolled
         removed = {a.container.id for a in planned if isinstance(a, Remove)}
         kept += [(spec, c) for c in existing if c.id not in removed]
         actions += planned
@@ -337,26 +352,36 @@ def _plan_container(
     existing: list[ObservedContainer],
     new_image: str,
     now: float,
-    backoff: Backoff,
+    options: PlanOptions,
     restarts: Mapping[str, int],
     health: Mapping[str, Health],
 ) -> list[Action]:
-    """What one desired container needs, given the containers of its name: remove the
-    stale ones and the duplicates, then start, replace, restart, wait, or nothing."""
-    actions: list[Action] = [
-        _replaced(stale, spec) for stale in existing if stale.hash != spec.hash
-    ]
+    """What one desired container needs, given the containers of its name: update the one
+    whose limits alone changed, or remove the stale ones and the duplicates, then start,
+    replace, restart, wait, or nothing."""
+    backoff = options.backoff
     keeper = _best([c for c in existing if c.hash == spec.hash])
+    if keeper is None and len(existing) == 1:
+        (only,) = existing
+        limits = _limits_changed(only, spec)
+        if limits and options.in_place and only.state not in ("dead", "removing"):
+            shown = "; ".join(change.text().removeprefix("~ ") for change in limits)
+            return [Update(only, spec, f"in place: {shown}", limits)]
+    actions: list[Action] = [
+        _replaced(stale, spec, new_image, options.in_place)
+        for stale in existing
+        if stale.hash != spec.hash
+    ]
     if keeper is None:
         reason = "replaces a changed container" if existing else "missing"
         return [*actions, Start(spec, reason)]
     duplicate = f"duplicate of {keeper.engine_name}"
     actions += [Remove(c, duplicate) for c in existing if c.hash == spec.hash and c is not keeper]
-    if new_image and keeper.image_id and keeper.image_id != new_image:
+    if spec.pulls_always and new_image and keeper.image_id and keeper.image_id != new_image:
         return [
             *actions,
-            Remove(keeper, f"image changed: {spec.image} is now {_short(new_image)}"),
-            Start(spec, f"image changed: {_short(keeper.image_id)} -> {_short(new_image)}"),
+            Remove(keeper, f"image changed: {spec.image} is now {short_image_id(new_image)}"),
+            Start(spec, "image changed: " + _digests(keeper.image_id, new_image)),
         ]
     if keeper.state == "dead":
         return [
@@ -376,12 +401,13 @@ _RANK = {
     Rollback: 1,
     Remove: 1,
     Join: 2,
-    Restart: 3,
-    Start: 4,
-    RemoveNetwork: 5,
-    Watch: 6,
-    Hold: 6,
-    Wait: 6,
+    Update: 3,
+    Restart: 4,
+    Start: 5,
+    RemoveNetwork: 6,
+    Watch: 7,
+    Hold: 7,
+    Wait: 7,
 }
 
 
@@ -447,21 +473,49 @@ def _after_unhealthy(
     return Wait(container, f"back-off: {what}; restart in {math.ceil(left)}s", since + delay)
 
 
-def _replaced(stale: ObservedContainer, spec: RunSpec) -> Remove:
+def _limits_changed(stale: ObservedContainer, spec: RunSpec) -> tuple[Change, ...]:
+    """The changes from ``stale`` to ``spec`` when they are limits set or changed, and
+    nothing else: what an update in place does; empty otherwise (or when its record does
+    not tell). A change of the logs' bounds is left aside: a manifest's are hashed and
+    fixed (a declaration's), so one seen here is the agent's default, which applies when a
+    container is made and changes none."""
+    found = [c for c in changes(stale.record, spec) or () if c.field != "logs"]
+    if stale.image and normalized(stale.image) != normalized(spec.image):
+        return ()
+    if found and all(c.field in IN_PLACE and c.kind != "-" and c.after is not None for c in found):
+        return tuple(found)
+    return ()
+
+
+def _replaced(
+    stale: ObservedContainer, spec: RunSpec, new_image: str = "", in_place: bool = True
+) -> Remove:
     """The removal of a container whose spec changed, saying what changed where its record
-    tells: field by field; where it does not, by image or by hash alone."""
+    tells: field by field; where it does not, by image or by hash alone. An image change
+    names the two images' short ids too where both are known (``new_image``: the id the
+    new reference names, when the engine said)."""
     found = changes(stale.record, spec)
     if stale.image and normalized(stale.image) != normalized(spec.image):
-        return Remove(stale, f"image changed: {stale.image} -> {spec.image}", found or ())
+        reason = f"image changed: {stale.image} -> {spec.image}"
+        if stale.image_id and new_image and stale.image_id != new_image:
+            reason += f" ({_digests(stale.image_id, new_image)})"
+        return Remove(stale, reason, found or ())
     if found is None:
         hashes = f"hash {stale.hash[:8] or 'none'} -> {spec.hash[:8]}"
         return Remove(stale, f"spec changed ({hashes}); origin unknown: no record on it")
     fields = list(dict.fromkeys(change.field for change in found))
+    if not in_place and _limits_changed(stale, spec):
+        return Remove(
+            stale,
+            "spec changed: " + ", ".join(fields) + " (this engine cannot change them in "
+            "place: replaced)",
+            found,
+        )
     if not fields:
         return Remove(stale, f"spec changed (hash {stale.hash[:8]} -> {spec.hash[:8]})")
     return Remove(stale, "spec changed: " + ", ".join(fields), found)
 
 
-def _short(image_id: str) -> str:
-    """``sha256:0123456789abcdef...`` -> ``0123456789ab``, as engines show ids."""
-    return image_id.rpartition(":")[2][:12]
+def _digests(old: str, new: str) -> str:
+    """``sha256:0123456789ab -> sha256:ba9876543210``: an image change by its short ids."""
+    return f"{short_image_id(old)} -> {short_image_id(new)}"

@@ -119,7 +119,8 @@ class RunSpec:
     stdin: bool = False
     tty: bool = False
     log_limits: LogLimits | None = None
-    """json-file logs rotated at a size; None: the engine's default logging."""
+    """json-file logs rotated at a size (the manifest's, else the agent's default: only the
+    manifest's is hashed); None: the engine's default logging."""
     aliases: tuple[str, ...] = ()
     """Further names on the namespace's network (hashed when given)."""
     network: str | None = None
@@ -206,13 +207,26 @@ def build_specs(
     namespace: str,
     volumes_root: str,
     network: str | None = None,
+    default_logs: LogLimits | None = None,
 ) -> tuple[RunSpec, ...]:
     """Resolve manifest containers into engine specs for one agent; ``network`` is the
-    namespace's network they are made on (None: the engine's default network)."""
-    return tuple(_build(container, namespace, volumes_root, network) for container in containers)
+    namespace's network they are made on (None: the engine's default network);
+    ``default_logs`` bound the logs of a container whose manifest does not (None: the
+    engine's default logging). The default is not hashed: a new default applies to the
+    containers made from then on, and replaces none."""
+    return tuple(
+        _build(container, namespace, volumes_root, network, default_logs)
+        for container in containers
+    )
 
 
-def _build(container: Container, namespace: str, volumes_root: str, network: str | None) -> RunSpec:
+def _build(
+    container: Container,
+    namespace: str,
+    volumes_root: str,
+    network: str | None,
+    default_logs: LogLimits | None = None,
+) -> RunSpec:
     ports = tuple(
         PortBinding(p.container_port, p.host_port, p.protocol.lower(), p.host_ip)
         for p in container.ports
@@ -259,6 +273,7 @@ def _build(container: Container, namespace: str, volumes_root: str, network: str
         # A container on the host's network has no network of the engine to join.
         network=None if container.host_network else network,
         **{name: getattr(container, name) for name in _AS_GIVEN},
+        log_limits=container.log_limits or default_logs,
     )
 
 
@@ -288,7 +303,8 @@ def _mount_dict(mount: Mount) -> dict[str, Any]:
 _AS_GIVEN = tuple(
     field.name
     for field in attrs.fields(RunSpec)
-    if field.name in attrs.fields_dict(Container) and field.name not in ("env", "ports")
+    if field.name in attrs.fields_dict(Container)
+    and field.name not in ("env", "ports", "log_limits")
 )
 
 # Their fields by name: what attrs.asdict gives for these flat classes, without its walk.
