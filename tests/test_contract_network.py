@@ -35,7 +35,9 @@ def server(name: str, body: str, image: str, aliases: str = "") -> str:
 
 
 def manifest(*containers: str) -> str:
-    return "version: v1beta1\ncontainers:\n" + "".join(containers)
+    """Replaced at once on an edit (Recreate): these tests check names across replacements,
+    not rollouts, during which the previous container answers to the name too."""
+    return "version: v1beta1\nupdateStrategy: {type: Recreate}\ncontainers:\n" + "".join(containers)
 
 
 def fetch(ws: Workspace, engine_name: str, url: str) -> tuple[int, str]:

@@ -23,9 +23,11 @@ from tests.test_contract import manifest
 
 
 def pair(port: int, worker_says: str = "one") -> str:
-    """A web server on 127.0.0.1:port and a worker."""
+    """A web server on 127.0.0.1:port and a worker, replaced at once on an edit (Recreate):
+    these tests read what apply and status say of a replacement; rollouts have their own."""
     return manifest(
         f"""
+        updateStrategy: {{type: Recreate}}
         containers:
           - name: web
             image: IMAGE
