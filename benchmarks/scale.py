@@ -10,8 +10,11 @@ that the containers' process honours SIGTERM (``sh -c 'trap "exit 0" TERM; ...'`
 replacement measures the tools and not a stop timeout. For each count N, in this order:
 
 1. Converge N from nothing: ``agent apply`` with each backend, beside the engine's parallel
-   floor (N ``run -d`` at once, one CLI process each) and docker-compose ``up -d`` on dockerd
-   [agent <= 1.15x the floor of its engine].
+   floor (one ``network create``, then N ``run -d --network`` at once, one CLI process each:
+   the agent's containers share their namespace's network) and docker-compose ``up -d`` on
+   dockerd (on its project's network) [agent <= 1.15x the floor of its engine]. One more row
+   per engine, for reference, converges the floor's N on the engine's default bridge (no
+   network made, no DNS): the engine's own cost of the network is the difference.
 2. Idle: ``agent run --reload 0.5 -vv`` over the N running containers for 6 s: engine calls
    a pass (the requests urllib3 logs, for the SDK backends; the engine CLI processes it runs,
    for the CLI ones) and the agent's own CPU milliseconds a pass, counted by its ``pass done``
@@ -230,6 +233,7 @@ def measure_agent(subject: AgentSubject) -> Figures:
 
 
 def measure_peer(subject: FloorSubject | ComposeSubject) -> Figures:
+    """Every row of a peer; the floor on the default bridge, a reference, converges only."""
     figures = Figures()
     subject.cleanup()
     subject.gens = [0] * subject.count
@@ -237,6 +241,8 @@ def measure_peer(subject: FloorSubject | ComposeSubject) -> Figures:
     try:
         figures.converge = subject.cold().seconds
         subject.expect_converged()
+        if isinstance(subject, FloorSubject) and subject.network is None:
+            return figures
         if isinstance(subject, FloorSubject):
             figures.dying = _engine_restart_floor(subject)
             subject.expect_converged()
@@ -262,12 +268,12 @@ def subjects(
                          TRAP)
         )  # fmt: skip
     for kind in sorted({k for _, _, k, _, s in BACKENDS if s in backends}):
-        prefix = lab.name(f"floor{kind[0]}{count}")
-        floor = FloorSubject(
-            prefix, lab.engine(kind), lab.image, lab.ports(count), lab.root / prefix
-        )
-        floor.command = TRAP
-        found.append(floor)
+        for network, short in ((True, "floor"), (False, "bridge")):
+            prefix = lab.name(f"{short}{kind[0]}{count}")
+            floor = FloorSubject(prefix, lab.engine(kind), lab.image, lab.ports(count),
+                                 lab.root / prefix, network)  # fmt: skip
+            floor.command = TRAP
+            found.append(floor)
     compose = ComposeSubject(lab.compose, f"cab{lab.run_id}s{count}", lab.docker, lab.image,
                              lab.ports(count), lab.root / f"compose{count}")  # fmt: skip
     compose.command = TRAP
@@ -361,7 +367,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     figures = Figures(error=str(exc))
                     log(f"N={count}: {subject.label} FAILED: {exc}")
                 results[count][subject.label] = figures
-                if isinstance(subject, FloorSubject) and figures.converge is not None:
+                if (
+                    isinstance(subject, FloorSubject)
+                    and subject.network is not None
+                    and figures.converge is not None
+                ):
                     floors[count][subject.engine.kind] = figures.converge
                 log(f"N={count}: {subject.label}: {figures}")
         notes = list(lab.notes)
@@ -376,7 +386,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             + "{:.2f}/{:.2f}/{:.2f} after.".format(*os.getloadavg()),
             "    python benchmarks/scale.py",
             "Targets: converge <= 1.15x the floor of the same engine; idle 1 engine call and "
-            "< 20 ms of the agent's CPU a pass; peak RSS < 60 MB.",
+            "< 20 ms of the agent's CPU a pass; peak RSS < 60 MB. The floor: one `network "
+            "create`, then N `run -d --network` at once (the agent's containers share their "
+            "namespace's network); the floor on the default bridge, converged only, is for "
+            "reference (x floor: against the floor on a network).",
             table(results, floors),
             growth(results),
             "\n".join(f"- {note}" for note in notes),
