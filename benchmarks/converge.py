@@ -16,12 +16,14 @@ The subjects, each with its own names and ports:
 - ``agent apply`` with each backend (docker-cli and the Docker SDK on dockerd, podman-py and
   the podman CLI on the Podman service), with the defaults of ``agent`` (``--parallel``,
   ``--stop-timeout``);
-- the parallel floor of each engine: the same N ``run -d`` (create and start, with the same
-  port and env), issued directly and all at once, one thread and one CLI process each;
-- Compose's ``up -d`` on dockerd, ``network_mode: bridge`` as the agent's containers (compose
-  would otherwise make a network per project): Compose v2 where it is installed (a
-  ``docker-compose`` 2.x, as Debian 13's, or the ``docker compose`` plugin), else v1 (Debian
-  12's ``docker-compose`` 1.29); the report names the one that ran and its version;
+- the parallel floor of each engine: one ``network create``, then the same N ``run -d`` on
+  that network (create and start, with the same port and env, the name as an alias), issued
+  directly and all at once, one thread and one CLI process each, as the agent's containers
+  share their namespace's network;
+- Compose's ``up -d`` on dockerd, on the network Compose makes for its project: Compose v2
+  where it is installed (a ``docker-compose`` 2.x, as Debian 13's, or the ``docker compose``
+  plugin), else v1 (Debian 12's ``docker-compose`` 1.29); the report names the one that ran
+  and its version;
 - ``podman kube play`` of N pods of one container each (each keeps its own network namespace and
   port, published by the pod with hostPort on hostIP 127.0.0.1).
 
@@ -530,6 +532,18 @@ def remove_labelled(engine: Engine, label: str) -> None:
         raise BenchError(f"{engine.kind}: containers labelled {label} not removed: {left}")
 
 
+def remove_network(engine: Engine, name: str) -> None:
+    """Remove the network ``name`` (this run's own) if it is there, once its containers are
+    gone; an engine may still be taking their endpoints off it for a moment ("has active
+    endpoints"), so the removal is tried again, for at most 30 s."""
+    deadline = time.monotonic() + 30.0
+    while engines.run_cli(engine, "network", "inspect", "--", name, check=False).returncode == 0:
+        done = engines.run_cli(engine, "network", "rm", "--", name, check=False)
+        if done.returncode != 0 and time.monotonic() > deadline:
+            raise BenchError(f"{engine.kind}: network {name} not removed: {done.stderr.strip()}")
+        time.sleep(0 if done.returncode == 0 else 0.5)
+
+
 class RunningAgent:
     """``agent run`` in the background, its output in ``logfile``; a context manager that
     leaves it stopped. Reaped with wait4 only, so that its peak memory is not lost."""
@@ -766,34 +780,52 @@ class AgentSubject(Subject):
 
 class FloorSubject(Subject):
     """The parallel floor: the same N containers by ``run -d``, all at once, one thread and one
-    CLI process each; the replacement by ``stop -t 10``, ``rm`` and ``run -d``, all at once."""
+    CLI process each; the replacement by ``stop -t 10``, ``rm`` and ``run -d``, all at once.
+
+    As the agent's containers share their namespace's network, the floor's share one
+    user-defined network (``PREFIX-net``, a bridge with the engine's DNS), made first by one
+    ``network create`` that the cold converge's time includes; each container joins it at its
+    ``run -d`` with its name as an alias, as the agent's do. With ``network=False`` they run on
+    the engine's default bridge instead, as before the agent made networks."""
 
     tool = "floor"
     measures_memory = False
 
     def __init__(
-        self, prefix: str, engine: Engine, image: str, ports: Sequence[int], root: Path
-    ) -> None:
+        self, prefix: str, engine: Engine, image: str, ports: Sequence[int], root: Path,
+        network: bool = True,
+    ) -> None:  # fmt: skip
         super().__init__(engine, image, ports, root)
         name = Path(engine.cli).name
-        self.label = f"parallel floor: {len(ports)} x {name} run -d @{_engine_name(engine)}"
+        self.label = (
+            f"parallel floor: {len(ports)} x {name} run -d --network @{_engine_name(engine)}"
+            if network
+            else f"parallel floor, default bridge: {len(ports)} x {name} run -d "
+            f"@{_engine_name(engine)}"
+        )
         self.prefix = prefix
+        self.network = f"{prefix}-net" if network else None
 
     def _name(self, i: int) -> str:
         return f"{self.prefix}-c{i}"
 
     def _run(self, i: int) -> list[str]:
+        network = [f"--network={self.network}", f"--network-alias=c{i}"] if self.network else []
         return [
             self.engine.cli, "run", "-d", f"--name={self._name(i)}",
             f"--label={BENCH_LABEL}={self.prefix}",
             f"--publish=127.0.0.1:{self.ports[i]}:{CONTAINER_PORT}",
-            f"--env=BENCH_INDEX={i}", f"--env=BENCH_GEN={self.gens[i]}",
+            f"--env=BENCH_INDEX={i}", f"--env=BENCH_GEN={self.gens[i]}", *network,
             "--", self.image, *self.command,
         ]  # fmt: skip
 
     def cold(self) -> Run:
-        seconds = in_parallel([[self._run(i)] for i in range(self.count)], self.engine.environ())
-        return Run(seconds, 0.0, 0.0, 0, "")
+        start = time.perf_counter()
+        if self.network is not None:
+            cli(self.engine, "network", "create", f"--label={BENCH_LABEL}={self.prefix}",
+                "--", self.network)  # fmt: skip
+        in_parallel([[self._run(i)] for i in range(self.count)], self.engine.environ())
+        return Run(time.perf_counter() - start, 0.0, 0.0, 0, "")
 
     def change_all(self) -> Run:
         self.gens = [gen + 1 for gen in self.gens]
@@ -812,6 +844,8 @@ class FloorSubject(Subject):
 
     def cleanup(self) -> None:
         remove_labelled(self.engine, f"{BENCH_LABEL}={self.prefix}")
+        if self.network is not None:
+            remove_network(self.engine, self.network)
 
 
 def _engine_name(engine: Engine) -> str:
@@ -882,7 +916,8 @@ def find_compose(docker_cli: str | None) -> ComposePeer | None:
 
 class ComposeSubject(Subject):
     """Compose (v2 or v1, see :class:`ComposePeer`) with one service per container, on the
-    default bridge network."""
+    project's own network (``PROJECT_default``, which Compose makes), as the agent's
+    containers share their namespace's."""
 
     tool = "compose"
 
@@ -903,7 +938,6 @@ class ComposeSubject(Subject):
                 f"  c{i}:",
                 f"    image: {self.image}",
                 f"    command: {json.dumps(list(self.command))}",
-                "    network_mode: bridge",
                 f'    environment: {{BENCH_INDEX: "{i}", BENCH_GEN: "{self.gens[i]}"}}',
                 f'    ports: ["127.0.0.1:{port}:{CONTAINER_PORT}"]',
             ]
@@ -953,6 +987,7 @@ class ComposeSubject(Subject):
             if done.returncode != 0:
                 log(f"{self.label}: compose down: {done.stderr.strip()[-300:]}")
         remove_labelled(self.engine, self._label())
+        remove_network(self.engine, f"{self.project}_default")
 
 
 class KubeSubject(Subject):

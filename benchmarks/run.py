@@ -16,10 +16,10 @@ Rows (the targets, in brackets, are printed beside the figures, never asserted):
 
 1. Converge N containers from nothing: ``agent apply`` with each backend (docker-cli and the
    Docker SDK on dockerd, podman-py and the podman CLI on the Podman service; default
-   ``--parallel``) beside the parallel floor of each engine (the same N ``run -d`` issued at
-   once, one thread and one CLI process each), ``compose up -d`` and ``podman kube
-   play``; ratios to the floor of the same engine and to compose [agent <= 1.15x the
-   floor, so <= 0.7x compose].
+   ``--parallel``) beside the parallel floor of each engine (one ``network create``, then the
+   same N ``run -d`` on that network issued at once, one thread and one CLI process each),
+   ``compose up -d`` and ``podman kube play``; ratios to the floor of the same engine and to
+   compose [agent <= 1.15x the floor, so <= 0.7x compose].
 2. Replace N changed containers whose process ignores SIGTERM (busybox sleep as PID 1): the env
    of every container changes, then ``agent apply`` / ``compose up -d`` with the default
    stop timeout (10 s); beside them the parallel floor of a replacement (``stop -t 10``, ``rm``,
@@ -621,15 +621,18 @@ def section_1(data: ConvergeFigures, count: int, repeat: int) -> Section:
             entry["target"] = "<= 1.15x floor, <= 0.7x compose"
         section.entries.append(entry)
     section.notes = [
-        "floor: the same containers by `run -d` (create and start, each with its 127.0.0.1 "
-        "port and env vars), issued all at once, one thread and one CLI process each; "
-        f"the agent runs its actions {PARALLEL} at a time (the `--parallel` default).",
+        "floor: one `network create`, then the same containers by `run -d --network` "
+        "(create and start, each with its 127.0.0.1 port, env vars and its name as an alias "
+        "on that network, as the agent's share their namespace's), issued all at once, one "
+        f"thread and one CLI process each; the agent runs its actions {PARALLEL} at a time "
+        "(the `--parallel` default).",
         "x compose: compose runs on dockerd; for the Podman rows the ratio is across engines.",
         "max RSS: the peak resident size of the tool's own process (`VmHWM`); CLI "
         "subprocesses: the peak of it and the `docker`/`podman` processes the CLI backends "
         "run (`ru_maxrss` of `wait4`). The engines' own memory is not counted.",
         "podman kube play: N pods of one container each (plus N infra containers, which "
-        "publish the ports); compose: `network_mode: bridge`, as the agent.",
+        "publish the ports); compose: on the network it makes for its project, as the "
+        "agent's containers are on their namespace's.",
     ]
     return section
 

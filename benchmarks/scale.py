@@ -2,7 +2,7 @@
 machine's real engines.
 
     python benchmarks/scale.py [--counts 30,200] [--backends dcli,dsdk,ppy,pcli]
-                               [--out benchmarks/results] [--name scale]
+                               [--repeat 1] [--out benchmarks/results] [--name scale]
 
 Run it as root with the engines of ENGINES.md (contrib/setup-engines.sh); the set-up, the
 workload and the cleanup are those of benchmarks/converge.py (its Lab and subjects), except
@@ -10,8 +10,11 @@ that the containers' process honours SIGTERM (``sh -c 'trap "exit 0" TERM; ...'`
 replacement measures the tools and not a stop timeout. For each count N, in this order:
 
 1. Converge N from nothing: ``agent apply`` with each backend, beside the engine's parallel
-   floor (N ``run -d`` at once, one CLI process each) and docker-compose ``up -d`` on dockerd
-   [agent <= 1.15x the floor of its engine].
+   floor (one ``network create``, then N ``run -d --network`` at once, one CLI process each:
+   the agent's containers share their namespace's network) and docker-compose ``up -d`` on
+   dockerd (on its project's network) [agent <= 1.15x the floor of its engine]. One more row
+   per engine, for reference, converges the floor's N on the engine's default bridge (no
+   network made, no DNS): the engine's own cost of the network is the difference.
 2. Idle: ``agent run --reload 0.5 -vv`` over the N running containers for 6 s: engine calls
    a pass (the requests urllib3 logs, for the SDK backends; the engine CLI processes it runs,
    for the CLI ones) and the agent's own CPU milliseconds a pass, counted by its ``pass done``
@@ -25,6 +28,10 @@ replacement measures the tools and not a stop timeout. For each count N, in this
    the engine shows it stopped.
 5. The agent's peak RSS over rows 1, 2 and 4 [< 60 MB].
 
+With ``--repeat R``, every subject of a count is measured R times, the subjects taking turns
+(so that a change in the machine's load hits them alike), and each figure is the median of the
+repeats that did not fail; the 1-minute load average at the start of each measurement is kept.
+
 Then, for each figure, how it grows from the smallest count to the largest. The Markdown table
 goes to stdout and to OUT/NAME.md, the samples to OUT/NAME.json. Only 127.0.0.1 is addressed;
 everything made here is removed at the end.
@@ -36,6 +43,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import sys
 import threading
 import time
@@ -87,6 +95,28 @@ class Figures:
     rss_mb: float | None = None
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    load: float | None = None  # the 1-minute load average as the measurement began
+
+
+MEDIANS = ("converge", "replace", "idle_calls", "idle_cpu_ms", "dying", "rss_mb", "load")
+
+
+def median_figures(samples: Sequence[Figures]) -> Figures:
+    """Each figure's median over the repeats that did not fail (the passes counted: their
+    sum); the last error when every repeat failed."""
+    good = [sample for sample in samples if sample.error is None]
+    if not good:
+        return samples[-1]
+    merged = Figures()
+    for name in MEDIANS:
+        values = [value for sample in good if (value := getattr(sample, name)) is not None]
+        setattr(merged, name, statistics.median(values) if values else None)
+    passes = [sample.idle_passes for sample in good if sample.idle_passes is not None]
+    merged.idle_passes = sum(passes) if passes else None
+    failed = [sample.error for sample in samples if sample.error is not None]
+    if failed:
+        merged.notes.append(f"{len(failed)} of {len(samples)} repeats failed: {failed[-1]}")
+    return merged
 
 
 def _idle(subject: AgentSubject) -> tuple[float, float, int, float]:
@@ -230,6 +260,7 @@ def measure_agent(subject: AgentSubject) -> Figures:
 
 
 def measure_peer(subject: FloorSubject | ComposeSubject) -> Figures:
+    """Every row of a peer; the floor on the default bridge, a reference, converges only."""
     figures = Figures()
     subject.cleanup()
     subject.gens = [0] * subject.count
@@ -237,6 +268,8 @@ def measure_peer(subject: FloorSubject | ComposeSubject) -> Figures:
     try:
         figures.converge = subject.cold().seconds
         subject.expect_converged()
+        if isinstance(subject, FloorSubject) and subject.network is None:
+            return figures
         if isinstance(subject, FloorSubject):
             figures.dying = _engine_restart_floor(subject)
             subject.expect_converged()
@@ -262,12 +295,12 @@ def subjects(
                          TRAP)
         )  # fmt: skip
     for kind in sorted({k for _, _, k, _, s in BACKENDS if s in backends}):
-        prefix = lab.name(f"floor{kind[0]}{count}")
-        floor = FloorSubject(
-            prefix, lab.engine(kind), lab.image, lab.ports(count), lab.root / prefix
-        )
-        floor.command = TRAP
-        found.append(floor)
+        for network, short in ((True, "floor"), (False, "bridge")):
+            prefix = lab.name(f"{short}{kind[0]}{count}")
+            floor = FloorSubject(prefix, lab.engine(kind), lab.image, lab.ports(count),
+                                 lab.root / prefix, network)  # fmt: skip
+            floor.command = TRAP
+            found.append(floor)
     compose = ComposeSubject(lab.compose, f"cab{lab.run_id}s{count}", lab.docker, lab.image,
                              lab.ports(count), lab.root / f"compose{count}")  # fmt: skip
     compose.command = TRAP
@@ -339,10 +372,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--backends", default="dcli,dsdk,ppy,pcli")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--name", default="scale")
+    parser.add_argument("--repeat", type=int, default=1, help="measurements of each subject")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.counts.split(",")]
     backends = set(args.backends.split(","))
     results: dict[int, dict[str, Figures]] = {}
+    samples: dict[int, dict[str, list[Figures]]] = {}
     floors: dict[int, dict[str, float]] = {}
     began = time.monotonic()
     load_before = os.getloadavg()
@@ -350,21 +385,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         versions = lab.versions()
         for count in counts:
             results[count], floors[count] = {}, {}
-            for subject in subjects(lab, count, backends):
-                log(f"N={count}: {subject.label}")
-                try:
-                    if isinstance(subject, AgentSubject):
-                        figures = measure_agent(subject)
-                    else:
-                        figures = measure_peer(subject)
-                except FAILURES as exc:
-                    figures = Figures(error=str(exc))
-                    log(f"N={count}: {subject.label} FAILED: {exc}")
+            found = subjects(lab, count, backends)
+            samples[count] = {subject.label: [] for subject in found}
+            for repeat in range(1, args.repeat + 1):
+                for subject in found:
+                    log(f"N={count}, repeat {repeat}/{args.repeat}: {subject.label}")
+                    load = os.getloadavg()[0]
+                    try:
+                        if isinstance(subject, AgentSubject):
+                            figures = measure_agent(subject)
+                        else:
+                            figures = measure_peer(subject)
+                    except FAILURES as exc:
+                        figures = Figures(error=str(exc))
+                        log(f"N={count}: {subject.label} FAILED: {exc}")
+                    figures.load = load
+                    samples[count][subject.label].append(figures)
+                    log(f"N={count}: {subject.label}: {figures}")
+            for subject in found:
+                figures = median_figures(samples[count][subject.label])
                 results[count][subject.label] = figures
-                if isinstance(subject, FloorSubject) and figures.converge is not None:
+                if (
+                    isinstance(subject, FloorSubject)
+                    and subject.network is not None
+                    and figures.converge is not None
+                ):
                     floors[count][subject.engine.kind] = figures.converge
-                log(f"N={count}: {subject.label}: {figures}")
         notes = list(lab.notes)
+    loads = [f.load for by in samples.values() for r in by.values() for f in r if f.load]
+    notes += [
+        f"N={count}, {label}: {note}"
+        for count, by in results.items()
+        for label, fig in by.items()
+        for note in fig.notes
+    ]
     text = "\n\n".join(
         part
         for part in (
@@ -373,10 +427,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             + "; ".join(f"{k} {v}" for k, v in versions.items())
             + f". Whole run {time.monotonic() - began:.0f} s; load average "
             + "{:.2f}/{:.2f}/{:.2f} before, ".format(*load_before)
-            + "{:.2f}/{:.2f}/{:.2f} after.".format(*os.getloadavg()),
-            "    python benchmarks/scale.py",
+            + "{:.2f}/{:.2f}/{:.2f} after".format(*os.getloadavg())
+            + (
+                f", {min(loads):.1f} to {max(loads):.1f} (1 min) as the measurements began"
+                if loads
+                else ""
+            )
+            + f". Each figure: the median of {args.repeat} repeat(s).",
+            " ".join(["    python benchmarks/scale.py", *(sys.argv[1:] if argv is None else argv)]),
             "Targets: converge <= 1.15x the floor of the same engine; idle 1 engine call and "
-            "< 20 ms of the agent's CPU a pass; peak RSS < 60 MB.",
+            "< 20 ms of the agent's CPU a pass; peak RSS < 60 MB. The floor: one `network "
+            "create`, then N `run -d --network` at once (the agent's containers share their "
+            "namespace's network); the floor on the default bridge, converged only, is for "
+            "reference (x floor: against the floor on a network).",
             table(results, floors),
             growth(results),
             "\n".join(f"- {note}" for note in notes),
@@ -386,13 +449,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.md").write_text(text + "\n")
-    samples = {
-        str(count): {label: asdict(fig) for label, fig in by.items()}
-        for count, by in results.items()
+    document = {
+        "versions": versions,
+        "repeat": args.repeat,
+        "floors": floors,
+        "results": {
+            str(count): {label: asdict(fig) for label, fig in by.items()}
+            for count, by in results.items()
+        },
+        "samples": {
+            str(count): {label: [asdict(fig) for fig in figs] for label, figs in by.items()}
+            for count, by in samples.items()
+        },
     }
-    (args.out / f"{args.name}.json").write_text(
-        json.dumps({"versions": versions, "floors": floors, "results": samples}, indent=2) + "\n"
-    )
+    (args.out / f"{args.name}.json").write_text(json.dumps(document, indent=2) + "\n")
     return 0
 
 
