@@ -169,6 +169,13 @@ def record_only(world: World) -> None:
     world.records["web"] = RolloutRecord("id-web-1", world.new["web"].hash, NOW)
 
 
+def killed_after_a_long_stop(world: World) -> None:
+    """Killed after the new one started (1s ago), before its record was renewed: the
+    record dates from before the old one's stop, 9s long."""
+    world.under_way(1)
+    world.records["web"] = attrs.evolve(world.records["web"], since=NOW - 10)
+
+
 def paused(world: World) -> None:
     world.strategy = UpdateStrategy(on_failure="Pause")
 
@@ -265,6 +272,9 @@ CASES: dict[str, Case] = {
     "killed in a rollback after the new one went -> the old one is started again": (
         steps(failed_before, record_only),
         [("rollback", "web", "ns-web-REV2 exited 1 after 0s; back to ns-web-REV1")],
+    ),
+    "killed before the record was renewed, the stop long -> its own start counts": (
+        killed_after_a_long_stop, [("watch", "web", WATCHED)],
     ),
     "Pause -> the failed one is left, and so is the old one": (
         steps(paused, ran(2, "exited", 1)),

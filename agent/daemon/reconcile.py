@@ -74,13 +74,15 @@ def plan_for(
     """
     if restarts is None:
         restarts = RestartLedger(settings.restarts_path).counts()
-    observed = engine.list(settings.namespace)
+    book = book or RolloutBook(settings.rollouts_path)
+    # While a rollout is under way, its new container's start counts toward minReadySeconds:
+    # the listing then carries the run times (inspects where the engine's listing lacks them).
+    observed = engine.list(settings.namespace, run_times=bool(book.records()))
     if on_observed is not None:
         on_observed(observed)
     if health is None:
         health = HealthFile(settings.health_path).read()
     network = observe_network(engine, settings, observed, bool(desired.containers))
-    book = book or RolloutBook(settings.rollouts_path)
     rollouts = rollout_inputs(desired, settings, book, engine, probing)
     in_place = engine.updates_in_place()
     return plan_against(

@@ -299,7 +299,10 @@ def _under_way(
         if pause:
             back = f"{fresh.engine_name} {revision.reason}; rollout paused"
         return [*actions, Rollback(previous, fresh, revision, back, pause=pause)]
-    ready_at = record.since + strategy.min_ready_seconds
+    # The record is renewed once the new container started; an agent killed before that
+    # left the time from before the previous one's stop, so the container's own start
+    # counts where the engine told it.
+    ready_at = max(record.since, fresh.started_at or 0.0) + strategy.min_ready_seconds
     ran = f"ran {strategy.min_ready_seconds}s"
     if now >= ready_at and verdict:
         passed = ", its probe passes" if spec.liveness_probe and inputs.probing else ""
