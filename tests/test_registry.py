@@ -168,6 +168,43 @@ def test_always_replaces_the_container_when_a_new_image_is_pushed_under_its_tag(
     assert ws.apply()[0].actions == ()
 
 
+def test_a_new_digest_rolls_out_and_one_that_fails_is_rolled_back_and_held_back(
+    ws: Workspace, images: EngineImages, repo: str
+) -> None:
+    # The same command under every image: the image whose X is "bad" exits at once.
+    ref = f"{repo}:1"
+    app = (
+        "version: v1beta1\nupdateStrategy: {minReadySeconds: 2}\ncontainers:\n"
+        f"  - name: app\n    image: {ref}\n    imagePullPolicy: Always\n"
+        """    command: [sh, -c, 'test "$X" = bad && exit 3; exec sleep 600']\n"""
+    )
+    first = images.publish(ref, "good")
+    ws.write(app)
+    assert ws.agent("apply").returncode == 0
+    old = ws.container("app")["Id"]
+
+    bad = images.publish(ref, "bad")
+    failed = ws.agent("apply")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert f"image changed: sha256:{first[:12]} -> sha256:{bad[:12]}" in failed.stdout
+    assert "exited 3 after" in failed.stdout and "back to" in failed.stdout, failed.stdout
+    assert [c["Id"] for c in ws.containers()] == [old]
+    assert images.running("app") == first
+
+    held = ws.agent("apply")
+    assert held.returncode == 0, held.stdout + held.stderr
+    assert "held back" in held.stdout and "1 held back" in held.stdout, held.stdout
+    assert [c["Id"] for c in ws.containers()] == [old]
+
+    newer = images.publish(ref, "good2")
+    rolled = ws.agent("apply")
+    assert rolled.returncode == 0, rolled.stdout + rolled.stderr
+    assert f"sha256:{first[:12]} -> sha256:{newer[:12]}" in rolled.stdout
+    assert images.running("app") == newer
+    assert [c["Id"] for c in ws.containers()] != [old]
+    assert ws.agent("apply").stdout.strip().startswith("No changes")
+
+
 def test_if_not_present_keeps_the_container_when_a_new_image_is_pushed_under_its_tag(
     ws: Workspace, images: EngineImages, repo: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -50,6 +50,7 @@ class World:
     health: dict[str, Health] = attrs.field(factory=dict)
     probing: bool = False
     changed: tuple[str, ...] = ("web",)
+    pulled: dict[str, str] = attrs.field(factory=dict)
 
     @classmethod
     def base(cls, **web: object) -> World:
@@ -103,7 +104,13 @@ class World:
             self.probing,
         )
         return plan(
-            self.desired(), self.observed, NOW, PlanOptions(NS), health=self.health, rollouts=inputs
+            self.desired(),
+            self.observed,
+            NOW,
+            PlanOptions(NS),
+            self.pulled,
+            health=self.health,
+            rollouts=inputs,
         )
 
 
@@ -188,6 +195,44 @@ def image_moved(world: World) -> None:
     world.images["web:1"] = "sha256:newer"
 
 
+def always(world: World) -> None:
+    """``web`` under imagePullPolicy: Always, unchanged: only its tag may move on."""
+    fresh = World.base(image_pull_policy="Always")
+    world.old, world.new, world.observed = fresh.old, fresh.new, fresh.observed
+    world.changed = ()
+
+
+def pushed(world: World) -> None:
+    """A pull found web:1 naming a new image id."""
+    world.pulled["web:1"] = "sha256:cd34"
+
+
+def digest_under_way(
+    seconds: float, state: str = "running", code: int | None = None
+) -> Callable[[World], None]:
+    """A rollout of web:1's new id begun ``seconds`` ago (this pass pulled nothing: the
+    engine's id of the tag is looked up), its new container ``state``."""
+
+    def mutate(world: World) -> None:
+        spec = attrs.evolve(world.old["web"], pinned="sha256:cd34")
+        world.records["web"] = RolloutRecord("id-web-1", spec.hash, NOW - seconds)
+        world.images["web:1"] = "sha256:cd34"
+        made = World.made(spec, state, code, seconds)
+        world.observed.append(attrs.evolve(made, id="id-web-new", image_id="sha256:cd34"))
+
+    return mutate
+
+
+def digest_failed(world: World) -> None:
+    """The rollout of web:1's new id failed and was rolled back; the tag still names it."""
+    world.failed["web"] = FailedRevision(
+        world.old["web"].hash, "sha256:cd34", world.revision(), "exited 1 after 0s", NOW - 5
+    )
+    world.images["web:1"] = "sha256:cd34"
+
+
+DIGESTS = "image changed: sha256:web:1 -> sha256:cd34"
+NEW = "ns-web-REV1-cd34"
 STOP_FIRST = "spec changed: env; stop-first: host port 8080/TCP in common"
 HELD = (
     "held back: ns-web-REV2 failed its rollout (exited 1 after 0s); "
@@ -275,6 +320,38 @@ CASES: dict[str, Case] = {
     ),
     "killed before the record was renewed, the stop long -> its own start counts": (
         killed_after_a_long_stop, [("watch", "web", WATCHED)],
+    ),
+    "Always, the tag names a new id -> rolled out like a change of spec": (
+        steps(always, pushed),
+        [("start", "web", f"{DIGESTS}; stop-first: host port 8080/TCP in common")],
+    ),
+    "Always, the same id -> nothing": (steps(always), []),
+    "Always, the new id ran 3s of 10 -> watched, the old one kept": (
+        steps(always, digest_under_way(3)),
+        [("watch", "web", "rolling out: ns-web-REV1 is kept until this one has run 10s")],
+    ),
+    "Always, the new id ran 10s -> the old one is removed": (
+        steps(always, digest_under_way(10)),
+        [("remove", "web", f"rollout done: {NEW} ran 10s")],
+    ),
+    "Always, the new id exited -> rolled back": (
+        steps(always, digest_under_way(2, "exited", 1)),
+        [("rollback", "web", f"{NEW} exited 1 after 2s; back to ns-web-REV1")],
+    ),
+    "Always, the new id failed, the tag still names it -> held back": (
+        steps(always, digest_failed),
+        [("held", "web", f"held back: {NEW} failed its rollout (exited 1 after 0s); "
+          "the manifest or the image must change, or --retry-failed")],
+    ),
+    "Always, the new id failed, and a newer one is pulled -> rolled out": (
+        steps(always, digest_failed, lambda w: w.pulled.update({"web:1": "sha256:ef56"})),
+        [("start", "web", "image changed: sha256:web:1 -> sha256:ef56; "
+          "stop-first: host port 8080/TCP in common")],
+    ),
+    "Always under Recreate -> removed, then started, as always": (
+        steps(always, pushed, recreate),
+        [("remove", "web", "image changed: web:1 is now sha256:cd34"),
+         ("start", "web", DIGESTS)],
     ),
     "Pause -> the failed one is left, and so is the old one": (
         steps(paused, ran(2, "exited", 1)),

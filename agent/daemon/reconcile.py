@@ -107,12 +107,19 @@ def rollout_inputs(
             strategies[container.name] = manifest.update_strategy or settings.strategy
             groups[container.name] = f"{index}:{manifest.source}"
     failed = book.failed()
+    records = book.records()
     images: dict[str, str] = {}
     if engine is not None:
-        wanted = {c.image for c in desired.containers if c.name in failed}
+        # An imagePullPolicy: Always image under way or held back is looked up each pass,
+        # pulled or not: the id its tag names tells a new digest from the previous one.
+        wanted = {
+            c.image
+            for c in desired.containers
+            if c.name in failed or (c.name in records and c.image_pull_policy == ALWAYS)
+        }
         for image in sorted(wanted):
             images[image] = engine.image_id(image) or ""
-    return RolloutInputs(strategies, groups, book.records(), failed, images, probing)
+    return RolloutInputs(strategies, groups, records, failed, images, probing)
 
 
 def observe_network(

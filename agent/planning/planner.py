@@ -37,6 +37,7 @@ from agent.planning.network import ObservedNetwork
 from agent.planning.observed import ObservedContainer, short_image_id
 from agent.planning.record import Change, changes
 from agent.planning.rollout import (
+    MOVED,
     NO_ROLLOUTS,
     FailedRevision,
     RolloutInputs,
@@ -45,6 +46,7 @@ from agent.planning.rollout import (
     group_revisions,
     held_back,
     how_it_failed,
+    new_digest,
     previous_of,
     probe_verdict,
 )
@@ -127,8 +129,14 @@ def plan(
 
     actions: list[Action] = []
     kept: list[tuple[RunSpec, ObservedContainer]] = []
-    turns = _Turns(desired, by_name, rollouts)
+    pinned: list[RunSpec] = []
     for spec in desired:
+        spec, by_name[spec.name] = new_digest(
+            spec, by_name.get(spec.name, []), images.get(spec.image, ""), rollouts
+        )
+        pinned.append(spec)
+    turns = _Turns(pinned, by_name, rollouts)
+    for spec in pinned:
         existing = by_name.pop(spec.name, [])
         new_image = images.get(spec.image, "")
         planned = _plan_container(spec, existing, new_image, now, options, restarts, health)
@@ -497,6 +505,9 @@ def _replaced(
     tells: field by field; where it does not, by image or by hash alone. An image change
     names the two images' short ids too where both are known (``new_image``: the id the
     new reference names, when the engine said)."""
+    new_image = new_image or spec.pinned
+    if stale.hash == MOVED + spec.hash:
+        return Remove(stale, "image changed: " + _digests(stale.image_id, new_image), ())
     found = changes(stale.record, spec)
     if stale.image and normalized(stale.image) != normalized(spec.image):
         reason = f"image changed: {stale.image} -> {spec.image}"

@@ -4,16 +4,18 @@ update, given what the engine has, the rollout records and the failed revisions.
 A rollout of a container is: start the new one (beside the previous one, or after
 stopping it when they share a claim), watch it until it has run ``minReadySeconds``
 (and passed its liveness probe, when it has one and the caller probes), then remove the
-previous one. A new container that exits, or turns unhealthy, first fails the rollout:
-it is removed and the previous one runs again (``onFailure: Rollback``), or both are left
-as they are (``Pause``); either way its revision (spec hash and image id) is held back
-until the manifest or the image changes again, and its manifest replaces no further
-container meanwhile.
+previous one. A new digest of an ``imagePullPolicy: Always`` image is a change too: its
+container is named after the image id as well. A new container that exits, or turns
+unhealthy, first fails the rollout: it is removed and the previous one runs again
+(``onFailure: Rollback``), or both are left as they are (``Pause``); either way its
+revision (spec hash and image id) is held back until the manifest or the image changes
+again, and its manifest replaces no further container meanwhile.
 
 What is in progress is kept in two places that survive the agent: the engine (both
-containers, each under its own name, since the name carries the spec's hash) and a
-:class:`RolloutRecord` per container name (which container is the previous one, and since
-when the new one runs). So a new agent finishes or rolls back what a killed one began.
+containers, each under its own name, since the name carries the spec's hash, or the new
+image's id) and a :class:`RolloutRecord` per container name (which container is the
+previous one, and since when the new one runs). So a new agent finishes or rolls back
+what a killed one began.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from agent.planning.observed import ObservedContainer
 from agent.planning.spec import RunSpec
 
 __all__ = [
+    "MOVED",
     "NO_ROLLOUTS",
     "FailedRevision",
     "RolloutInputs",
@@ -39,6 +42,7 @@ __all__ = [
     "group_revisions",
     "held_back",
     "how_it_failed",
+    "new_digest",
     "previous_of",
     "probe_verdict",
 ]
@@ -93,6 +97,32 @@ NO_ROLLOUTS = RolloutInputs(default=UpdateStrategy(RECREATE))
 """A planner's inputs without rollouts: every change removes and starts at once."""
 
 
+MOVED = "image-moved:"
+"""Marks the hash of a container whose image moved on (see :func:`new_digest`)."""
+
+
+def new_digest(
+    spec: RunSpec,
+    existing: Sequence[ObservedContainer],
+    pulled: str,
+    inputs: RolloutInputs,
+) -> tuple[RunSpec, list[ObservedContainer]]:
+    """Under a rolling update, a container of an ``imagePullPolicy: Always`` spec made from
+    another image id than its tag names now is out of date as if its spec had changed:
+    it comes back with its hash marked (:data:`MOVED`), and the spec pinned to the new id
+    (its container is named after the id too, beside the previous one of the same hash).
+    The id the tag names is ``pulled`` (this pass pulled it), else the engine's, which
+    ``inputs.images`` has while a rollout or a held-back revision of the name is known."""
+    current = pulled or inputs.images.get(spec.image, "")
+    if not (spec.pulls_always and current and inputs.strategy(spec.name).rolling):
+        return spec, list(existing)
+    moved = {c.id for c in existing if c.hash == spec.hash and c.image_id and c.image_id != current}
+    if not moved:
+        return spec, list(existing)
+    marked = [attrs.evolve(c, hash=MOVED + c.hash) if c.id in moved else c for c in existing]
+    return attrs.evolve(spec, pinned=current), marked
+
+
 def group_revisions(specs: Iterable[RunSpec], groups: Mapping[str, str]) -> dict[str, str]:
     """Each group's revision: a hash of its containers' spec hashes, which changes with
     any change of its manifest's containers."""
@@ -107,11 +137,12 @@ def group_revisions(specs: Iterable[RunSpec], groups: Mapping[str, str]) -> dict
 
 def held_back(spec: RunSpec, inputs: RolloutInputs, revision: str) -> FailedRevision | None:
     """The failed revision that holds ``spec`` back: the same spec, the same manifest
-    revision, and the same image id (when the image's current id is known)."""
+    revision, and the same image id (when the image's current id is known: the one the
+    spec is pinned to, else the engine's)."""
     failed = inputs.failed.get(spec.name)
     if failed is None or failed.hash != spec.hash or failed.revision != revision:
         return None
-    current = inputs.images.get(spec.image, "")
+    current = spec.pinned or inputs.images.get(spec.image, "")
     if current and failed.image_id and current != failed.image_id:
         return None
     return failed

@@ -126,6 +126,10 @@ class RunSpec:
     network: str | None = None
     """The namespace's network it is attached to when created, under :attr:`network_aliases`;
     None: the engine's default network. Not hashed: an older container joins it in place."""
+    pinned: str = ""
+    """The image id that a rollout of a new digest of an ``imagePullPolicy: Always`` image
+    runs: its container is named after it too (beside the previous one, of the same hash).
+    Not hashed; empty otherwise."""
 
     @property
     def network_aliases(self) -> tuple[str, ...]:
@@ -158,7 +162,8 @@ class RunSpec:
 
     @property
     def engine_name(self) -> str:
-        return engine_name(self.namespace, self.name, self.hash)
+        name = engine_name(self.namespace, self.name, self.hash)
+        return f"{name}-{self.pinned.removeprefix('sha256:')[:8]}" if self.pinned else name
 
     @property
     def hostname(self) -> str | None:
