@@ -617,6 +617,12 @@ class RunningAgent:
         return self.returncode
 
 
+# The replacement rows compare with Compose and the engine's floor, which replace at once: the
+# agent's default, a rolling update (one at a time, each kept 10 s), is measured by
+# benchmarks/rollout.py. Converging from nothing goes through no rollout.
+RECREATE = ("--update-strategy=Recreate",)
+
+
 def manifest_text(
     namespace: str, image: str, ports: Sequence[int], command: Sequence[str], gens: Sequence[int]
 ) -> str:
@@ -713,12 +719,16 @@ class AgentSubject(Subject):
     def change_one(self) -> Run:
         self.gens[0] += 1
         self.write()
-        return self.apply("agent apply (one changed)", self.applied(1, 1), "--stop-timeout=0")
+        return self.apply(
+            "agent apply (one changed)", self.applied(1, 1), "--stop-timeout=0", *RECREATE
+        )
 
     def change_all(self) -> Run:
         self.gens = [gen + 1 for gen in self.gens]
         self.write()
-        return self.apply("agent apply (all changed)", self.applied(self.count, self.count))
+        return self.apply(
+            "agent apply (all changed)", self.applied(self.count, self.count), *RECREATE
+        )
 
     def spawn(self, reload: float, *extra: str, name: str = "run.log") -> RunningAgent:
         argv = self.argv("run", f"--reload={reload:g}", *extra)

@@ -163,7 +163,9 @@ class AgentLatency:
         subject.write()
         try:
             subject.cold()
-            extra = ("-vv", f"--backoff-reset={BACKOFF_RESET:g}")
+            # Recreate: the edit row measures a replacement, as Compose and the engine make
+            # one; a rolling update's watch would make each edit wait for the one before.
+            extra = ("-vv", f"--backoff-reset={BACKOFF_RESET:g}", *converge.RECREATE)
             with subject.spawn(LATENCY_RELOAD, *extra) as agent:
                 agent.wait_for("agent running", 60)
                 agent.wait_for("following engine events", 30)
