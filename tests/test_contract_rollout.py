@@ -144,3 +144,49 @@ def test_an_agent_killed_mid_rollout_is_followed_by_one_that_rolls_it_back(ws: W
     assert "exited 3 after" in after.stdout
     assert ids(ws) == [old]
     assert serving(port) == "one"
+
+
+def workers(strategy: str, generation: str, run: str = "exec sleep 600") -> str:
+    """Two containers without host ports (so each rollout starts first) under ``strategy``."""
+    items = "".join(
+        f"  - name: {name}\n    image: {BUSYBOX_TAG}\n    command: [sh, -c, '{run}']\n"
+        f"    env: [{{key: GEN, value: '{generation}'}}]\n"
+        for name in ("a", "b")
+    )
+    return f"version: v1beta1\nupdateStrategy: {strategy}\ncontainers:\n{items}"
+
+
+def test_max_unavailable_2_replaces_two_at_once_and_1_one_after_the_other(ws: Workspace) -> None:
+    for at_once, generation in ((2, "two"), (1, "three")):
+        strategy = f"{{rollingUpdate: {{maxUnavailable: {at_once}}}, minReadySeconds: 1}}"
+        ws.write(workers(strategy, "one" if generation == "two" else "two"))
+        assert ws.agent("apply").returncode == 0
+        ws.write(workers(strategy, generation))
+        done = ws.agent("apply", "--output", "json")
+        assert done.returncode == 0, done.stdout + done.stderr
+        first = [(a["action"], a["name"]) for a in json.loads(done.stdout)["plan"]["actions"]]
+        if at_once == 2:
+            assert sorted(first) == [("start", "a"), ("start", "b")], first
+        else:
+            assert sorted(first) == [("start", "a"), ("watch", "b")], first
+        names = sorted(c["Config"]["Labels"]["io.container-agent.name"] for c in ws.containers())
+        assert names == ["a", "b"]
+        assert all(f"GEN={generation}" in c["Config"]["Env"] for c in ws.containers())
+
+
+def test_on_failure_pause_leaves_both_and_holds_the_revision_back(ws: Workspace) -> None:
+    strategy = "{minReadySeconds: 2, onFailure: Pause}"
+    ws.write(workers(strategy, "one"))
+    assert ws.agent("apply").returncode == 0
+    old = {c["Config"]["Labels"]["io.container-agent.name"]: c["Id"] for c in ws.containers()}
+    ws.write(workers(strategy, "two", run="exit 3"))
+    paused = ws.agent("apply")
+    assert paused.returncode == 1, paused.stdout + paused.stderr
+    assert "rollout paused" in paused.stdout and "exited 3 after" in paused.stdout
+    states = {c["Id"]: c["State"]["Running"] for c in ws.containers()}
+    assert all(states[old[name]] for name in ("a", "b"))  # the old ones run on
+    assert len(states) == 3 and list(states.values()).count(False) == 1  # the failed one stays
+    again = ws.agent("apply")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "rollout paused" in again.stdout or "held back" in again.stdout, again.stdout
+    assert len(ws.containers()) == 3
