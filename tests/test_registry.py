@@ -195,6 +195,8 @@ def test_a_new_digest_rolls_out_and_one_that_fails_is_rolled_back_and_held_back(
     assert held.returncode == 0, held.stdout + held.stderr
     assert "held back" in held.stdout and "1 held back" in held.stdout, held.stdout
     assert [c["Id"] for c in ws.containers()] == [old]
+    status = json.loads(ws.agent("status", "--output", "json").stdout)
+    assert "held back" in status["containers"][0]["reason"], status
 
     newer = images.publish(ref, "good2")
     rolled = ws.agent("apply")

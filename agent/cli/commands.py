@@ -93,11 +93,12 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agent.daemon.reconcile import plan_against
+    from agent.daemon.reconcile import plan_against, rollout_inputs
     from agent.output.render import render_status, status_to_dict, to_json
     from agent.output.status import statuses
     from agent.state.health_file import HealthFile
     from agent.state.restarts import RestartLedger
+    from agent.state.rollouts import RolloutBook
 
     settings: Settings = args.settings
     desired = load_sources(args.manifests, args.urls) if args.manifests else None
@@ -112,8 +113,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         rows = statuses(observed, restarts, health=health)
     else:
         in_place = reader.updates_in_place()
+        # The engine is asked what the images of held-back revisions name now, as a plan
+        # does: a digest held back is told apart from the one that runs.
+        book = RolloutBook(settings.rollouts_path)
+        rollouts = rollout_inputs(desired, settings, book, reader)
         the_plan = plan_against(
-            desired, observed, settings, now, None, restarts, health, network, in_place=in_place
+            desired, observed, settings, now, None, restarts, health, network, rollouts, in_place
         )
         wanted = {c.name for c in desired.containers}
         rows = statuses(observed, restarts, the_plan, wanted, health)
