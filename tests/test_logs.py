@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -119,6 +121,33 @@ def test_the_chunks_are_written_as_they_come_with_the_options_passed_on() -> Non
         ("list", "ns"),
         ("logs", "aaaaaaaa1", "follow=False", "tail=2", "since=5.0"),
     ]
+
+
+@pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_a_follow_ends_on_ctrl_c_or_sigterm_even_with_sigint_ignored_from_the_start(
+    sent: signal.Signals,
+) -> None:
+    """As under ``nohup`` or a shell's background job, which start it with SIGINT ignored."""
+    fake = FakeBackend([listed("aaaaaaaa1", "web")])
+    fake.output["aaaaaaaa1"] = [b"one\n", b"two\n"]
+
+    class SignalledOnWrite(io.BytesIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            written = super().write(data)
+            os.kill(os.getpid(), sent)
+            return written
+
+    out = SignalledOnWrite()
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    terminate = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            write_logs(fake.reader(), "ns", "web", out, follow=True)
+        assert out.getvalue() == b"one\n"
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN, "the caller's handler is back"
+        assert signal.getsignal(signal.SIGTERM) == terminate
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 @pytest.fixture

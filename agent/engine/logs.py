@@ -92,7 +92,8 @@ def write_logs(
 ) -> None:
     """Write the logs of the container ``name`` to ``out`` as the engine gives them,
     flushing each chunk when following. SIGTERM ends it as Ctrl-C does (KeyboardInterrupt),
-    so that the engine's stream is closed and a CLI that reads it is ended."""
+    so that the engine's stream is closed and a CLI that reads it is ended; Ctrl-C does so
+    even in a process started with SIGINT ignored."""
     container = choose(reader.list(namespace), name, namespace)
     chunks = reader.logs(container.id, follow=follow, tail=tail, since=since)
     with _terminate_as_interrupt():
@@ -110,17 +111,20 @@ def write_logs(
 
 @contextlib.contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while inside (in the main thread only)."""
+    """SIGTERM and SIGINT raise KeyboardInterrupt while inside (in the main thread only),
+    SIGINT even when the process was started with it ignored (by ``nohup`` or a shell's
+    background job), as the daemon ends on both."""
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: signals are not ours to take
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
