@@ -78,6 +78,7 @@ if str(REPO) not in sys.path:
 
 from agent.daemon.settings import Settings  # noqa: E402
 from agent.planning.spec import LABEL_NAME, LABEL_NAMESPACE  # noqa: E402
+from agent.testing.image import image_exists  # noqa: E402
 from tests import engines  # noqa: E402
 from tests.engines import Engine  # noqa: E402
 
@@ -1174,7 +1175,7 @@ class Lab:
                 engines.start_podman(self.root)
             )  # fmt: skip
             self._engines[kind] = engine  # stop() only stops it if it was started here
-            if engine.owned and not engines.image_exists(engine, self.image):
+            if engine.owned and not image_exists(engine, self.image):
                 self._images.append((engine, self.image))
             engines.run_cli(engine, "run", "--rm", engines.build_busybox_image(engine), "true")
             how = "started here" if engine.owned else "reused: left running at the end"

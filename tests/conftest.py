@@ -18,10 +18,13 @@ from typing import NoReturn
 
 import pytest
 
-from agent.testing import EngineAccess, Target, Workspace
-from tests import engines
-from tests.contract import TARGETS
-from tests.engines import Engine, EngineKind, Registry
+# The shipped checks' failures are told as a test module's are (before anything imports them).
+pytest.register_assert_rewrite("agent.testing.contract")
+
+from agent.testing import EngineAccess, Target, Workspace  # noqa: E402
+from tests import engines  # noqa: E402
+from tests.contract import TARGETS  # noqa: E402
+from tests.engines import Engine, EngineKind, Registry  # noqa: E402
 
 ENGINE_FIXTURES = frozenset({"docker_engine", "podman_engine", "engine", "target", "registry"})
 """Fixtures that start or hand out a real engine (or the registry beside them)."""

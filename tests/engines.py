@@ -1,4 +1,4 @@
-"""Real Docker and Podman engines for tests and scripts (stdlib only).
+"""Real Docker and Podman engines for tests and scripts.
 
 The same set-up as contrib/setup-engines.sh: dockerd and ``podman system service`` on fixed
 sockets under /run/ca-test, a busybox image imported from /bin/busybox (no registry needed) and
@@ -9,6 +9,9 @@ only ever signals processes this Python process started itself (kept in ``_CHILD
 
 The podman CLI is used in remote mode (``CONTAINER_HOST``), so CLI and service are literally the
 same engine; as root both use the same storage (/var/lib/containers/storage) anyway.
+
+The image, the namespace listings and the host-side port helpers are the shipped contract kit's
+(:mod:`agent.testing`), named here too for the tests and benchmarks that start engines.
 """
 
 from __future__ import annotations
@@ -24,16 +27,21 @@ import shutil
 import socket
 import ssl
 import subprocess
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:  # the kit's protocol for a running engine; at run time, stdlib only
-    from agent.testing import EngineAccess
+from agent.planning.spec import LABEL_NAMESPACE
+from agent.testing import EngineAccess
+from agent.testing.image import BUSYBOX_TAG as BUSYBOX_TAG
+from agent.testing.image import build_busybox_image as build_busybox_image
+from agent.testing.namespaces import list_namespace as list_namespace
+from agent.testing.namespaces import list_networks as list_networks
+from agent.testing.namespaces import remove_namespace as remove_namespace
+from agent.testing.ports import free_port as free_port
+from agent.testing.ports import http_get as http_get
 
 RUN_DIR = Path("/run/ca-test")
 DOCKER_SOCK = RUN_DIR / "docker.sock"
@@ -45,13 +53,7 @@ PODMAN_SOCK = RUN_DIR / "podman.sock"
 PODMAN_PIDFILE = RUN_DIR / "podman.pid"
 
 REGISTRY_PORT = 15000
-BUSYBOX_TAG = "localhost/ca-test/busybox:latest"
-BUSYBOX_BINARY = Path("/bin/busybox")
-BUSYBOX_APPLETS = (
-    "sh", "sleep", "echo", "cat", "httpd", "nc", "env", "pwd", "hostname", "ls", "touch",
-    "mkdir", "id", "true", "false", "wget", "kill", "ps", "printf",
-)  # fmt: skip
-NAMESPACE_LABEL = "io.container-agent.namespace"
+NAMESPACE_LABEL = LABEL_NAMESPACE
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -158,31 +160,6 @@ def ping(sock: Path, timeout: float = 2.0) -> bool:
 def registry_answers(port: int, timeout: float = 2.0) -> bool:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     return _http_status(conn, "/v2/") == 200
-
-
-def http_get(port: int, path: str = "/", timeout: float = 30.0) -> tuple[int, bytes]:
-    """GET http://127.0.0.1:PORT/PATH, retrying until an HTTP answer or ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2.0)
-        try:
-            conn.request("GET", path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        except (OSError, http.client.HTTPException):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-        finally:
-            conn.close()
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # --------------------------------------------------------------------------- processes
@@ -372,7 +349,7 @@ def start_engine(kind: EngineKind, root: Path) -> Engine:
     engine = start_dockerd(root) if kind == "docker" else start_podman(root)
     try:
         run_cli(engine, "run", "--rm", build_busybox_image(engine), "true")
-    except EngineError as exc:
+    except (EngineError, AssertionError) as exc:  # the kit's CLI runs fail by assertion
         stop(engine)
         hint = "" if engine.owned else " (engine reused, not started by tests/engines.py)"
         raise EngineError(f"{kind} cannot run a container{hint}: {exc}") from exc
@@ -401,93 +378,6 @@ def run_cli(
     if check and res.returncode != 0:
         raise EngineError(f"{' '.join(cmd)} -> exit {res.returncode}: {res.stderr.strip()}")
     return res
-
-
-def image_exists(engine: EngineAccess, image: str) -> bool:
-    return run_cli(engine, "image", "inspect", image, check=False).returncode == 0
-
-
-def _tarinfo(name: str, kind: bytes, mode: int, target: str = "") -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.linkname, info.mtime = kind, mode, target, 0
-    info.uname = info.gname = "root"
-    return info
-
-
-def write_busybox_rootfs(tar_path: Path, busybox: Path = BUSYBOX_BINARY) -> Path:
-    """A rootfs tar: /bin/busybox, /bin/APPLET -> busybox, /tmp (1777)."""
-    if not busybox.is_file():
-        raise EngineError(f"{busybox} missing: apt-get install busybox-static")
-    with tarfile.open(tar_path, "w") as tar:
-        tar.addfile(_tarinfo("bin", tarfile.DIRTYPE, 0o755))
-        tar.addfile(_tarinfo("tmp", tarfile.DIRTYPE, 0o1777))
-        info = _tarinfo("bin/busybox", tarfile.REGTYPE, 0o755)
-        info.size = busybox.stat().st_size
-        with busybox.open("rb") as src:
-            tar.addfile(info, src)
-        for applet in BUSYBOX_APPLETS:
-            tar.addfile(_tarinfo(f"bin/{applet}", tarfile.SYMTYPE, 0o777, "busybox"))
-    return tar_path
-
-
-def build_busybox_image(engine: EngineAccess, tag: str = BUSYBOX_TAG) -> str:
-    """Import a busybox image as ``tag`` unless it exists already; returns ``tag``."""
-    if image_exists(engine, tag):
-        return tag
-    with tempfile.TemporaryDirectory(prefix="ca-busybox-") as tmp:
-        tar = write_busybox_rootfs(Path(tmp) / "rootfs.tar")
-        changes = ["--change", 'CMD ["sh"]', "--change", "ENV PATH=/bin"]
-        run_cli(engine, "import", *changes, str(tar), tag)
-    return tag
-
-
-def remove_namespace(engine: EngineAccess, namespace: str) -> list[str]:
-    """Force-remove the containers labelled NAMESPACE_LABEL=NAMESPACE, then the networks
-    with that label; returns the containers' ids."""
-    ids = list_namespace(engine, namespace)
-    if ids:
-        wait = ["-t", "0"] if engine.kind == "podman" else []  # podman rm -f waits 10 s otherwise
-        run_cli(engine, "rm", "-f", "-v", *wait, *ids, check=False)
-        left = list_namespace(engine, namespace)
-        if left:
-            raise EngineError(
-                f"{engine.kind}: containers of namespace {namespace} not removed: {left}"
-            )
-    # An engine may still be taking the removed containers' endpoints off the network for a
-    # moment ("has active endpoints"): the removal is tried again, for at most 30 s.
-    deadline = time.monotonic() + 30.0
-    while networks := list_networks(engine, namespace):
-        run_cli(engine, "network", "rm", *networks, check=False)
-        left = list_networks(engine, namespace)
-        if not left:
-            break
-        if time.monotonic() > deadline:
-            raise EngineError(f"{engine.kind}: networks of namespace {namespace} left: {left}")
-        time.sleep(0.5)
-    return ids
-
-
-def list_networks(engine: EngineAccess, namespace: str) -> list[str]:
-    """Names of the networks labelled with NAMESPACE (the agent's network of it)."""
-    out = run_cli(
-        engine,
-        "network",
-        "ls",
-        "--quiet",
-        "--format",
-        "{{.Name}}",
-        "--filter",
-        f"label={NAMESPACE_LABEL}={namespace}",
-    )
-    return out.stdout.split()
-
-
-def list_namespace(engine: EngineAccess, namespace: str) -> list[str]:
-    """Ids of all containers (any state) labelled with NAMESPACE."""
-    out = run_cli(
-        engine, "ps", "-aq", "--no-trunc", "--filter", f"label={NAMESPACE_LABEL}={namespace}"
-    )
-    return out.stdout.split()
 
 
 # --------------------------------------------------------------------------- registry

@@ -17,9 +17,9 @@ from typing import Any
 
 from agent.planning.network import network_name
 from agent.testing import Workspace, wait_for
+from agent.testing.contract.manifests import manifest
 from tests.engines import BUSYBOX_TAG, free_port, http_get
 from tests.json_docs import problems
-from tests.test_contract import manifest
 
 
 def pair(port: int, worker_says: str = "one") -> str:

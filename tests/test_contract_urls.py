@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent.testing import Workspace, wait_for
-from tests.test_contract import sleeper
+from agent.testing.contract.manifests import sleeper
 from tests.url_server import Route, UrlServer
 
 TOKEN = "e2e-t0ken-never-logged"

@@ -13,10 +13,10 @@ from typing import Any
 
 from agent.planning.observed import ContainerEvent
 from agent.testing import AGENT, Workspace, wait_for
+from agent.testing.contract.manifests import sleeper
+from agent.testing.proxy import SocketProxy
 from backends.base import EventStream
 from tests.engines import BUSYBOX_TAG
-from tests.proxy import SocketProxy
-from tests.test_contract import sleeper
 
 # A generous bound for a test; benchmarks/ measures the real figure.
 AT_ONCE = 15.0

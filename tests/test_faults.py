@@ -10,8 +10,8 @@ import subprocess
 import time
 
 from agent.testing import Workspace, wait_for
+from agent.testing.contract.manifests import manifest, sleeper
 from backends.timestamps import parse_rfc3339
-from tests.test_contract import manifest, sleeper
 
 FAST_BACKOFF = ("--reload=0.2", "--backoff-initial=1", "--backoff-max=4", "--backoff-reset=600")
 

@@ -15,9 +15,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from agent.testing import AGENT, Target, Workspace, wait_for
+from agent.testing.contract.manifests import manifest
+from agent.testing.proxy import SocketProxy
 from tests.engines import Engine, free_port, http_get
-from tests.proxy import SocketProxy
-from tests.test_contract import manifest
 
 SECRET = "s3cret-value-never-logged"
 

@@ -20,6 +20,7 @@ from agent.engine.executor import ActionResult
 from agent.output.render import plan_to_dict, render_text
 from agent.planning.actions import CreateNetwork, Remove, RemoveNetwork, Start
 from agent.testing import Workspace
+from agent.testing.image import write_busybox_rootfs
 from tests import engines
 from tests.engines import BUSYBOX_TAG, AuthRegistry, Registry
 
@@ -105,7 +106,7 @@ class EngineImages:
 
 @pytest.fixture(scope="session")
 def rootfs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return engines.write_busybox_rootfs(tmp_path_factory.mktemp("rootfs") / "busybox.tar")
+    return write_busybox_rootfs(tmp_path_factory.mktemp("rootfs") / "busybox.tar")
 
 
 @pytest.fixture

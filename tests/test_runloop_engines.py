@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.testing import AGENT, Target, Workspace, wait_for
+from agent.testing.contract.manifests import sleeper
 from tests.engines import Engine
-from tests.test_contract import sleeper
 
 
 @pytest.fixture

@@ -18,15 +18,17 @@ on four targets) takes precedence over these.
 from __future__ import annotations
 
 import secrets
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from agent.testing.workspace import CliEngine, EngineAccess, Target, Workspace, run_cli
+# The shipped checks' failures are told as a test module's are (before a test file imports them).
+pytest.register_assert_rewrite("agent.testing.contract")
 
-NAMESPACE_LABEL = "io.container-agent.namespace"
+from agent.testing.image import build_busybox_image  # noqa: E402
+from agent.testing.namespaces import remove_namespace  # noqa: E402
+from agent.testing.workspace import CliEngine, EngineAccess, Target, Workspace  # noqa: E402
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,22 +63,15 @@ def namespace(target: Target) -> Iterator[str]:
     remove_namespace(target.engine, name)
 
 
-def remove_namespace(engine: EngineAccess, namespace: str) -> None:
-    """Force-remove the namespace's containers, then its networks (retried for 30 s while
-    the engine still takes the removed containers' endpoints off them)."""
-    label = f"label={NAMESPACE_LABEL}={namespace}"
-    ids = run_cli(engine, "ps", "-aq", "--no-trunc", "--filter", label).stdout.split()
-    if ids:
-        run_cli(engine, "rm", "-f", "-v", *ids, check=False)
-    deadline = time.monotonic() + 30.0
-    while networks := run_cli(engine, "network", "ls", "-q", "--filter", label).stdout.split():
-        run_cli(engine, "network", "rm", *networks, check=False)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"networks of namespace {namespace} left: {networks}")
-        time.sleep(0.5)
+@pytest.fixture(scope="session")
+def busybox_image() -> Callable[[EngineAccess], str]:
+    """busybox_image(engine) -> tag of the busybox image on that engine (imported if missing)."""
+    return build_busybox_image
 
 
 @pytest.fixture
 def ws(target: Target, namespace: str, tmp_path: Path) -> Workspace:
-    """A namespace, a manifest file and a volumes root on the target."""
+    """A namespace, a manifest file and a volumes root on the target, whose engine has the
+    checks' image (imported from the host's busybox if missing)."""
+    build_busybox_image(target.engine)
     return Workspace(target, namespace, tmp_path)
