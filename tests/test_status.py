@@ -237,6 +237,16 @@ def test_status_shows_the_short_id_of_the_image_a_container_runs(image_id: str, 
     assert row["image_id"] == image_id
 
 
+def test_an_image_listed_by_id_once_its_tag_moved_on_is_shown_short() -> None:
+    (web,) = specs(Container("web", "127.0.0.1:5000/app:1"))
+    moved = "sha256:" + "3a7f881abff9" + "0" * 52  # dockerd's listing, the tag pushed anew
+    rows = statuses([running(web, image=moved, image_id=moved)], {})
+    text = render_status(rows, NOW, NS).splitlines()
+    assert text[1].split()[5:7] == ["sha256:3a7f881abff9", "sha256:3a7f881abff9"]
+    (row,) = status_to_dict(rows, NOW, NS, "unix:///x.sock")["containers"]
+    assert row["image"] == moved  # the JSON keeps what the engine said
+
+
 def test_no_image_id_column_when_no_container_has_one() -> None:
     (web,) = specs(Container("web", "nginx:1.25"))
     text = render_status(statuses([running(web)], {}), NOW, NS)

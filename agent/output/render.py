@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -311,7 +312,7 @@ def render_status(
             str(row.restarts),
             "-" if uptime is None else _duration(uptime),
             ", ".join(map(_port, row.ports)) or "-",
-            row.image or "-",
+            _image(row.image),
             *([short_image_id(row.image_id) if row.image_id else "-"] if with_ids else []),
             row.engine_name,
         ]
@@ -320,6 +321,17 @@ def render_status(
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     lines = ("   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in table)
     return "".join(line.rstrip() + "\n" for line in lines) + footer
+
+
+_IMAGE_ID = re.compile(r"(?:sha256:|sha512:)?[0-9a-f]{64,128}")
+
+
+def _image(image: str) -> str:
+    """The image as the engine lists it; an image id (dockerd lists one in place of a tag
+    that has moved to another image since) short, as ``docker ps`` shows it."""
+    if not image:
+        return "-"
+    return short_image_id(image) if _IMAGE_ID.fullmatch(image) else image
 
 
 def _state(row: ContainerStatus, now: float) -> str:
