@@ -199,6 +199,12 @@ USAGE_ERRORS = [
         "--namespace must be an RFC 1035 name of 40 characters at most: '1shop'",
         id="an invalid namespace in the bare form",
     ),
+    pytest.param(
+        ["down", "--yes", "conf/good.yaml"],
+        "down takes no manifest (conf/good.yaml): it removes every container the agent made in "
+        "the namespace, and its network; choose it with --namespace",
+        id="down given a manifest",
+    ),
 ]
 
 

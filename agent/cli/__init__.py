@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if mistyped is not None:
         parser.error(mistyped)
     args = parser.parse_args(_with_command_first(given))
+    if args.command == "down" and args.manifests:
+        parser.error(
+            f"down takes no manifest ({' '.join(args.manifests)}): it removes every container "
+            "the agent made in the namespace, and its network; choose it with --namespace"
+        )
     try:
         args.settings = _settings(args)
         args.urls = args.settings.url_options()  # reads the token file, once

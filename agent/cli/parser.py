@@ -219,6 +219,8 @@ def _parser() -> argparse.ArgumentParser:
     down.add_argument(
         "-y", "--yes", action="store_true", help="do not ask (required without a terminal)"
     )
+    # Taken only to be refused with the reason: down removes the whole namespace.
+    down.add_argument("manifests", nargs="*", metavar="MANIFEST", help=argparse.SUPPRESS)
     down.set_defaults(handler=commands.cmd_down)
 
     logs = subcommands.add_parser(
