@@ -25,6 +25,8 @@ SignatureError``). The whole tree:
   - ``ComposeError``, ``InterpolationError``, ``ConversionError`` (:mod:`agent.convert`):
     a Compose file that cannot be imported, its variables, a manifest that cannot be
     converted
+  - ``EngineFailed`` (:mod:`agent.testing`, the contract kit): the engine's own CLI failed
+    in a check or its clean-up; an AssertionError too
   - ``BackendError`` (:mod:`backends`, also ``agent.BackendError``): an engine call that
     failed, with the kinds a caller acts on: ``EngineUnreachable``, ``NotFound``,
     ``ImageUnavailable``, ``Unsupported``, ``Conflict``

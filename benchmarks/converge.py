@@ -78,6 +78,7 @@ if str(REPO) not in sys.path:
 
 from agent.daemon.settings import Settings  # noqa: E402
 from agent.planning.spec import LABEL_NAME, LABEL_NAMESPACE  # noqa: E402
+from agent.testing import EngineFailed  # noqa: E402
 from agent.testing.image import image_exists  # noqa: E402
 from tests import engines  # noqa: E402
 from tests.engines import Engine  # noqa: E402
@@ -117,7 +118,7 @@ class BenchError(RuntimeError):
     """A tool did not do what the benchmark needs; the message says what."""
 
 
-FAILURES = (BenchError, engines.EngineError, subprocess.TimeoutExpired)
+FAILURES = (BenchError, engines.EngineError, EngineFailed, subprocess.TimeoutExpired)
 """What one subject or session may fail with: the run records it and goes on."""
 
 

@@ -11,7 +11,8 @@ The podman CLI is used in remote mode (``CONTAINER_HOST``), so CLI and service a
 same engine; as root both use the same storage (/var/lib/containers/storage) anyway.
 
 The image, the namespace listings and the host-side port helpers are the shipped contract kit's
-(:mod:`agent.testing`), named here too for the tests and benchmarks that start engines.
+(:mod:`agent.testing`), named here too for the tests and benchmarks that start engines; they
+raise the kit's EngineFailed where this module's own functions raise EngineError.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from pathlib import Path
 from typing import Literal
 
 from agent.planning.spec import LABEL_NAMESPACE
-from agent.testing import EngineAccess
+from agent.testing import EngineAccess, EngineFailed
+from agent.testing import run_cli as kit_run_cli
 from agent.testing.image import BUSYBOX_TAG as BUSYBOX_TAG
 from agent.testing.image import build_busybox_image as build_busybox_image
 from agent.testing.namespaces import list_namespace as list_namespace
@@ -349,7 +351,7 @@ def start_engine(kind: EngineKind, root: Path) -> Engine:
     engine = start_dockerd(root) if kind == "docker" else start_podman(root)
     try:
         run_cli(engine, "run", "--rm", build_busybox_image(engine), "true")
-    except (EngineError, AssertionError) as exc:  # the kit's CLI runs fail by assertion
+    except (EngineError, EngineFailed, OSError) as exc:  # OSError: no /bin/busybox to import
         stop(engine)
         hint = "" if engine.owned else " (engine reused, not started by tests/engines.py)"
         raise EngineError(f"{kind} cannot run a container{hint}: {exc}") from exc
@@ -362,22 +364,12 @@ def start_engine(kind: EngineKind, root: Path) -> Engine:
 def run_cli(
     engine: EngineAccess, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``engine.cli ARGS`` against ``engine``; raises EngineError on failure if ``check``."""
-    cmd = [engine.cli, *args]
+    """The kit's :func:`agent.testing.run_cli`, raising EngineError as the rest of this module
+    does (its message: the command and its stderr)."""
     try:
-        res = subprocess.run(
-            cmd,
-            env={**os.environ, **engine.env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise EngineError(f"{' '.join(cmd)}: {exc}") from exc
-    if check and res.returncode != 0:
-        raise EngineError(f"{' '.join(cmd)} -> exit {res.returncode}: {res.stderr.strip()}")
-    return res
+        return kit_run_cli(engine, *args, check=check, timeout=timeout)
+    except EngineFailed as exc:
+        raise EngineError(str(exc)) from exc
 
 
 # --------------------------------------------------------------------------- registry

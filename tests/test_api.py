@@ -62,6 +62,7 @@ PUBLIC_ERRORS = [
     ("agent.convert", "ComposeError"),
     ("agent.convert", "InterpolationError"),
     ("agent.convert", "ConversionError"),
+    ("agent.testing", "EngineFailed"),
     ("backends", "BackendError"),
     ("backends", "EngineUnreachable"),
     ("backends", "NotFound"),

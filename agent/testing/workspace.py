@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from agent.daemon.reconcile import converge, plan_for
 from agent.daemon.settings import Settings
 from agent.engine.executor import ActionResult
+from agent.errors import AgentError
 from agent.planning.actions import Plan
 from agent.sources.load import load_sources
 from backends.base import Backend, BackendOptions, load_backend
@@ -71,11 +72,17 @@ class CliEngine:
         return Path(self.host.removeprefix("unix://"))
 
 
+class EngineFailed(AgentError, AssertionError):
+    """The engine's own CLI failed, could not run, or left behind what it was asked to remove;
+    the message says which command and why. An AssertionError too, so that a check meeting it
+    fails; a script that goes on after a failure (a benchmark) catches this type."""
+
+
 def run_cli(
     engine: EngineAccess, *args: str, check: bool = True, timeout: float = CLI_TIMEOUT
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``engine.cli ARGS`` against ``engine``; fails the test (AssertionError,
-    with the command and its stderr) if it fails and ``check``."""
+    """Run ``engine.cli ARGS`` against ``engine``; raises :class:`EngineFailed` (with the
+    command and its stderr) if it cannot run, or if it fails and ``check``."""
     cmd = [engine.cli, *args]
     try:
         res = subprocess.run(
@@ -87,9 +94,9 @@ def run_cli(
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise AssertionError(f"{' '.join(cmd)}: {exc}") from exc
+        raise EngineFailed(f"{' '.join(cmd)}: {exc}") from exc
     if check and res.returncode != 0:
-        raise AssertionError(f"{' '.join(cmd)} -> exit {res.returncode}: {res.stderr.strip()}")
+        raise EngineFailed(f"{' '.join(cmd)} -> exit {res.returncode}: {res.stderr.strip()}")
     return res
 
 
