@@ -69,9 +69,14 @@ def busybox_image() -> Callable[[EngineAccess], str]:
     return build_busybox_image
 
 
+@pytest.fixture(scope="session")
+def checks_image(target: Target) -> str:
+    """The checks' image on the target's engine, imported once from the host's busybox."""
+    return build_busybox_image(target.engine)
+
+
 @pytest.fixture
-def ws(target: Target, namespace: str, tmp_path: Path) -> Workspace:
+def ws(target: Target, namespace: str, tmp_path: Path, checks_image: str) -> Workspace:
     """A namespace, a manifest file and a volumes root on the target, whose engine has the
-    checks' image (imported from the host's busybox if missing)."""
-    build_busybox_image(target.engine)
+    checks' image."""
     return Workspace(target, namespace, tmp_path)
