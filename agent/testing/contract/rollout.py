@@ -106,17 +106,22 @@ def test_a_probe_that_never_passes_is_rolled_back_by_the_daemon(ws: Workspace) -
     assert "held back" in json.loads(status.stdout)["containers"][0]["reason"]
 
 
-def test_an_agent_killed_mid_rollout_is_followed_by_one_that_finishes_it(ws: Workspace) -> None:
-    port = free_port()
-    ws.write(web(port, "one"))
-    assert ws.agent("apply").returncode == 0
-    ws.write(web(port, "two"))
+def apply_killed_once_both_run(ws: Workspace) -> None:
+    """``agent apply`` SIGKILLed once the new container runs beside the old: mid-rollout."""
     agent = subprocess.Popen(ws.agent_argv("apply"), env=ws.env(), stdout=subprocess.DEVNULL)
     try:
         wait_for(lambda: len(ids(ws)) == 2, 60, "the new container beside the old")
     finally:
         agent.send_signal(signal.SIGKILL)
         agent.wait()
+
+
+def test_an_agent_killed_mid_rollout_is_followed_by_one_that_finishes_it(ws: Workspace) -> None:
+    port = free_port()
+    ws.write(web(port, "one"))
+    assert ws.agent("apply").returncode == 0
+    ws.write(web(port, "two"))
+    apply_killed_once_both_run(ws)
     assert len(ws.containers()) == 2
     time.sleep(0.5)
     assert ws.agent("apply").returncode == 0
@@ -131,12 +136,7 @@ def test_an_agent_killed_mid_rollout_is_followed_by_one_that_rolls_it_back(ws: W
     assert ws.agent("apply").returncode == 0
     old = ws.container("web")["Id"]
     ws.write(web(port, "two", run="sleep 1; exit 3"))
-    agent = subprocess.Popen(ws.agent_argv("apply"), env=ws.env(), stdout=subprocess.DEVNULL)
-    try:
-        wait_for(lambda: len(ids(ws)) == 2, 60, "the new container beside the old")
-    finally:
-        agent.send_signal(signal.SIGKILL)
-        agent.wait()
+    apply_killed_once_both_run(ws)
     after = ws.agent("apply")
     assert after.returncode == 1
     assert "exited 3 after" in after.stdout
