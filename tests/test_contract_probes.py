@@ -13,6 +13,7 @@ import pytest
 from agent.testing import Target, Workspace, wait_for
 from agent.testing.contract.probes import *  # noqa: F403
 from agent.testing.contract.probes import containers, flag, healthy, listener, started, status, web
+from agent.testing.namespaces import remove_namespace
 from tests.contract import TARGETS
 from tests.engines import Engine, free_port
 
@@ -44,11 +45,8 @@ def test_healthy_containers_are_never_restarted_across_minutes_of_probing(
         with ThreadPoolExecutor(len(spaces)) as pool:
             list(pool.map(_hold_healthy, spaces))
     finally:
-        for ws in spaces:
-            ids = ws.cli("ps", "-aq", "--filter", f"label=io.container-agent.namespace="
-                         f"{ws.namespace}").stdout.split()  # fmt: skip
-            if ids:
-                ws.cli("rm", "-f", *ids, check=False)
+        for ws in spaces:  # their containers and networks: the namespace fixture knows neither
+            remove_namespace(ws.target.engine, ws.namespace)
 
 
 def _hold_healthy(ws: Workspace) -> None:
